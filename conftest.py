@@ -1,0 +1,3 @@
+"""Thin on purpose: the suite's pytest machinery lives in suite/plugin.py."""
+
+pytest_plugins = ["suite.plugin"]

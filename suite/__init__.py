@@ -1,0 +1,1 @@
+"""HOW the zoo is tested: case matrix, exporters, backends, comparison, records, reports."""

@@ -1,0 +1,51 @@
+"""The case matrix: model x exporter x opset x shape mode x path, with greppable ids."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from zoo.spec import ModelSpec
+
+SHAPE_MODES = ("static", "dynamic")
+
+
+@dataclass(frozen=True)
+class Case:
+    """One cell of the matrix; becomes exactly one row."""
+
+    model: str
+    exporter: str
+    opset: int
+    shape: str
+    path: str = "ort_cpu"
+
+    @property
+    def dynamic(self) -> bool:
+        return self.shape == "dynamic"
+
+    @property
+    def case_id(self) -> str:
+        """Lowercase and hyphenated, e.g. resnet18-dynamo-op18-dynamic-ort_cpu."""
+        return f"{self.model}-{self.exporter}-op{self.opset}-{self.shape}-{self.path}".lower()
+
+
+def build_matrix(
+    specs: Iterable[ModelSpec],
+    opsets_by_exporter: Mapping[str, Sequence[int]],
+    shapes: Sequence[str],
+    path: str = "ort_cpu",
+) -> list[Case]:
+    """Every case for the selection, grouped by model so a worker keeps one model warm.
+
+    Dynamic cases are generated only for models that declare dynamic dims.
+    """
+    cases = []
+    for spec in specs:
+        for exporter, opsets in opsets_by_exporter.items():
+            for opset in opsets:
+                for shape in shapes:
+                    if shape == "dynamic" and not spec.has_dynamic_dims:
+                        continue
+                    cases.append(Case(spec.name, exporter, opset, shape, path))
+    return cases

@@ -1,0 +1,139 @@
+"""Profiles and the parsed selection a run works on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from suite.cases import SHAPE_MODES
+from suite.exporters import EXPORTER_NAMES
+
+
+def newest_dynamo_opset() -> int:
+    """The newest opset the installed onnxscript can convert exports to.
+
+    The torch.export-based exporter writes its native opset (18) and converts
+    up with onnxscript's version converter, whose range ends here.
+    """
+    try:
+        from onnxscript.version_converter import _version_converter
+
+        return int(_version_converter.SUPPORTED_MAX_ONNX_OPSET)
+    except (ImportError, AttributeError):
+        return 18
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A named default selection."""
+
+    name: str
+    models: tuple[str, ...] = ("*",)
+    exclude: tuple[str, ...] = ()
+    opsets: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    shapes: tuple[str, ...] = SHAPE_MODES
+
+
+def profiles() -> dict[str, Profile]:
+    """The built-in profiles: quick for PR checks, default nightly, full for everything."""
+    newest = newest_dynamo_opset()
+    dynamo_default = tuple(sorted({18, newest}))
+    return {
+        "quick": Profile(
+            "quick",
+            models=("mlp", "resnet18", "lstm"),
+            opsets={"torchscript": (17,), "dynamo": (18,)},
+        ),
+        "default": Profile(
+            "default",
+            opsets={"torchscript": (11, 13, 15, 17), "dynamo": dynamo_default},
+        ),
+        "full": Profile(
+            "full",
+            opsets={"torchscript": (9, 11, 13, 14, 15, 16, 17, 18, 19, 20), "dynamo": tuple(range(18, newest + 1))},
+        ),
+    }
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What this run covers, after options override the profile."""
+
+    profile: str
+    models: tuple[str, ...]
+    exclude: tuple[str, ...]
+    opsets: dict[str, tuple[int, ...]]
+    shapes: tuple[str, ...]
+
+    def describe(self) -> str:
+        opsets = "; ".join(f"{exp} op {','.join(map(str, ops))}" for exp, ops in self.opsets.items())
+        exclude = f" excluding {','.join(self.exclude)}" if self.exclude else ""
+        return (
+            f"profile {self.profile}: models {','.join(self.models)}{exclude}; {opsets}; shapes {','.join(self.shapes)}"
+        )
+
+
+class SelectionError(ValueError):
+    """An option value that cannot be used; the message says what would work."""
+
+
+def _split(value: str | None) -> list[str]:
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
+def parse_opsets(value: str, exporters: tuple[str, ...]) -> dict[str, tuple[int, ...]]:
+    """ "17,18" applies to every exporter; "torchscript:11,13;dynamo:18" sets each."""
+    if ":" not in value:
+        ops = _parse_ints(value)
+        return {exp: ops for exp in exporters}
+    result: dict[str, tuple[int, ...]] = {}
+    for part in value.split(";"):
+        if not part.strip():
+            continue
+        exp, _, ops = part.partition(":")
+        exp = exp.strip()
+        if exp not in EXPORTER_NAMES:
+            raise SelectionError(
+                f"--zoo-opsets names unknown exporter {exp!r}; choose from {', '.join(EXPORTER_NAMES)}"
+            )
+        result[exp] = _parse_ints(ops)
+    return {exp: ops for exp, ops in result.items() if exp in exporters}
+
+
+def _parse_ints(value: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(v) for v in _split(value))
+    except ValueError:
+        raise SelectionError(f"opsets must be integers separated by commas, got {value!r}") from None
+
+
+def make_selection(
+    profile: str,
+    models: str | None = None,
+    exclude: str | None = None,
+    exporters: str | None = None,
+    opsets: str | None = None,
+    shapes: str | None = None,
+) -> Selection:
+    """Combine a profile with option overrides (each None keeps the profile's value)."""
+    known = profiles()
+    if profile not in known:
+        raise SelectionError(f"unknown --zoo-profile {profile!r}; choose from {', '.join(known)}")
+    base = known[profile]
+    chosen_exporters = tuple(_split(exporters)) or tuple(base.opsets)
+    unknown = [e for e in chosen_exporters if e not in EXPORTER_NAMES]
+    if unknown:
+        raise SelectionError(f"unknown exporter {unknown[0]!r}; choose from {', '.join(EXPORTER_NAMES)}")
+    opset_map = (
+        parse_opsets(opsets, chosen_exporters) if opsets else {e: base.opsets.get(e, ()) for e in chosen_exporters}
+    )
+    chosen_shapes = tuple(_split(shapes)) or base.shapes
+    bad_shapes = [s for s in chosen_shapes if s not in SHAPE_MODES]
+    if bad_shapes:
+        raise SelectionError(f"unknown shape mode {bad_shapes[0]!r}; choose from {', '.join(SHAPE_MODES)}")
+    return Selection(
+        profile=profile,
+        models=tuple(_split(models)) or base.models,
+        exclude=tuple(_split(exclude)) or base.exclude,
+        opsets=opset_map,
+        shapes=chosen_shapes,
+    )

@@ -1,0 +1,268 @@
+"""The pytest plugin: --zoo-* options, the case matrix, fixtures, rows and reports.
+
+Rows travel on each test report's user_properties, so they reach the
+controller under pytest-xdist the same way they reach it without it; the
+controller alone writes the run folder.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from suite.cache import Cache
+from suite.cases import Case, build_matrix
+from suite.config import Selection, SelectionError, make_selection, profiles
+from suite.isolate import Worker
+from suite.metadata import library_versions, run_metadata
+from suite.pipeline import CaseRunner
+from suite.record import Record, Status
+from suite.report import new_run_dir, write_run
+from zoo import registry
+
+RECORD_KEY = "zoo_record"
+_STATE = pytest.StashKey["ZooState"]()
+
+
+class ZooState:
+    """Per-process plugin state; also the hooks that gather rows and write the run folder."""
+
+    def __init__(self, config: pytest.Config, selection: Selection, user_modules: tuple[str, ...]) -> None:
+        self.config = config
+        self.selection = selection
+        self.user_modules = user_modules
+        self.is_worker = hasattr(config, "workerinput")
+        self.rows: dict[str, dict[str, Any]] = {}
+        self.collected: list[str] = []
+        self.run_dir: Path | None = None
+        self.started = time.time()
+        self.report_paths: dict[str, Path] = {}
+
+    @property
+    def reports_dir(self) -> Path:
+        value = self.config.getoption("zoo_report_dir")
+        return Path(value) if value else Path(self.config.rootpath) / "reports"
+
+    @property
+    def cache_dir(self) -> Path:
+        value = self.config.getoption("zoo_cache_dir")
+        return Path(value) if value else self.reports_dir / "cache"
+
+    # -- hooks ----------------------------------------------------------------------------
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        for item in items:
+            if "zoo_case" in getattr(item, "fixturenames", ()):
+                item.add_marker(pytest.mark.zoo)
+                self.collected.append(item.nodeid)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        # Under xdist the controller collects nothing itself; learn the cases from a worker.
+        if not self.collected:
+            self.collected.extend(i for i in ids if "[" in i)
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if self.is_worker or "[" not in report.nodeid or report.nodeid in self.rows:
+            return
+        row = _row_from_report(report)
+        if row is None and (report.when == "call" or (report.when == "setup" and not report.passed)):
+            # No row attached: the test died before zoo_check (a fixture error, a lost xdist worker).
+            status = Status.SKIP if report.skipped else Status.CRASH if report.failed else None
+            if status is not None:
+                row = _row_without_record(report.nodeid, status, _longrepr_line(report))
+        if row is not None:
+            self.rows[report.nodeid] = row
+            self._stream_row(row)
+
+    def _stream_row(self, row: dict[str, Any]) -> None:
+        # Rows are appended as they arrive, so even a killed run leaves what it did.
+        if self.run_dir is None:
+            self.run_dir = new_run_dir(self.reports_dir)
+        with (self.run_dir / "rows.jsonl").open("a") as handle:
+            handle.write(json.dumps(row, default=str) + "\n")
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self.is_worker or not (self.rows or self.collected):
+            return
+        for nodeid in self.collected:
+            if nodeid not in self.rows:
+                self.rows[nodeid] = _row_without_record(
+                    nodeid, Status.SKIP, "not run: the session ended before this case"
+                )
+                self._stream_row(self.rows[nodeid])
+        assert self.run_dir is not None
+        meta = run_metadata(
+            Path(self.config.rootpath), self.selection.describe(), list(self.config.invocation_params.args)
+        )
+        meta["wall_seconds"] = round(time.time() - self.started, 1)
+        meta.update(self.export_counts())
+        self.report_paths = write_run(self.run_dir, list(self.rows.values()), meta)
+
+    def export_counts(self) -> dict[str, int]:
+        flags = [r.get("export_cached") for r in self.rows.values()]
+        return {"exports_run": flags.count(False), "exports_cached": flags.count(True)}
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.is_worker or not self.report_paths:
+            return
+        counts: dict[str, int] = {}
+        for row in self.rows.values():
+            counts[row["status"]] = counts.get(row["status"], 0) + 1
+        exports = self.export_counts()
+        terminalreporter.section("zoo-suite")
+        terminalreporter.write_line(
+            f"{len(self.rows)} cases: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+        )
+        terminalreporter.write_line(
+            f"exports run {exports['exports_run']}, reused from cache {exports['exports_cached']}"
+        )
+        for kind, path in self.report_paths.items():
+            terminalreporter.write_line(f"{kind}: {path}")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("zoo-suite", "zoo-suite: ONNX model zoo regression matrix")
+    group.addoption("--zoo-profile", default="default", help=f"named selection: {', '.join(profiles())}")
+    group.addoption("--zoo-models", default=None, help="comma-separated model globs to include (e.g. 'resnet*,mlp')")
+    group.addoption("--zoo-exclude", default=None, help="comma-separated model globs to leave out")
+    group.addoption("--zoo-exporters", default=None, help="comma-separated exporters: torchscript,dynamo")
+    group.addoption(
+        "--zoo-opsets",
+        default=None,
+        help="opsets for every exporter ('17,18') or per exporter ('torchscript:13;dynamo:18')",
+    )
+    group.addoption("--zoo-shapes", default=None, help="comma-separated shape modes: static,dynamic")
+    group.addoption(
+        "--zoo-module",
+        action="append",
+        default=[],
+        help="module (dotted name or .py path) that registers extra models with zoo.register_model; repeatable",
+    )
+    group.addoption("--zoo-report-dir", default=None, help="where run folders go (default: <rootdir>/reports)")
+    group.addoption("--zoo-cache-dir", default=None, help="export and reference cache (default: <report dir>/cache)")
+    group.addoption("--zoo-timeout", type=float, default=600.0, help="seconds one export or eager run may take")
+    group.addoption("--zoo-no-cache", action="store_true", help="redo every export and reference, refreshing the cache")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "zoo: a case of the zoo matrix (one row in the report)")
+    config.addinivalue_line("markers", "slow: takes more than a few seconds")
+    user_modules = tuple(str(Path(m).resolve()) if m.endswith(".py") else m for m in config.getoption("zoo_module"))
+    try:
+        registry.load_builtin()
+        registry.load_modules(user_modules)
+        selection = make_selection(
+            config.getoption("zoo_profile"),
+            models=config.getoption("zoo_models"),
+            exclude=config.getoption("zoo_exclude"),
+            exporters=config.getoption("zoo_exporters"),
+            opsets=config.getoption("zoo_opsets"),
+            shapes=config.getoption("zoo_shapes"),
+        )
+        registry.select(selection.models, selection.exclude)
+    except (SelectionError, registry.UnknownModelError, registry.DuplicateModelError, ImportError) as exc:
+        raise pytest.UsageError(f"zoo-suite: {exc}") from None
+    state = ZooState(config, selection, user_modules)
+    config.stash[_STATE] = state
+    config.pluginmanager.register(state, "zoo-suite-state")
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    state = config.stash[_STATE]
+    specs = registry.select(state.selection.models, state.selection.exclude)
+    versions = ", ".join(f"{k} {v}" for k, v in library_versions().items())
+    return [
+        f"zoo-suite: {state.selection.describe()}",
+        f"zoo-suite: {len(specs)} models: {', '.join(s.name for s in specs)}",
+        f"zoo-suite: {versions}",
+    ]
+
+
+def selected_cases(config: pytest.Config, path: str) -> list[Case]:
+    """The matrix for one path (a test module's ZOO_PATH) under this run's selection."""
+    selection = config.stash[_STATE].selection
+    specs = registry.select(selection.models, selection.exclude)
+    return build_matrix(specs, selection.opsets, selection.shapes, path)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "zoo_case" not in metafunc.fixturenames:
+        return
+    path = getattr(metafunc.module, "ZOO_PATH", "ort_cpu")
+    cases = selected_cases(metafunc.config, path)
+    metafunc.parametrize("zoo_case", cases, ids=[c.case_id for c in cases])
+
+
+@pytest.fixture(scope="session")
+def zoo_runner(pytestconfig: pytest.Config) -> Iterator[CaseRunner]:
+    """The case runner with its torch worker, shared by every case in this process."""
+    state = pytestconfig.stash[_STATE]
+    worker = Worker("torch", "suite.torch_stage:init_worker", (state.user_modules,))
+    runner = CaseRunner(
+        worker,
+        Cache(state.cache_dir),
+        timeout=pytestconfig.getoption("zoo_timeout"),
+        use_cache=not pytestconfig.getoption("zoo_no_cache"),
+    )
+    try:
+        yield runner
+    finally:
+        worker.close()
+
+
+@pytest.fixture
+def zoo_check(request: pytest.FixtureRequest) -> Callable[[Record], None]:
+    """Attach a case's row to its test report, then pass, xfail or fail the test from it."""
+
+    def check(record: Record) -> None:
+        request.node.user_properties.append((RECORD_KEY, record.to_json()))
+        if record.status == Status.XFAIL:
+            pytest.xfail(f"{record.message} [expected: {record.expectation}]")
+        if record.status == Status.SKIP:
+            pytest.skip(record.message)
+        if not record.status.ok:
+            pytest.fail(f"{record.status.value} at {record.stage}: {record.message}", pytrace=False)
+
+    return check
+
+
+def _row_from_report(report: pytest.TestReport) -> dict[str, Any] | None:
+    for key, value in report.user_properties:
+        if key == RECORD_KEY:
+            return json.loads(value)
+    return None
+
+
+def _case_fields(nodeid: str) -> dict[str, Any]:
+    """Case fields parsed back from a node id, for rows the test itself could not write."""
+    case_id = nodeid.rsplit("[", 1)[-1].rstrip("]")
+    parts = case_id.rsplit("-", 4)
+    if len(parts) == 5 and parts[2].startswith("op") and parts[2][2:].isdigit():
+        model, exporter, opset, shape, path = parts
+        return {
+            "case_id": case_id,
+            "model": model,
+            "exporter": exporter,
+            "opset": int(opset[2:]),
+            "shape": shape,
+            "path": path,
+        }
+    return {"case_id": case_id, "model": case_id, "exporter": "", "opset": 0, "shape": "", "path": ""}
+
+
+def _row_without_record(nodeid: str, status: Status, message: str, stage: str = "harness") -> dict[str, Any]:
+    record = Record(**_case_fields(nodeid))
+    record.stage = stage
+    return record.fail(status, message).to_row()
+
+
+def _longrepr_line(report: pytest.TestReport) -> str:
+    text = str(report.longrepr or "").strip()
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    return (lines[-1] if lines else "no result recorded")[:300]

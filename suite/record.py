@@ -1,0 +1,92 @@
+"""Statuses and the flat row every case ends as."""
+
+from __future__ import annotations
+
+import enum
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+class Status(enum.StrEnum):
+    """How a case ended. Everything but PASS, XFAIL and SKIP fails the test."""
+
+    PASS = "pass"
+    MISMATCH = "mismatch"
+    EXPORT_ERROR = "export_error"
+    RUNTIME_ERROR = "runtime_error"
+    UNSUPPORTED = "unsupported"
+    MODEL_ERROR = "model_error"
+    CRASH = "crash"
+    TIMEOUT = "timeout"
+    XFAIL = "xfail"
+    XPASS = "xpass"
+    SKIP = "skip"
+
+    @property
+    def ok(self) -> bool:
+        return self in (Status.PASS, Status.XFAIL, Status.SKIP)
+
+
+@dataclass
+class Record:
+    """One case's row. Built up stage by stage, flattened at the reporting edge.
+
+    `stage` is the last stage reached: build, reference, export, check,
+    dynamic_axes, ort, dynamic_sizes, done.
+    """
+
+    case_id: str
+    model: str
+    exporter: str
+    opset: int
+    shape: str
+    path: str
+    family: str = ""
+    task: str = ""
+    stage: str = "build"
+    status: Status = Status.PASS
+    message: str = ""
+    detail: str = ""
+    expectation: str = ""
+    weights_digest: str = ""
+    export_seconds: float | None = None
+    export_cached: bool | None = None
+    ir_version: int | None = None
+    opset_written: int | None = None
+    node_count: int | None = None
+    op_counts: dict[str, int] = field(default_factory=dict)
+    file_bytes: int | None = None
+    outputs_checked: int | None = None
+    sizes_checked: str = ""
+    max_abs_err: float | None = None
+    max_rel_err: float | None = None
+    mismatch_frac: float | None = None
+    top1_agreement: float | None = None
+    ort_session_seconds: float | None = None
+    ort_run_seconds: float | None = None
+    duration_seconds: float | None = None
+
+    def fail(self, status: Status, message: str, detail: str = "") -> Record:
+        """Mark the case failed at the current stage; returns self for chaining."""
+        self.status = status
+        self.message = message
+        self.detail = detail or self.detail
+        return self
+
+    def to_row(self) -> dict[str, Any]:
+        """The flat dict that goes into pandas and the CSV."""
+        row = asdict(self)
+        row["status"] = self.status.value
+        row["op_counts"] = json.dumps(self.op_counts, sort_keys=True) if self.op_counts else ""
+        return row
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_row(), sort_keys=True, default=str)
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Record:
+        data = dict(row)
+        data["status"] = Status(data["status"])
+        data["op_counts"] = json.loads(data["op_counts"]) if data.get("op_counts") else {}
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})

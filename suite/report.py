@@ -1,0 +1,212 @@
+"""Rows -> pandas -> results.csv, results.html and metadata.json in a run folder."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from suite.record import Record, Status
+
+STATUS_COLOURS = {
+    Status.PASS.value: "#b7e1a1",
+    Status.XFAIL.value: "#d9d2e9",
+    Status.SKIP.value: "#eeeeee",
+    Status.MISMATCH.value: "#ffd966",
+    Status.UNSUPPORTED.value: "#c9daf8",
+    Status.EXPORT_ERROR.value: "#f4a582",
+    Status.RUNTIME_ERROR.value: "#f4a582",
+    Status.MODEL_ERROR.value: "#e6b8af",
+    Status.CRASH.value: "#e06666",
+    Status.TIMEOUT.value: "#e06666",
+    Status.XPASS.value: "#ffe599",
+}
+# Columns shown in the figures table, in reading order.
+FIGURE_COLUMNS = (
+    "case_id",
+    "status",
+    "stage",
+    "max_abs_err",
+    "max_rel_err",
+    "mismatch_frac",
+    "top1_agreement",
+    "sizes_checked",
+    "node_count",
+    "file_bytes",
+    "opset_written",
+    "export_seconds",
+    "export_cached",
+    "duration_seconds",
+)
+
+
+def new_run_dir(reports_dir: Path) -> Path:
+    """A fresh, uniquely named folder under reports_dir/runs."""
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    run_dir = reports_dir / "runs" / f"{stamp}-{os.getpid()}"
+    run_dir.mkdir(parents=True, exist_ok=False)
+    return run_dir
+
+
+def rows_frame(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """One row per case, in the Record's column order, sorted by case id."""
+    columns = list(Record.__dataclass_fields__)
+    frame = pd.DataFrame(list(rows), columns=columns)
+    return frame.sort_values("case_id", kind="stable").reset_index(drop=True)
+
+
+def write_run(run_dir: Path, rows: Sequence[Mapping[str, Any]], metadata: Mapping[str, Any]) -> dict[str, Path]:
+    """Write results.csv, results.html and metadata.json; point reports/latest at run_dir."""
+    frame = rows_frame(rows)
+    paths = {
+        "csv": run_dir / "results.csv",
+        "html": run_dir / "results.html",
+        "metadata": run_dir / "metadata.json",
+    }
+    frame.to_csv(paths["csv"], index=False)
+    meta = {**metadata, "status_counts": status_counts(frame), "rows": len(frame)}
+    paths["metadata"].write_text(json.dumps(meta, indent=2, default=str))
+    paths["html"].write_text(render_html(frame, meta))
+    _point_latest(run_dir)
+    return paths
+
+
+def status_counts(frame: pd.DataFrame) -> dict[str, int]:
+    return {str(k): int(v) for k, v in frame["status"].value_counts().sort_index().items()}
+
+
+def _point_latest(run_dir: Path) -> None:
+    # A relative link keeps the reports folder movable.
+    latest = run_dir.parent.parent / "latest"
+    tmp = latest.with_name(f"latest.tmp-{os.getpid()}")
+    tmp.unlink(missing_ok=True)
+    tmp.symlink_to(os.path.relpath(run_dir, latest.parent))
+    os.replace(tmp, latest)
+
+
+def _anchor(case_id: str) -> str:
+    return "case-" + "".join(c if c.isalnum() or c in "-_" else "_" for c in case_id)
+
+
+def _column_key(row: Mapping[str, Any]) -> tuple[str, int, str]:
+    return (str(row["exporter"]), int(row["opset"]), str(row["shape"]))
+
+
+def render_matrix(frame: pd.DataFrame) -> str:
+    """Models down, exporter / opset / shape across; one coloured cell per case."""
+    records = frame.to_dict("records")
+    columns = sorted({_column_key(r) for r in records})
+    models = sorted({str(r["model"]) for r in records})
+    cells: dict[tuple[str, tuple[str, int, str]], list[dict[str, Any]]] = {}
+    for r in records:
+        cells.setdefault((str(r["model"]), _column_key(r)), []).append(r)
+    exporters = sorted({c[0] for c in columns})
+    head1 = "".join(f'<th colspan="{sum(1 for c in columns if c[0] == e)}">{html.escape(e)}</th>' for e in exporters)
+    opsets = []
+    for e in exporters:
+        for op in sorted({c[1] for c in columns if c[0] == e}):
+            span = sum(1 for c in columns if c[0] == e and c[1] == op)
+            opsets.append(f'<th colspan="{span}">op{op}</th>')
+    head3 = "".join(f"<th>{html.escape(c[2])}</th>" for c in columns)
+    body = []
+    for model in models:
+        tds = []
+        for col in columns:
+            entries = cells.get((model, col), [])
+            if not entries:
+                tds.append('<td class="na">&mdash;</td>')
+                continue
+            inner = "<br>".join(
+                f'<a href="#{_anchor(str(r["case_id"]))}" title="{html.escape(_cell_title(r))}">'
+                f"{html.escape(str(r['status']))}</a>"
+                for r in entries
+            )
+            colour = STATUS_COLOURS.get(str(entries[0]["status"]), "#ffffff")
+            tds.append(f'<td style="background:{colour}">{inner}</td>')
+        body.append(f'<tr><th class="model">{html.escape(model)}</th>{"".join(tds)}</tr>')
+    return (
+        '<table class="matrix"><thead>'
+        f'<tr><th rowspan="3">model</th>{head1}</tr><tr>{"".join(opsets)}</tr><tr>{head3}</tr>'
+        f"</thead><tbody>{''.join(body)}</tbody></table>"
+    )
+
+
+def _cell_title(row: Mapping[str, Any]) -> str:
+    message = row.get("message") or ""
+    return f"{row['case_id']}: {row['status']} at {row['stage']}" + (f" - {message}" if message else "")
+
+
+def _fmt(value: Any) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return ""
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return str(value)
+
+
+def render_details(frame: pd.DataFrame) -> str:
+    """Every case with its stage, status, message and figures; cells link here."""
+    rows = []
+    for r in frame.to_dict("records"):
+        colour = STATUS_COLOURS.get(str(r["status"]), "#ffffff")
+        figures = "".join(f"<td>{html.escape(_fmt(r.get(c)))}</td>" for c in FIGURE_COLUMNS[3:])
+        message = html.escape(str(r.get("message") or ""))
+        expectation = html.escape(str(r.get("expectation") or ""))
+        rows.append(
+            f'<tr id="{_anchor(str(r["case_id"]))}"><td class="id">{html.escape(str(r["case_id"]))}</td>'
+            f'<td style="background:{colour}">{html.escape(str(r["status"]))}</td>'
+            f"<td>{html.escape(str(r['stage']))}</td>{figures}"
+            f'<td class="msg">{message}{"<br><i>expected: " + expectation + "</i>" if expectation else ""}</td></tr>'
+        )
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in FIGURE_COLUMNS) + "<th>message</th>"
+    return f'<table class="details"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+
+
+_CSS = """
+body { font-family: system-ui, sans-serif; margin: 1.5em; color: #222; }
+table { border-collapse: collapse; margin-bottom: 2em; }
+th, td { border: 1px solid #bbb; padding: 3px 6px; font-size: 13px; }
+table.matrix td { text-align: center; min-width: 4.5em; }
+table.matrix a, table.details a { color: #111; text-decoration: none; }
+th.model { text-align: left; }
+td.na { color: #aaa; }
+td.msg { max-width: 60em; font-family: ui-monospace, monospace; font-size: 12px; }
+td.id { font-family: ui-monospace, monospace; white-space: nowrap; }
+.legend span { display: inline-block; padding: 2px 8px; margin-right: 4px; border: 1px solid #bbb; }
+dl.meta { display: grid; grid-template-columns: max-content auto; gap: 2px 12px; font-size: 13px; }
+dl.meta dt { font-weight: bold; }
+"""
+
+
+def render_html(frame: pd.DataFrame, meta: Mapping[str, Any]) -> str:
+    """The whole report page."""
+    counts = ", ".join(f"{k}: {v}" for k, v in meta.get("status_counts", {}).items())
+    versions = ", ".join(f"{k} {v}" for k, v in meta.get("versions", {}).items())
+    facts = {
+        "date": meta.get("date", ""),
+        "commit": meta.get("git_commit", ""),
+        "selection": meta.get("selection", ""),
+        "cpu": f"{meta.get('cpu_model', '')} ({meta.get('cpu_count', '')} cores; "
+        f"{' '.join(meta.get('cpu_flags', []))})",
+        "versions": versions,
+        "cases": f"{len(frame)} ({counts})",
+    }
+    meta_html = "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(str(v))}</dd>" for k, v in facts.items())
+    legend = "".join(f'<span style="background:{c}">{html.escape(s)}</span>' for s, c in STATUS_COLOURS.items())
+    return (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>zoo-suite compatibility report</title>"
+        f"<style>{_CSS}</style></head><body>"
+        "<h1>zoo-suite compatibility report</h1>"
+        f'<dl class="meta">{meta_html}</dl>'
+        f'<h2>Compatibility matrix</h2><p class="legend">{legend}</p>'
+        "<p>Hover a cell for its message; click it for the case's row below.</p>"
+        f"{render_matrix(frame)}"
+        f"<h2>Cases</h2>{render_details(frame)}"
+        "</body></html>"
+    )

@@ -1,0 +1,111 @@
+"""Torch-side work: build models, digest weights, eager reference outputs, export.
+
+These functions run inside a torch worker process (see suite.isolate), never in
+the pytest process, so a segfault or hang in torch costs one case, not the run.
+They take and return plain, picklable data (names, numpy arrays, dataclasses).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from typing import Any
+
+import numpy as np
+
+from suite.exporters import ExportRequest, get_exporter
+from suite.exporters.base import ExportResult, call_arguments
+from zoo import registry
+
+_MODEL_CACHE: OrderedDict[str, Any] = OrderedDict()
+_MODEL_CACHE_SIZE = 3  # cases arrive grouped by model; a few keep memory flat
+
+
+class ModelError(Exception):
+    """The eager model itself failed (build or forward): not an exporter problem."""
+
+
+def _build(name: str) -> Any:
+    import torch
+
+    if name in _MODEL_CACHE:
+        _MODEL_CACHE.move_to_end(name)
+        return _MODEL_CACHE[name]
+    spec = registry.get(name)
+    torch.manual_seed(spec.seed)
+    try:
+        model = spec.builder()
+    except Exception as exc:
+        raise ModelError(f"building {name} failed: {type(exc).__name__}: {exc}") from exc
+    model.eval()
+    _MODEL_CACHE[name] = model
+    while len(_MODEL_CACHE) > _MODEL_CACHE_SIZE:
+        _MODEL_CACHE.popitem(last=False)
+    return model
+
+
+def weights_digest(name: str) -> str:
+    """sha256 over the model's parameters and buffers, in state_dict order."""
+    model = _build(name)
+    digest = hashlib.sha256()
+    for key, tensor in model.state_dict().items():
+        digest.update(key.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def eager_outputs(name: str, inputs: dict[str, np.ndarray]) -> list[np.ndarray]:
+    """The eager model's flattened outputs on `inputs`.
+
+    Raises:
+        ModelError: the model's forward raised.
+    """
+    import torch
+
+    spec = registry.get(name)
+    model = _build(name)
+    example = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in inputs.items()}
+    args, kwargs = call_arguments(spec, example)
+    try:
+        with torch.inference_mode():
+            result = model(*args, **(kwargs or {}))
+    except Exception as exc:
+        raise ModelError(f"{name} forward raised {type(exc).__name__}: {exc}") from exc
+    return [t.detach().cpu().numpy() for t in _flatten(result)]
+
+
+def _flatten(result: Any) -> list[Any]:
+    import torch
+    import torch.utils._pytree as pytree
+
+    leaves, _ = pytree.tree_flatten(result)
+    return [leaf for leaf in leaves if isinstance(leaf, torch.Tensor)]
+
+
+def export(request: ExportRequest, inputs: dict[str, np.ndarray], output_count: int) -> ExportResult:
+    """Export the model on `inputs` as asked; the file lands at request.path."""
+    import torch
+
+    spec = registry.get(request.model)
+    model = _build(request.model)
+    example = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in inputs.items()}
+    return get_exporter(request.exporter).export(spec, model, example, output_count, request)
+
+
+def torch_versions() -> dict[str, str]:
+    """Versions of the torch-side libraries, for cache keys and run metadata."""
+    import torch
+
+    versions = {"torch": torch.__version__}
+    for module in ("torchvision", "transformers", "onnxscript"):
+        try:
+            versions[module] = __import__(module).__version__
+        except ImportError:
+            versions[module] = "absent"
+    return versions
+
+
+def init_worker(user_modules: tuple[str, ...]) -> None:
+    """Worker initializer: load the zoo so models can be looked up by name."""
+    registry.load_builtin()
+    registry.load_modules(user_modules)

@@ -1,0 +1,1 @@
+"""Built-in model families, one module each. Builders import torch lazily."""

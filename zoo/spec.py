@@ -1,0 +1,126 @@
+"""What a zoo entry declares: how to build the model and how to feed it.
+
+Everything here is plain data plus a zero-argument builder, so a spec can be
+listed, selected and turned into test cases without importing torch.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Task(enum.StrEnum):
+    """What a model's first output means; drives task-specific figures (top-1 ...)."""
+
+    CLASSIFICATION = "classification"
+    EMBEDDING = "embedding"
+    SEQUENCE = "sequence"
+    DETECTION = "detection"
+    SEGMENTATION = "segmentation"
+    REGRESSION = "regression"
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """Element-wise closeness rule: |candidate - reference| <= atol + rtol * |reference|."""
+
+    atol: float = 1e-4
+    rtol: float = 1e-3
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """One model input.
+
+    Attributes:
+        name: Input name, also the keyword the model's forward takes it by.
+        shape: Default shape. Entries are ints, or the name of a dynamic dim
+            (e.g. "batch") whose default size comes from ModelSpec.dims.
+        dtype: numpy dtype name ("float32", "int64", ...).
+        low: Lower bound for integer inputs (inclusive).
+        high: Upper bound for integer inputs (exclusive).
+    """
+
+    name: str
+    shape: tuple[int | str, ...]
+    dtype: str = "float32"
+    low: int = 0
+    high: int = 2
+
+    @property
+    def dynamic_dims(self) -> dict[int, str]:
+        """Axis index -> dim name, for the axes declared dynamic."""
+        return {axis: dim for axis, dim in enumerate(self.shape) if isinstance(dim, str)}
+
+    def concrete_shape(self, dims: Mapping[str, int]) -> tuple[int, ...]:
+        """The shape with every named dim replaced by its size in `dims`."""
+        return tuple(dims[d] if isinstance(d, str) else d for d in self.shape)
+
+
+ModelBuilder = Callable[[], Any]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A zoo entry.
+
+    Attributes:
+        name: Unique, lowercase, hyphen/underscore name used in case ids.
+        builder: Zero-argument callable returning an eval-mode torch.nn.Module
+            built with seeded random weights (nothing downloaded).
+        inputs: The model's inputs, in forward() order.
+        dims: Default size of every named dynamic dim.
+        other_dims: At least two further size assignments at which a dynamic
+            export is validated (each maps dim name -> size).
+        task: What the first output means.
+        tolerance: Default FP32 numeric tolerance.
+        tags: Free-form labels such as family and size.
+        output_names: Names of the flattened outputs; generated if empty.
+        keyword_inputs: Pass inputs to forward() by keyword (transformers models).
+        family: Model family, for grouping in reports.
+        seed: Seed for both weights and inputs.
+        source: Where the entry was registered (module name), for error messages.
+    """
+
+    name: str
+    builder: ModelBuilder
+    inputs: tuple[InputSpec, ...]
+    dims: Mapping[str, int] = field(default_factory=dict)
+    other_dims: tuple[Mapping[str, int], ...] = ()
+    task: Task = Task.CLASSIFICATION
+    tolerance: Tolerance = Tolerance()
+    tags: frozenset[str] = frozenset()
+    output_names: tuple[str, ...] = ()
+    keyword_inputs: bool = False
+    family: str = "misc"
+    seed: int = 0
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        declared = {d for spec in self.inputs for d in spec.dynamic_dims.values()}
+        missing = declared - set(self.dims)
+        if missing:
+            raise ValueError(
+                f"zoo model {self.name!r}: dynamic dims {sorted(missing)} have no default size; "
+                f"add them to dims= (declared: {sorted(declared)}, given: {sorted(self.dims)})"
+            )
+        if declared and len(self.other_dims) < 2:
+            raise ValueError(
+                f"zoo model {self.name!r} declares dynamic dims {sorted(declared)} but "
+                f"{len(self.other_dims)} other_dims; give at least two other size sets to validate them at"
+            )
+        for sizes in self.other_dims:
+            if set(sizes) != declared:
+                raise ValueError(
+                    f"zoo model {self.name!r}: other_dims entry {dict(sizes)} must size exactly {sorted(declared)}"
+                )
+
+    @property
+    def has_dynamic_dims(self) -> bool:
+        return bool(self.dims)
+
+    def input_names(self) -> tuple[str, ...]:
+        return tuple(spec.name for spec in self.inputs)
