@@ -257,7 +257,7 @@ class CaseRunner:
                     record.sizes_checked = ";".join(sizes)
                     raise StageFailure(
                         Status.MISMATCH,
-                        f"dynamic axes not dynamic: at {label} ONNX Runtime failed ({failure.message}); "
+                        f"dynamic axes not dynamic: {failure.message}; "
                         "the exported graph likely baked a size in as a constant",
                     ) from None
                 sizes.append(label)

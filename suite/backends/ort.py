@@ -45,6 +45,8 @@ def session_from_artifact(path: Path, provider: str = "cpu", intra_op_threads: i
             f"{wanted} is not available in {ort.__name__} {ort.__version__} (available: {', '.join(available)}); "
             "install the onnxruntime package that provides it"
         )
+    # Failures become rows with their message; ORT's own error log would only repeat them.
+    ort.set_default_logger_severity(3)
     options = ort.SessionOptions()
     options.intra_op_num_threads = intra_op_threads
     options.log_severity_level = 3

@@ -1,0 +1,32 @@
+# Two entry points for a fresh machine with Python 3.11 and make:
+#   make zoo   - set up .venv if needed, run the default zoo profile, write reports/
+#   make test  - set up .venv if needed, run the project's own tests
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PROFILE ?= default
+# Extra pytest arguments, e.g. make zoo ZOO_ARGS="--zoo-models 'resnet*' -n 2"
+ZOO_ARGS ?=
+
+.PHONY: zoo test lint clean-cache
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[cpu,dev]'
+	touch $(STAMP)
+
+# pytest exits 1 when some cases fail: that is the report's news, not a broken run.
+# Any other non-zero exit (usage error, internal error, interrupted) fails make.
+zoo: $(STAMP)
+	$(BIN)/python -m pytest suite/matrix --zoo-profile $(PROFILE) -v -p no:randomly $(ZOO_ARGS) || [ $$? -eq 1 ]
+
+test: $(STAMP)
+	$(BIN)/python -m pytest tests -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+clean-cache:
+	rm -rf reports/cache

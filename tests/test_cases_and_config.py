@@ -1,0 +1,61 @@
+import pytest
+
+from suite.cases import Case, build_matrix
+from suite.config import SelectionError, make_selection, newest_dynamo_opset, parse_opsets
+from zoo import InputSpec, ModelSpec
+
+
+def _spec(name: str, dynamic: bool) -> ModelSpec:
+    if dynamic:
+        return ModelSpec(
+            name, lambda: None, (InputSpec("x", ("batch", 3)),), {"batch": 1}, ({"batch": 2}, {"batch": 3})
+        )
+    return ModelSpec(name, lambda: None, (InputSpec("x", (1, 3)),))
+
+
+def test_case_id_is_lowercase_and_hyphenated() -> None:
+    case = Case("ResNet18", "dynamo", 18, "dynamic", "ort_cpu")
+    assert case.case_id == "resnet18-dynamo-op18-dynamic-ort_cpu"
+
+
+def test_matrix_skips_dynamic_cases_for_static_models() -> None:
+    cases = build_matrix(
+        [_spec("a", dynamic=True), _spec("b", dynamic=False)],
+        {"torchscript": (13, 17), "dynamo": (18,)},
+        ("static", "dynamic"),
+    )
+    ids = [c.case_id for c in cases]
+    assert len(ids) == len(set(ids)) == 6 + 3
+    assert "b-torchscript-op13-dynamic-ort_cpu" not in ids
+    assert ids[0].startswith("a-") and ids[-1].startswith("b-")  # grouped by model
+
+
+def test_default_profile_has_three_plus_opsets_and_both_exporters() -> None:
+    selection = make_selection("default")
+    assert selection.opsets["torchscript"] == (11, 13, 15, 17)
+    assert selection.opsets["dynamo"] == tuple(sorted({18, newest_dynamo_opset()}))
+    assert selection.shapes == ("static", "dynamic")
+
+
+def test_option_overrides() -> None:
+    selection = make_selection("default", models="mlp,resnet*", exporters="dynamo", opsets="20", shapes="static")
+    assert selection.models == ("mlp", "resnet*")
+    assert selection.opsets == {"dynamo": (20,)}
+    assert parse_opsets("torchscript:11,13;dynamo:18", ("torchscript", "dynamo")) == {
+        "torchscript": (11, 13),
+        "dynamo": (18,),
+    }
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"profile": "nightly"}, "unknown --zoo-profile 'nightly'"),
+        ({"profile": "default", "exporters": "tf2onnx"}, "unknown exporter 'tf2onnx'"),
+        ({"profile": "default", "shapes": "ragged"}, "unknown shape mode 'ragged'"),
+        ({"profile": "default", "opsets": "eleven"}, "opsets must be integers"),
+    ],
+)
+def test_bad_options_name_the_choices(kwargs: dict, message: str) -> None:
+    with pytest.raises(SelectionError, match=message):
+        make_selection(**kwargs)

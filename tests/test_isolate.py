@@ -1,0 +1,44 @@
+import pytest
+
+from suite.isolate import RemoteError, Worker, WorkerCrashed, WorkerTimeout
+
+F = "tests.worker_funcs"
+
+
+@pytest.fixture
+def worker():
+    with Worker("test") as w:
+        yield w
+
+
+def test_worker_is_reused_across_calls(worker: Worker) -> None:
+    assert worker.call(f"{F}:add", 2, 3) == 5
+    first = worker.call(f"{F}:pid")
+    assert worker.call(f"{F}:pid") == first
+    assert worker.starts == 1
+
+
+def test_remote_exception_comes_back_as_data(worker: Worker) -> None:
+    with pytest.raises(RemoteError) as info:
+        worker.call(f"{F}:raise_value_error", "bad input")
+    assert info.value.short_type == "ValueError"
+    assert info.value.message == "bad input"
+    assert "raise_value_error" in info.value.remote_traceback
+    assert worker.call(f"{F}:add", 1, 1) == 2
+    assert worker.starts == 1  # an exception is not a crash
+
+
+def test_crash_is_reported_and_worker_restarts(worker: Worker) -> None:
+    before = worker.call(f"{F}:pid")
+    with pytest.raises(WorkerCrashed, match="SIGSEGV"):
+        worker.call(f"{F}:segfault")
+    after = worker.call(f"{F}:pid")
+    assert after != before
+    assert worker.starts == 2
+
+
+def test_timeout_kills_and_restarts(worker: Worker) -> None:
+    with pytest.raises(WorkerTimeout, match=r"did not finish within 0\.5 s"):
+        worker.call(f"{F}:sleep", 30, timeout=0.5)
+    assert worker.call(f"{F}:sleep", 0, timeout=30) == "woke"
+    assert worker.starts == 2

@@ -1,0 +1,50 @@
+import pytest
+
+from suite import pipeline
+from suite.isolate import RemoteError, WorkerCrashed, WorkerTimeout
+from suite.record import Record, Status
+from zoo import expectations
+from zoo.expectations import Expectation
+
+
+@pytest.mark.parametrize(
+    ("error", "stage", "status"),
+    [
+        (WorkerTimeout("slow"), "export", Status.TIMEOUT),
+        (WorkerCrashed("boom"), "export", Status.CRASH),
+        (RemoteError("suite.torch_stage.ModelError", "forward raised", "tb"), "reference", Status.MODEL_ERROR),
+        (RemoteError("suite.exporters.base.ExportUnsupported", "wrote opset 18", "tb"), "export", Status.UNSUPPORTED),
+        (
+            RemoteError("builtins.RuntimeError", "Unsupported onnx_opset_version: 25", "tb"),
+            "export",
+            Status.UNSUPPORTED,
+        ),
+        (RemoteError("torch.onnx.errors.UnsupportedOperatorError", "aten::x", "tb"), "export", Status.UNSUPPORTED),
+        (RemoteError("builtins.TypeError", "forward() got multiple values", "tb"), "export", Status.EXPORT_ERROR),
+        (RemoteError("builtins.TypeError", "bad", "tb"), "reference", Status.RUNTIME_ERROR),
+    ],
+)
+def test_worker_errors_are_classified(error, stage: str, status: Status) -> None:
+    failure = pipeline.classify_worker_error(error, stage)
+    assert failure.status == status
+    assert "\n" not in failure.message
+
+
+def test_expectations_turn_failures_into_xfail_and_flag_stale_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(
+        expectations,
+        "EXPECTATIONS",
+        [Expectation("gpt2-torchscript-*", "export_error", "keyword inputs", "https://example.org/1")],
+    )
+    failed = Record("gpt2-torchscript-op17-static-ort_cpu", "gpt2", "torchscript", 17, "static", "ort_cpu")
+    failed.fail(Status.EXPORT_ERROR, "TypeError: boom")
+    result = pipeline.apply_expectation(failed)
+    assert result.status == Status.XFAIL and result.message == "TypeError: boom"
+    assert "keyword inputs" in result.expectation
+
+    passed = Record("gpt2-torchscript-op13-static-ort_cpu", "gpt2", "torchscript", 13, "static", "ort_cpu")
+    assert pipeline.apply_expectation(passed).status == Status.XPASS
+
+    other = Record("gpt2-torchscript-op13-static-ort_cpu", "gpt2", "torchscript", 13, "static", "ort_cpu")
+    other.fail(Status.MISMATCH, "numbers")
+    assert pipeline.apply_expectation(other).status == Status.MISMATCH  # a different failure stays visible

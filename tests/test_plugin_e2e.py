@@ -1,0 +1,109 @@
+"""End to end: run the real plugin on a tiny zoo subset through pytester and read the CSV it writes."""
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FAKE_ZOO = ROOT / "tests" / "fake_zoo.py"
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("zoo-cache")
+
+
+def run_zoo(pytester: pytest.Pytester, report_dir: Path, cache_dir: Path, *args: str) -> pytest.RunResult:
+    return pytester.runpytest_subprocess(
+        str(ROOT / "suite" / "matrix"),
+        "--rootdir",
+        str(ROOT),
+        "-p",
+        "no:cacheprovider",
+        f"--zoo-module={FAKE_ZOO}",
+        f"--zoo-report-dir={report_dir}",
+        f"--zoo-cache-dir={cache_dir}",
+        *args,
+        timeout=600,
+    )
+
+
+def read_rows(report_dir: Path) -> pd.DataFrame:
+    return pd.read_csv(report_dir / "latest" / "results.csv").set_index("case_id")
+
+
+def test_failures_become_labelled_rows_and_the_run_goes_on(
+    pytester: pytest.Pytester, tmp_path: Path, shared_cache: Path
+) -> None:
+    result = run_zoo(
+        pytester, tmp_path, shared_cache, "--zoo-models=mlp,fake_*", "--zoo-exporters=torchscript", "--zoo-opsets=17"
+    )
+    assert result.ret == 1  # some cases fail; the run itself completed
+    rows = read_rows(tmp_path)
+    collected = result.parseoutcomes()
+    assert len(rows) == collected.get("passed", 0) + collected.get("failed", 0) == 10
+
+    def row(model: str, shape: str) -> pd.Series:
+        return rows.loc[f"{model}-torchscript-op17-{shape}-ort_cpu"]
+
+    for shape in ("static", "dynamic"):
+        assert row("mlp", shape).status == "pass"
+        assert row("mlp", shape).max_abs_err < 1e-5
+        assert row("fake_forward_raises", shape).status == "model_error"
+        assert "broken on purpose" in row("fake_forward_raises", shape).message
+        assert row("fake_nan_output", shape).status == "mismatch"
+        assert "reference has" in row("fake_nan_output", shape).message
+        assert row("fake_segfault", shape).status == "crash"
+        assert "SIGSEGV" in row("fake_segfault", shape).message
+    assert row("mlp", "dynamic").sizes_checked == "batch=1;batch=2;batch=7"
+    assert row("fake_baked_batch", "static").status == "pass"
+    baked = row("fake_baked_batch", "dynamic")
+    assert baked.status == "mismatch" and baked.stage == "dynamic_sizes"
+    assert "dynamic axes not dynamic" in baked.message
+    assert (tmp_path / "latest" / "results.html").is_file()
+    result.stdout.fnmatch_lines(["*crash at export: torch worker crashed*SIGSEGV*"])
+
+
+def test_unknown_model_glob_is_a_one_line_usage_error(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    result = run_zoo(pytester, tmp_path, tmp_path / "cache", "--zoo-models=resnt18")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: zoo-suite: no zoo model matches 'resnt18'; close names: resnet18*"])
+    assert "Traceback" not in result.stderr.str()
+
+
+def test_opsets_an_exporter_rejects_are_unsupported_rows(
+    pytester: pytest.Pytester, tmp_path: Path, shared_cache: Path
+) -> None:
+    result = run_zoo(
+        pytester,
+        tmp_path,
+        shared_cache,
+        "--zoo-models=mlp",
+        "--zoo-shapes=static",
+        "--zoo-opsets=torchscript:99;dynamo:11",
+    )
+    assert result.ret == 1
+    rows = read_rows(tmp_path)
+    torchscript = rows.loc["mlp-torchscript-op99-static-ort_cpu"]
+    dynamo = rows.loc["mlp-dynamo-op11-static-ort_cpu"]
+    assert torchscript.status == dynamo.status == "unsupported"
+    assert "99" in torchscript.message
+    assert "wrote opset 18 when opset 11 was asked" in dynamo.message
+
+
+def test_warm_cache_runs_no_export_and_xdist_gives_the_same_rows(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    args = ("--zoo-models=mlp,fake_nan_output", "--zoo-opsets=torchscript:13;dynamo:18")
+    cold = run_zoo(pytester, tmp_path / "cold", cache, *args)
+    warm = run_zoo(pytester, tmp_path / "warm", cache, *args, "-n", "2")
+    assert cold.ret == warm.ret == 1
+    cold_rows, warm_rows = read_rows(tmp_path / "cold"), read_rows(tmp_path / "warm")
+    assert len(cold_rows) == 8
+    assert not cold_rows.export_cached.any()
+    assert warm_rows.export_cached.all()
+    columns = ["status", "stage", "message", "node_count", "sizes_checked"]
+    pd.testing.assert_frame_equal(cold_rows[columns].sort_index(), warm_rows[columns].sort_index())
+    warm.stdout.fnmatch_lines(["exports run 0, reused from cache 8"])

@@ -1,0 +1,50 @@
+import json
+import os
+
+import pandas as pd
+
+from suite.record import Record, Status
+from suite.report import new_run_dir, write_run
+
+
+def _record(model: str, exporter: str, opset: int, shape: str, status: Status, message: str = "") -> dict:
+    case_id = f"{model}-{exporter}-op{opset}-{shape}-ort_cpu"
+    record = Record(case_id, model, exporter, opset, shape, "ort_cpu", stage="ort")
+    if status != Status.PASS:
+        record.fail(status, message)
+    else:
+        record.max_abs_err = 1.5e-6
+    return record.to_row()
+
+
+def test_run_folder_has_one_row_per_case_and_a_matrix(tmp_path) -> None:
+    rows = [
+        _record("resnet18", "torchscript", 17, "static", Status.PASS),
+        _record("resnet18", "dynamo", 18, "dynamic", Status.MISMATCH, "output 'y': 3% <off> & bad"),
+        _record("gpt2", "torchscript", 17, "static", Status.EXPORT_ERROR, "forward() got multiple values"),
+    ]
+    run_dir = new_run_dir(tmp_path)
+    paths = write_run(run_dir, rows, {"versions": {"onnx": "1.0"}, "selection": "test"})
+
+    frame = pd.read_csv(paths["csv"])
+    assert len(frame) == 3
+    assert sorted(frame["status"]) == ["export_error", "mismatch", "pass"]
+
+    page = paths["html"].read_text()
+    assert 'id="case-resnet18-dynamo-op18-dynamic-ort_cpu"' in page
+    assert 'href="#case-gpt2-torchscript-op17-static-ort_cpu"' in page
+    assert "&lt;off&gt; &amp; bad" in page and "<off>" not in page  # messages are escaped
+    assert page.count('<tr><th class="model">') == 2  # one matrix row per model
+
+    meta = json.loads(paths["metadata"].read_text())
+    assert meta["status_counts"] == {"export_error": 1, "mismatch": 1, "pass": 1}
+    latest = tmp_path / "latest"
+    assert latest.is_symlink() and os.path.samefile(latest, run_dir)
+
+
+def test_record_row_round_trip() -> None:
+    record = Record("m-dynamo-op18-static-ort_cpu", "m", "dynamo", 18, "static", "ort_cpu")
+    record.op_counts = {"Conv": 3}
+    row = record.to_row()
+    assert row["status"] == "pass" and json.loads(row["op_counts"]) == {"Conv": 3}
+    assert Record.from_row(row) == record

@@ -1,0 +1,26 @@
+"""Functions the isolate tests run inside a worker process."""
+
+import os
+import signal
+import time
+
+
+def add(a: int, b: int) -> int:
+    return a + b
+
+
+def pid() -> int:
+    return os.getpid()
+
+
+def raise_value_error(text: str) -> None:
+    raise ValueError(text)
+
+
+def segfault() -> None:
+    os.kill(os.getpid(), signal.SIGSEGV)
+
+
+def sleep(seconds: float) -> str:
+    time.sleep(seconds)
+    return "woke"
