@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Mapping
 
 import numpy as np
@@ -21,8 +22,8 @@ def make_inputs(spec: ModelSpec, dims: Mapping[str, int] | None = None) -> dict[
     torch, ONNX Runtime and later TensorFlow all see identical data.
     """
     sizes = dict(spec.dims if dims is None else dims)
-    seed = [spec.seed, *sorted(sizes.values())]
-    rng = np.random.default_rng(seed)
+    # The label carries the names too, so {batch: 2, seq: 5} and {batch: 5, seq: 2} differ.
+    rng = np.random.default_rng([spec.seed, zlib.crc32(dims_label(sizes).encode())])
     arrays: dict[str, np.ndarray] = {}
     for inp in spec.inputs:
         shape = inp.concrete_shape(sizes)
@@ -34,3 +35,19 @@ def make_inputs(spec: ModelSpec, dims: Mapping[str, int] | None = None) -> dict[
         else:
             arrays[inp.name] = rng.standard_normal(size=shape).astype(dtype)
     return arrays
+
+
+def export_dims(spec: ModelSpec, dynamic: bool) -> dict[str, int]:
+    """The sizes the example inputs of an export have.
+
+    Static exports use the default sizes. torch.export specializes a dim whose
+    example size is 0 or 1 into a constant, and torch.onnx.export(dynamo=True)
+    then writes a fixed dim without complaint; so a dynamic export takes the
+    first declared size set in which every dynamic dim is at least 2.
+    """
+    if not dynamic:
+        return dict(spec.dims)
+    for sizes in (spec.dims, *spec.other_dims):
+        if all(v >= 2 for v in sizes.values()):
+            return dict(sizes)
+    return dict(spec.dims)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 MESSAGE_CHARS = 300
 DETAIL_CHARS = 4000
 
@@ -18,3 +20,20 @@ def first_line(exc: BaseException | str, limit: int = MESSAGE_CHARS) -> str:
 def clip(text: str, limit: int = DETAIL_CHARS) -> str:
     """`text` cut to `limit` characters, marking the cut."""
     return text if len(text) <= limit else text[: limit - 15] + " ...[truncated]"
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+# torch.export-based exporter errors open with a generic banner; the cause follows this heading.
+_SUMMARY_HEADING = "## Exception summary"
+
+
+def exporter_summary(text: str, limit: int = MESSAGE_CHARS) -> str:
+    """The line of an exporter's error that names the cause, without colour codes."""
+    text = _ANSI.sub("", text)
+    if _SUMMARY_HEADING not in text:
+        return first_line(text, limit)
+    after = text.split(_SUMMARY_HEADING, 1)[1]
+    cause = next((ln.strip() for ln in after.splitlines() if ln.strip().startswith("Caused by:")), "")
+    # Keep room for the "Caused by" location: it names the model line to look at.
+    summary = first_line(after, limit - len(cause) - 3 if cause else limit)
+    return f"{summary} ({cause})" if cause else summary

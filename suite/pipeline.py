@@ -19,9 +19,9 @@ from suite.cache import Cache, CachedOutcome, content_key
 from suite.cases import Case
 from suite.compare import Comparison, compare_outputs
 from suite.exporters import ExportRequest
-from suite.inputs import dims_label, make_inputs
+from suite.inputs import dims_label, export_dims, make_inputs
 from suite.isolate import RemoteError, Worker, WorkerCrashed, WorkerError, WorkerTimeout
-from suite.messages import clip, first_line
+from suite.messages import clip, exporter_summary, first_line
 from suite.record import Record, Status
 from zoo import registry
 from zoo.expectations import expectation_for
@@ -58,7 +58,7 @@ def classify_worker_error(exc: WorkerError, stage: str) -> StageFailure:
     detail = clip(exc.remote_traceback)
     if exc.short_type == "ModelError":
         return StageFailure(Status.MODEL_ERROR, first_line(exc.message), detail)
-    message = f"{exc.short_type}: {first_line(exc.message)}"
+    message = f"{exc.short_type}: {exporter_summary(exc.message)}"
     if stage == "export" and (
         exc.short_type in _UNSUPPORTED_TYPES or any(p in exc.message.lower() for p in _UNSUPPORTED_PHRASES)
     ):
@@ -145,6 +145,7 @@ class CaseRunner:
             exporter=case.exporter,
             opset=case.opset,
             shape=case.shape,
+            export_dims=dims_label(export_dims(spec, case.dynamic)),
             **self._versions,
         )
         outcome = self.cache.load_export(key) if self.use_cache else None
@@ -172,7 +173,8 @@ class CaseRunner:
         scratch = self.cache.scratch_path(key)
         request = ExportRequest(spec.name, case.exporter, case.opset, case.dynamic, str(scratch))
         try:
-            result = self._call("export", "suite.torch_stage:export", request, make_inputs(spec), output_count)
+            example = make_inputs(spec, export_dims(spec, case.dynamic))
+            result = self._call("export", "suite.torch_stage:export", request, example, output_count)
         except StageFailure as failure:
             scratch.unlink(missing_ok=True)
             outcome = CachedOutcome(failure.status.value, failure.message, failure.detail)
@@ -208,8 +210,11 @@ class CaseRunner:
         return apply_expectation(record)
 
     def _ort_stages(self, spec: ModelSpec, case: Case, record: Record) -> None:
+        # The export's own example size is "home": a failure there is the exporter's or the
+        # runtime's; a failure only at the other sizes means the axes are not really dynamic.
+        home = export_dims(spec, case.dynamic)
         record.stage = "reference"
-        reference = self.reference(spec, spec.dims)
+        reference = self.reference(spec, home)
 
         record.stage = "export"
         outcome, record.export_cached, artifact = self.export(spec, case, len(reference))
@@ -229,7 +234,9 @@ class CaseRunner:
             record.stage = "dynamic_axes"
             baked = _baked_axes(spec, info.input_dims)
             if baked:
-                raise StageFailure(Status.MISMATCH, f"dynamic axes exported as constants: {baked}")
+                raise StageFailure(
+                    Status.EXPORT_ERROR, f"the exporter wrote dynamic axes as fixed sizes: {baked} (asked dynamic)"
+                )
 
         record.stage = "ort"
         try:
@@ -239,16 +246,16 @@ class CaseRunner:
         except Exception as exc:  # noqa: BLE001 - ORT raises several types; all are this case's row
             raise StageFailure(Status.RUNTIME_ERROR, f"ORT session creation failed: {first_line(exc)}") from None
         expected_names = artifact.output_names
-        comparison = self._run_and_compare(session, spec, spec.dims, reference, expected_names, record)
+        comparison = self._run_and_compare(session, spec, home, reference, expected_names, record)
         _fill_figures(record, comparison)
-        sizes = [dims_label(spec.dims)]
+        sizes = [dims_label(home)]
         if not comparison.ok:
             record.sizes_checked = sizes[0]
             raise StageFailure(Status.MISMATCH, comparison.message)
 
         if case.dynamic:
             record.stage = "dynamic_sizes"
-            for dims in spec.other_dims:
+            for dims in (d for d in (spec.dims, *spec.other_dims) if d != home):
                 other_reference = self.reference(spec, dims)
                 label = dims_label(dims)
                 try:

@@ -58,7 +58,7 @@ def test_failures_become_labelled_rows_and_the_run_goes_on(
         assert "reference has" in row("fake_nan_output", shape).message
         assert row("fake_segfault", shape).status == "crash"
         assert "SIGSEGV" in row("fake_segfault", shape).message
-    assert row("mlp", "dynamic").sizes_checked == "batch=1;batch=2;batch=7"
+    assert row("mlp", "dynamic").sizes_checked == "batch=2;batch=1;batch=7"  # export size first
     assert row("fake_baked_batch", "static").status == "pass"
     baked = row("fake_baked_batch", "dynamic")
     assert baked.status == "mismatch" and baked.stage == "dynamic_sizes"
