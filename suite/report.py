@@ -27,6 +27,19 @@ STATUS_COLOURS = {
     Status.TIMEOUT.value: "#e06666",
     Status.XPASS.value: "#ffe599",
 }
+# Worst first, for the problems table.
+SEVERITY = (
+    Status.CRASH.value,
+    Status.TIMEOUT.value,
+    Status.MODEL_ERROR.value,
+    Status.RUNTIME_ERROR.value,
+    Status.EXPORT_ERROR.value,
+    Status.MISMATCH.value,
+    Status.XPASS.value,
+    Status.UNSUPPORTED.value,
+    Status.XFAIL.value,
+    Status.SKIP.value,
+)
 # Columns shown in the figures table, in reading order.
 FIGURE_COLUMNS = (
     "case_id",
@@ -168,6 +181,27 @@ def render_details(frame: pd.DataFrame) -> str:
     return f'<table class="details"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
 
 
+def render_problems(frame: pd.DataFrame) -> str:
+    """Cases that did not pass, worst first, each with its stage and message."""
+    problems = frame[frame["status"] != Status.PASS.value]
+    if problems.empty:
+        return "<p>Every case passed.</p>"
+    rank = problems["status"].map({s: i for i, s in enumerate(SEVERITY)}).fillna(len(SEVERITY))
+    problems = problems.assign(_rank=rank).sort_values(["_rank", "case_id"])
+    rows = "".join(
+        f'<tr><td class="id"><a href="#{_anchor(str(r["case_id"]))}">{html.escape(str(r["case_id"]))}</a></td>'
+        f'<td style="background:{STATUS_COLOURS.get(str(r["status"]), "#fff")}">{html.escape(str(r["status"]))}</td>'
+        f"<td>{html.escape(str(r['stage']))}</td>"
+        f'<td class="msg">{html.escape(str(r.get("message") or ""))}</td>'
+        f'<td class="msg">{html.escape(_fmt(r.get("expectation")))}</td></tr>'
+        for r in problems.to_dict("records")
+    )
+    return (
+        '<table class="problems"><thead><tr><th>case</th><th>status</th><th>stage</th><th>message</th>'
+        f"<th>known failure</th></tr></thead><tbody>{rows}</tbody></table>"
+    )
+
+
 _CSS = """
 body { font-family: system-ui, sans-serif; margin: 1.5em; color: #222; }
 table { border-collapse: collapse; margin-bottom: 2em; }
@@ -207,6 +241,7 @@ def render_html(frame: pd.DataFrame, meta: Mapping[str, Any]) -> str:
         f'<h2>Compatibility matrix</h2><p class="legend">{legend}</p>'
         "<p>Hover a cell for its message; click it for the case's row below.</p>"
         f"{render_matrix(frame)}"
-        f"<h2>Cases</h2>{render_details(frame)}"
+        f"<h2>Problems</h2>{render_problems(frame)}"
+        f"<h2>All cases</h2>{render_details(frame)}"
         "</body></html>"
     )
