@@ -224,8 +224,9 @@ def zoo_check(request: pytest.FixtureRequest) -> Callable[[Record], None]:
         request.node.user_properties.append((RECORD_KEY, record.to_json()))
         if record.status == Status.XFAIL:
             pytest.xfail(f"{record.message} [expected: {record.expectation}]")
-        if record.status == Status.SKIP:
-            pytest.skip(record.message)
+        if record.status in (Status.SKIP, Status.UNSUPPORTED):
+            # What an exporter says it cannot do is information, not a failure; the row keeps it.
+            pytest.skip(f"{record.status.value}: {record.message}")
         if not record.status.ok:
             pytest.fail(f"{record.status.value} at {record.stage}: {record.message}", pytrace=False)
 

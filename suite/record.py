@@ -9,7 +9,8 @@ from typing import Any
 
 
 class Status(enum.StrEnum):
-    """How a case ended. Everything but PASS, XFAIL and SKIP fails the test."""
+    """How a case ended. PASS, XFAIL, SKIP and UNSUPPORTED (the exporter says it cannot) do
+    not fail the pytest test; every other status does."""
 
     PASS = "pass"
     MISMATCH = "mismatch"
@@ -25,7 +26,7 @@ class Status(enum.StrEnum):
 
     @property
     def ok(self) -> bool:
-        return self in (Status.PASS, Status.XFAIL, Status.SKIP)
+        return self in (Status.PASS, Status.XFAIL, Status.SKIP, Status.UNSUPPORTED)
 
 
 @dataclass
