@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from suite.exporters import EXPORTER_FRAMEWORKS
 from zoo.spec import ModelSpec
 
 SHAPE_MODES = ("static", "dynamic")
@@ -38,11 +39,14 @@ def build_matrix(
 ) -> list[Case]:
     """Every case for the selection, grouped by model so a worker keeps one model warm.
 
-    Dynamic cases are generated only for models that declare dynamic dims.
+    Dynamic cases are generated only for models that declare dynamic dims, and each
+    model meets only the exporters that accept its framework.
     """
     cases = []
     for spec in specs:
         for exporter, opsets in opsets_by_exporter.items():
+            if EXPORTER_FRAMEWORKS.get(exporter) != spec.framework:
+                continue
             for opset in opsets:
                 for shape in shapes:
                     if shape == "dynamic" and not spec.has_dynamic_dims:

@@ -51,7 +51,7 @@ def test_option_overrides() -> None:
     ("kwargs", "message"),
     [
         ({"profile": "nightly"}, "unknown --zoo-profile 'nightly'"),
-        ({"profile": "default", "exporters": "tf2onnx"}, "unknown exporter 'tf2onnx'"),
+        ({"profile": "default", "exporters": "onnx2tf"}, "unknown exporter 'onnx2tf'"),
         ({"profile": "default", "shapes": "ragged"}, "unknown shape mode 'ragged'"),
         ({"profile": "default", "opsets": "eleven"}, "opsets must be integers"),
     ],

@@ -38,6 +38,7 @@ def register_model(
     keyword_inputs: bool = False,
     family: str | None = None,
     seed: int = 0,
+    framework: str = "torch",
 ) -> Callable[[ModelBuilder], ModelBuilder]:
     """Register the decorated zero-argument builder as a zoo model.
 
@@ -60,6 +61,7 @@ def register_model(
             keyword_inputs=keyword_inputs,
             family=family or module.rsplit(".", 1)[-1],
             seed=seed,
+            framework=framework,
             source=module,
         )
         add(spec)

@@ -69,8 +69,9 @@ class ModelSpec:
 
     Attributes:
         name: Unique, lowercase, hyphen/underscore name used in case ids.
-        builder: Zero-argument callable returning an eval-mode torch.nn.Module
-            built with seeded random weights (nothing downloaded).
+        builder: Zero-argument callable returning the model built with seeded
+            random weights (nothing downloaded): a torch.nn.Module, or a Keras
+            model when framework is "keras".
         inputs: The model's inputs, in forward() order.
         dims: Default size of every named dynamic dim.
         other_dims: At least two further size assignments at which a dynamic
@@ -82,6 +83,7 @@ class ModelSpec:
         keyword_inputs: Pass inputs to forward() by keyword (transformers models).
         family: Model family, for grouping in reports.
         seed: Seed for both weights and inputs.
+        framework: "torch" (builder returns an nn.Module) or "keras" (a Keras model).
         source: Where the entry was registered (module name), for error messages.
     """
 
@@ -97,6 +99,7 @@ class ModelSpec:
     keyword_inputs: bool = False
     family: str = "misc"
     seed: int = 0
+    framework: str = "torch"
     source: str = ""
 
     def __post_init__(self) -> None:

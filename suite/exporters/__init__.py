@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from suite.exporters.base import Exporter, ExportRequest, ExportUnsupported
 
-EXPORTER_NAMES = ("torchscript", "dynamo")
+# Which model framework each exporter accepts; the matrix pairs models with these only.
+EXPORTER_FRAMEWORKS = {"torchscript": "torch", "dynamo": "torch", "tf2onnx": "keras"}
+EXPORTER_NAMES = tuple(EXPORTER_FRAMEWORKS)
 
 
 def get_exporter(name: str) -> Exporter:
-    """The exporter registered as `name` (imports torch: call only in a worker)."""
+    """The exporter registered as `name` (imports its framework: call only in a worker)."""
     if name == "torchscript":
         from suite.exporters.torchscript import TorchScriptExporter
 
@@ -17,7 +19,11 @@ def get_exporter(name: str) -> Exporter:
         from suite.exporters.dynamo import DynamoExporter
 
         return DynamoExporter()
+    if name == "tf2onnx":
+        from suite.exporters.tf2onnx_keras import Tf2OnnxExporter
+
+        return Tf2OnnxExporter()
     raise ValueError(f"unknown exporter {name!r}; choose from {', '.join(EXPORTER_NAMES)}")
 
 
-__all__ = ["EXPORTER_NAMES", "ExportRequest", "ExportUnsupported", "Exporter", "get_exporter"]
+__all__ = ["EXPORTER_FRAMEWORKS", "EXPORTER_NAMES", "ExportRequest", "ExportUnsupported", "Exporter", "get_exporter"]
