@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 # pytest exits 1 when some cases fail: that is the report's news, not a broken run.
 # Any other non-zero exit (usage error, internal error, interrupted) fails make.
 zoo: $(STAMP)
-	$(BIN)/python -m pytest suite/matrix --zoo-profile $(PROFILE) -v -p no:randomly $(ZOO_ARGS) || [ $$? -eq 1 ]
+	$(BIN)/python -m pytest suite/matrix --zoo-profile $(PROFILE) -v $(ZOO_ARGS) || [ $$? -eq 1 ]
 
 test: $(STAMP)
 	$(BIN)/python -m pytest tests -q

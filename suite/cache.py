@@ -12,8 +12,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,54 +39,68 @@ class CachedOutcome:
     detail: str = ""
     seconds: float = 0.0
     output_names: tuple[str, ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class Cache:
-    """The cache folder: exports/ and references/ beneath `root`."""
+    """The cache folder: one subfolder per kind of result (exports, references, ...).
+
+    Each entry is `<kind>/<key>.json` (the outcome) plus, for successful steps,
+    a payload: a file or folder `<kind>/<key><suffix>`, or arrays in `<key>.npz`.
+    """
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        (root / "exports").mkdir(parents=True, exist_ok=True)
-        (root / "references").mkdir(parents=True, exist_ok=True)
+        root.mkdir(parents=True, exist_ok=True)
 
-    def export_path(self, key: str) -> Path:
-        return self.root / "exports" / f"{key}.onnx"
+    def _dir(self, kind: str) -> Path:
+        path = self.root / kind
+        path.mkdir(exist_ok=True)
+        return path
 
-    def scratch_path(self, key: str) -> Path:
-        """Where a worker writes an export before it is accepted into the cache."""
-        return self.root / "exports" / f"{key}.onnx.tmp-{os.getpid()}"
+    def path(self, kind: str, key: str, suffix: str) -> Path:
+        """Where the payload of an entry lives (suffix ".onnx", "" for a folder, ...)."""
+        return self._dir(kind) / f"{key}{suffix}"
 
-    def load_export(self, key: str) -> CachedOutcome | None:
-        """The cached export outcome, or None when absent or its file went missing."""
-        outcome = self._load_json(self.root / "exports" / f"{key}.json")
-        if outcome is None or (outcome.status == "ok" and not self.export_path(key).is_file()):
+    def scratch_path(self, kind: str, key: str, suffix: str) -> Path:
+        """Where a worker writes a payload before it is accepted into the cache."""
+        return self._dir(kind) / f"{key}{suffix}.tmp-{os.getpid()}"
+
+    def load(self, kind: str, key: str, suffix: str | None = None) -> CachedOutcome | None:
+        """The cached outcome, or None when absent or when its payload went missing."""
+        outcome = self._load_json(self._dir(kind) / f"{key}.json")
+        if outcome is None:
+            return None
+        if outcome.status == "ok" and suffix is not None and not self.path(kind, key, suffix).exists():
             return None
         return outcome
 
-    def store_export(self, key: str, outcome: CachedOutcome, scratch: Path | None = None) -> None:
+    def store(self, kind: str, key: str, outcome: CachedOutcome, scratch: Path | None = None, suffix: str = "") -> None:
+        """Record an outcome, moving a successful step's payload from `scratch` into place."""
         if scratch is not None:
-            os.replace(scratch, self.export_path(key))
-        self._write_json(self.root / "exports" / f"{key}.json", outcome)
+            target = self.path(kind, key, suffix)
+            if scratch.is_dir() and target.exists():
+                shutil.rmtree(scratch)  # another xdist worker got there first; same content
+            else:
+                os.replace(scratch, target)
+        self._write_json(self._dir(kind) / f"{key}.json", outcome)
 
-    def load_reference(self, key: str) -> tuple[CachedOutcome, list[np.ndarray]] | None:
-        outcome = self._load_json(self.root / "references" / f"{key}.json")
+    def load_arrays(self, kind: str, key: str) -> tuple[CachedOutcome, list[np.ndarray]] | None:
+        """A cached outcome with its arrays (empty for a failure)."""
+        outcome = self.load(kind, key, ".npz")
         if outcome is None:
             return None
         if outcome.status != "ok":
             return outcome, []
-        path = self.root / "references" / f"{key}.npz"
-        if not path.is_file():
-            return None
-        with np.load(path, allow_pickle=False) as data:
+        with np.load(self.path(kind, key, ".npz"), allow_pickle=False) as data:
             return outcome, [data[f"out{i}"] for i in range(len(data.files))]
 
-    def store_reference(self, key: str, outcome: CachedOutcome, outputs: Sequence[np.ndarray]) -> None:
+    def store_arrays(self, kind: str, key: str, outcome: CachedOutcome, arrays: Sequence[np.ndarray]) -> None:
+        scratch = None
         if outcome.status == "ok":
-            path = self.root / "references" / f"{key}.npz"
-            tmp = path.with_name(f"{path.stem}.tmp-{os.getpid()}.npz")
-            np.savez(tmp, **{f"out{i}": arr for i, arr in enumerate(outputs)})
-            os.replace(tmp, path)
-        self._write_json(self.root / "references" / f"{key}.json", outcome)
+            scratch = self._dir(kind) / f"{key}.tmp-{os.getpid()}.npz"
+            np.savez(scratch, **{f"out{i}": arr for i, arr in enumerate(arrays)})
+        self.store(kind, key, outcome, scratch, ".npz")
 
     @staticmethod
     def _load_json(path: Path) -> CachedOutcome | None:

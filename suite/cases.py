@@ -36,20 +36,24 @@ def build_matrix(
     opsets_by_exporter: Mapping[str, Sequence[int]],
     shapes: Sequence[str],
     path: str = "ort_cpu",
+    one_shape: bool = False,
 ) -> list[Case]:
     """Every case for the selection, grouped by model so a worker keeps one model warm.
 
     Dynamic cases are generated only for models that declare dynamic dims, and each
-    model meets only the exporters that accept its framework.
+    model meets only the exporters that accept its framework. With `one_shape`
+    (paths that convert an export further) each model gets a single shape mode:
+    dynamic where it has dynamic dims and dynamic is selected, else static.
     """
     cases = []
     for spec in specs:
         for exporter, opsets in opsets_by_exporter.items():
             if EXPORTER_FRAMEWORKS.get(exporter) != spec.framework:
                 continue
+            model_shapes = [s for s in shapes if s == "static" or spec.has_dynamic_dims]
+            if one_shape:
+                model_shapes = model_shapes[-1:] if "dynamic" in model_shapes else model_shapes[:1]
             for opset in opsets:
-                for shape in shapes:
-                    if shape == "dynamic" and not spec.has_dynamic_dims:
-                        continue
+                for shape in model_shapes:
                     cases.append(Case(spec.name, exporter, opset, shape, path))
     return cases

@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 from suite.cases import SHAPE_MODES
 from suite.exporters import EXPORTER_NAMES
 
+# Paths a case can take after its export (see suite/paths.py).
+PATHS = ("ort", "tf", "version")
+
 
 def newest_dynamo_opset() -> int:
     """The newest opset the installed onnxscript can convert exports to.
@@ -31,6 +34,7 @@ class Profile:
     exclude: tuple[str, ...] = ()
     opsets: dict[str, tuple[int, ...]] = field(default_factory=dict)
     shapes: tuple[str, ...] = SHAPE_MODES
+    paths: tuple[str, ...] = PATHS
 
 
 def profiles() -> dict[str, Profile]:
@@ -40,16 +44,21 @@ def profiles() -> dict[str, Profile]:
     return {
         "quick": Profile(
             "quick",
-            models=("mlp", "resnet18", "lstm"),
-            opsets={"torchscript": (17,), "dynamo": (18,)},
+            models=("mlp", "resnet18", "lstm", "keras_mlp"),
+            opsets={"torchscript": (17,), "dynamo": (18,), "tf2onnx": (15,)},
+            paths=("ort",),
         ),
         "default": Profile(
             "default",
-            opsets={"torchscript": (11, 13, 15, 17), "dynamo": dynamo_default},
+            opsets={"torchscript": (11, 13, 15, 17), "dynamo": dynamo_default, "tf2onnx": (13, 15, 17)},
         ),
         "full": Profile(
             "full",
-            opsets={"torchscript": (9, 11, 13, 14, 15, 16, 17, 18, 19, 20), "dynamo": tuple(range(18, newest + 1))},
+            opsets={
+                "torchscript": (9, 11, 13, 14, 15, 16, 17, 18, 19, 20),
+                "dynamo": tuple(range(18, newest + 1)),
+                "tf2onnx": (11, 13, 15, 17, 18),
+            },
         ),
     }
 
@@ -63,6 +72,7 @@ class Selection:
     exclude: tuple[str, ...]
     opsets: dict[str, tuple[int, ...]]
     shapes: tuple[str, ...]
+    paths: tuple[str, ...] = PATHS
 
     def describe(self) -> str:
         opsets = "; ".join(f"{exp} op {','.join(map(str, ops))}" for exp, ops in self.opsets.items())
@@ -113,6 +123,7 @@ def make_selection(
     exporters: str | None = None,
     opsets: str | None = None,
     shapes: str | None = None,
+    paths: str | None = None,
 ) -> Selection:
     """Combine a profile with option overrides (each None keeps the profile's value)."""
     known = profiles()
@@ -130,8 +141,13 @@ def make_selection(
     bad_shapes = [s for s in chosen_shapes if s not in SHAPE_MODES]
     if bad_shapes:
         raise SelectionError(f"unknown shape mode {bad_shapes[0]!r}; choose from {', '.join(SHAPE_MODES)}")
+    chosen_paths = tuple(_split(paths)) or base.paths
+    bad_paths = [p for p in chosen_paths if p not in PATHS]
+    if bad_paths:
+        raise SelectionError(f"unknown path {bad_paths[0]!r}; choose from {', '.join(PATHS)}")
     return Selection(
         profile=profile,
+        paths=chosen_paths,
         models=tuple(_split(models)) or base.models,
         exclude=tuple(_split(exclude)) or base.exclude,
         opsets=opset_map,

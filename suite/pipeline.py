@@ -1,23 +1,24 @@
 """Runs one case through its stages and returns its Record; never raises for case failures.
 
-Torch work (build, reference, export) goes to the torch worker process; the
-pytest process only reads files, runs ONNX Runtime and compares arrays.
+Framework work goes to worker processes: torch models to the torch worker,
+Keras models and every TensorFlow converter to the TF worker (which never
+imports torch). The pytest process reads files, runs ONNX Runtime, compares
+arrays and keeps the cache.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
-from suite.artifact import Artifact, InvalidModelError, inspect_artifact
-from suite.backends.ort import run_session, session_from_artifact
+from suite.artifact import Artifact, ArtifactInfo, InvalidModelError, inspect_artifact
 from suite.cache import Cache, CachedOutcome, content_key
 from suite.cases import Case
-from suite.compare import Comparison, compare_outputs
 from suite.exporters import ExportRequest
 from suite.inputs import dims_label, export_dims, make_inputs
 from suite.isolate import RemoteError, Worker, WorkerCrashed, WorkerError, WorkerTimeout
@@ -28,7 +29,24 @@ from zoo.expectations import expectation_for
 from zoo.spec import ModelSpec
 
 _UNSUPPORTED_TYPES = {"ExportUnsupported", "UnsupportedOperatorError"}
-_UNSUPPORTED_PHRASES = ("unsupported onnx_opset_version", "is not supported", "not implemented for opset")
+_UNSUPPORTED_PHRASES = (
+    "unsupported onnx_opset_version",
+    "is not supported",
+    "not implemented for opset",
+    "no adapter",  # onnx.version_converter has no adapter for an op between two opsets
+)
+# Stages whose tool's refusal ("cannot do X") is an `unsupported` row, not an error.
+_CONVERTING_STAGES = ("export", "convert", "tf2onnx")
+
+# Which worker and stage module serve each model framework.
+FRAMEWORK_WORKERS = {"torch": "torch", "keras": "tf"}
+STAGE_MODULES = {"torch": "suite.torch_stage", "keras": "suite.tf_stage"}
+# Library versions that decide a framework's results, part of every cache key.
+FRAMEWORK_LIBRARIES = {
+    "torch": ("torch", "torchvision", "transformers", "onnxscript"),
+    "keras": ("tensorflow", "tf-keras", "keras", "tf2onnx"),
+    "tf": ("tensorflow", "onnx-tf", "tf2onnx", "onnx"),
+}
 
 
 class StageFailure(Exception):
@@ -41,7 +59,7 @@ class StageFailure(Exception):
         self.detail = detail
 
 
-def _library_version(name: str) -> str:
+def library_version(name: str) -> str:
     try:
         return importlib.metadata.version(name)
     except importlib.metadata.PackageNotFoundError:
@@ -59,78 +77,118 @@ def classify_worker_error(exc: WorkerError, stage: str) -> StageFailure:
     if exc.short_type == "ModelError":
         return StageFailure(Status.MODEL_ERROR, first_line(exc.message), detail)
     message = f"{exc.short_type}: {exporter_summary(exc.message)}"
-    if stage == "export" and (
+    if stage in _CONVERTING_STAGES and (
         exc.short_type in _UNSUPPORTED_TYPES or any(p in exc.message.lower() for p in _UNSUPPORTED_PHRASES)
     ):
         return StageFailure(Status.UNSUPPORTED, message, detail)
-    status = Status.EXPORT_ERROR if stage == "export" else Status.RUNTIME_ERROR
+    status = Status.EXPORT_ERROR if stage in _CONVERTING_STAGES else Status.RUNTIME_ERROR
     return StageFailure(status, message, detail)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What every path starts from: the exported file, its facts and the eager outputs."""
+
+    spec: ModelSpec
+    artifact: Artifact
+    info: ArtifactInfo
+    export_key: str
+    sizes: tuple[Mapping[str, int], ...]  # home first; the others only for dynamic cases
+    reference_at: Callable[[Mapping[str, int]], list[np.ndarray]]
 
 
 @dataclass
 class RunCounters:
-    """What this process did, for the run summary and the warm-cache check."""
+    """What this process did, for the run summary."""
 
     exports_run: int = 0
     exports_cached: int = 0
-    references_run: int = 0
-    references_cached: int = 0
     digests: dict[str, str] = field(default_factory=dict)
 
 
+PathRunner = Callable[["CaseRunner", Case, Record, Prepared], None]
+
+
 class CaseRunner:
-    """Holds the worker and the cache; turns Cases into Records.
+    """Holds the workers and the cache; turns Cases into Records.
 
     Args:
-        worker: The torch worker process.
-        cache: Where exports and references are kept across runs.
+        workers: Worker processes by name ("torch", "tf"); started on first use.
+        cache: Where exports, references and converter results are kept across runs.
         timeout: Seconds one worker call may take before it is a timeout row.
-        use_cache: When False, ignore (but refresh) cached results.
+        use_cache: When False, redo (and refresh) every cached step.
     """
 
-    def __init__(self, worker: Worker, cache: Cache, timeout: float = 600.0, use_cache: bool = True) -> None:
-        self.worker = worker
+    def __init__(self, workers: Mapping[str, Worker], cache: Cache, timeout: float = 600.0, use_cache: bool = True):
+        self.workers = dict(workers)
         self.cache = cache
         self.timeout = timeout
         self.use_cache = use_cache
         self.counters = RunCounters()
-        self._versions = {lib: _library_version(lib) for lib in ("torch", "torchvision", "transformers", "onnxscript")}
+        self._versions = {
+            group: {lib: library_version(lib) for lib in libs} for group, libs in FRAMEWORK_LIBRARIES.items()
+        }
 
-    # -- torch-side steps, each through the cache -------------------------------------------
+    def versions(self, group: str) -> dict[str, str]:
+        """Versions of the libraries in `group` ("torch", "keras", "tf"), for cache keys and rows."""
+        return self._versions[group]
 
-    def _call(self, stage: str, ref: str, *args: object) -> object:
+    # -- worker calls -------------------------------------------------------------------------
+
+    def call(self, worker: str, stage: str, ref: str, *args: object) -> Any:
+        """Call `ref` in a worker; a failure becomes a StageFailure for `stage`."""
         try:
-            return self.worker.call(ref, *args, timeout=self.timeout)
+            return self.workers[worker].call(ref, *args, timeout=self.timeout)
         except WorkerError as exc:
             raise classify_worker_error(exc, stage) from None
 
-    def digest(self, model: str) -> str:
-        if model not in self.counters.digests:
-            self.counters.digests[model] = str(self._call("build", "suite.torch_stage:weights_digest", model))
-        return self.counters.digests[model]
+    def _model_call(self, spec: ModelSpec, stage: str, function: str, *args: object) -> Any:
+        module = STAGE_MODULES[spec.framework]
+        return self.call(FRAMEWORK_WORKERS[spec.framework], stage, f"{module}:{function}", *args)
+
+    def digest(self, spec: ModelSpec) -> str:
+        if spec.name not in self.counters.digests:
+            self.counters.digests[spec.name] = str(self._model_call(spec, "build", "weights_digest", spec.name))
+        return self.counters.digests[spec.name]
+
+    # -- cached steps -------------------------------------------------------------------------
 
     def reference(self, spec: ModelSpec, dims: Mapping[str, int]) -> list[np.ndarray]:
-        """Eager outputs at `dims`, from the cache or the worker."""
+        """Eager outputs at `dims`, from the cache or the model's worker."""
         key = content_key(
-            kind="reference", model=spec.name, digest=self.digest(spec.name), dims=dims_label(dims), **self._versions
+            kind="reference",
+            model=spec.name,
+            digest=self.digest(spec),
+            dims=dims_label(dims),
+            **self.versions(spec.framework),
         )
-        cached = self.cache.load_reference(key) if self.use_cache else None
+        cached = self.cache.load_arrays("references", key) if self.use_cache else None
         if cached is None:
             try:
-                outputs = self._call("reference", "suite.torch_stage:eager_outputs", spec.name, make_inputs(spec, dims))
+                outputs = self._model_call(spec, "reference", "eager_outputs", spec.name, make_inputs(spec, dims))
                 outcome = CachedOutcome("ok")
             except StageFailure as failure:
-                if failure.status not in (Status.MODEL_ERROR,):
+                if failure.status != Status.MODEL_ERROR:
                     raise
                 outputs, outcome = [], CachedOutcome(failure.status.value, failure.message, failure.detail)
-            self.cache.store_reference(key, outcome, outputs)  # type: ignore[arg-type]
-            self.counters.references_run += 1
+            self.cache.store_arrays("references", key, outcome, outputs)
         else:
-            self.counters.references_cached += 1
             outcome, outputs = cached
         if outcome.status != "ok":
             raise StageFailure(Status(outcome.status), outcome.message, outcome.detail)
-        return list(outputs)  # type: ignore[arg-type]
+        return list(outputs)
+
+    def export_key(self, spec: ModelSpec, case: Case) -> str:
+        return content_key(
+            kind="export",
+            model=spec.name,
+            digest=self.digest(spec),
+            exporter=case.exporter,
+            opset=case.opset,
+            shape=case.shape,
+            export_dims=dims_label(export_dims(spec, case.dynamic)),
+            **self.versions(spec.framework),
+        )
 
     def export(self, spec: ModelSpec, case: Case, output_count: int) -> tuple[CachedOutcome, bool, Artifact | None]:
         """The case's export outcome, from the cache or by running the exporter in the worker.
@@ -138,17 +196,8 @@ class CaseRunner:
         Returns the outcome (status "ok" or a failure), whether it came from the cache,
         and, when it is ok, the artifact.
         """
-        key = content_key(
-            kind="export",
-            model=spec.name,
-            digest=self.digest(spec.name),
-            exporter=case.exporter,
-            opset=case.opset,
-            shape=case.shape,
-            export_dims=dims_label(export_dims(spec, case.dynamic)),
-            **self._versions,
-        )
-        outcome = self.cache.load_export(key) if self.use_cache else None
+        key = self.export_key(spec, case)
+        outcome = self.cache.load("exports", key, ".onnx") if self.use_cache else None
         was_cached = outcome is not None
         if outcome is None:
             outcome = self._run_export(spec, case, key, output_count)
@@ -158,7 +207,7 @@ class CaseRunner:
         if outcome.status != "ok":
             return outcome, was_cached, None
         artifact = Artifact(
-            path=self.cache.export_path(key),
+            path=self.cache.path("exports", key, ".onnx"),
             model=spec.name,
             exporter=case.exporter,
             opset=case.opset,
@@ -170,38 +219,59 @@ class CaseRunner:
         return outcome, was_cached, artifact
 
     def _run_export(self, spec: ModelSpec, case: Case, key: str, output_count: int) -> CachedOutcome:
-        scratch = self.cache.scratch_path(key)
+        scratch = self.cache.scratch_path("exports", key, ".onnx")
         request = ExportRequest(spec.name, case.exporter, case.opset, case.dynamic, str(scratch))
         try:
             example = make_inputs(spec, export_dims(spec, case.dynamic))
-            result = self._call("export", "suite.torch_stage:export", request, example, output_count)
+            result = self._model_call(spec, "export", "export", request, example, output_count)
         except StageFailure as failure:
             scratch.unlink(missing_ok=True)
             outcome = CachedOutcome(failure.status.value, failure.message, failure.detail)
             # A crash or timeout may be the machine's fault: retry it next run.
             if failure.status not in (Status.CRASH, Status.TIMEOUT):
-                self.cache.store_export(key, outcome)
+                self.cache.store("exports", key, outcome)
             return outcome
-        outcome = CachedOutcome(
-            "ok",
-            seconds=result.seconds,  # type: ignore[attr-defined]
-            output_names=result.output_names,  # type: ignore[attr-defined]
-        )
-        self.cache.store_export(key, outcome, scratch)
+        outcome = CachedOutcome("ok", seconds=result.seconds, output_names=result.output_names)
+        self.cache.store("exports", key, outcome, scratch, ".onnx")
         return outcome
 
-    # -- the case --------------------------------------------------------------------------
+    def cached_step(
+        self, kind: str, key: str, suffix: str, run: Callable[[Any], dict[str, Any] | None]
+    ) -> tuple[CachedOutcome, Any]:
+        """A converter step whose product is a file or folder, through the cache.
 
-    def run_ort_case(self, case: Case) -> Record:
-        """Export (or reuse), check, run on the ORT CPU provider and compare with eager."""
+        `run(scratch_path)` writes the product and returns extra facts to keep;
+        a StageFailure it raises is cached too, unless it is a crash or timeout.
+        Returns the outcome and the product's path (None when the step failed).
+        """
+        outcome = self.cache.load(kind, key, suffix) if self.use_cache else None
+        if outcome is None:
+            scratch = self.cache.scratch_path(kind, key, suffix)
+            start = time.perf_counter()
+            try:
+                extra = run(scratch) or {}
+                outcome = CachedOutcome("ok", seconds=time.perf_counter() - start, extra=extra)
+                self.cache.store(kind, key, outcome, scratch, suffix)
+            except StageFailure as failure:
+                outcome = CachedOutcome(failure.status.value, failure.message, failure.detail)
+                if failure.status not in (Status.CRASH, Status.TIMEOUT):
+                    self.cache.store(kind, key, outcome)
+        product = self.cache.path(kind, key, suffix) if outcome.status == "ok" else None
+        return outcome, product
+
+    # -- the case ------------------------------------------------------------------------------
+
+    def run_case(self, case: Case, path_runner: PathRunner) -> Record:
+        """Prepare the case's export, then let `path_runner` take it down its path."""
         start = time.perf_counter()
         record = Record(case.case_id, case.model, case.exporter, case.opset, case.shape, case.path)
         try:
             spec = registry.get(case.model)
             record.family, record.task = spec.family, spec.task.value
-            record.weights_digest = self.digest(case.model)
-            self._ort_stages(spec, case, record)
-            record.stage = "done"
+            prepared = self.prepare(spec, case, record)
+            path_runner(self, case, record, prepared)
+            if record.status == Status.PASS:
+                record.stage = "done"
         except StageFailure as failure:
             record.fail(failure.status, failure.message, failure.detail)
         except Exception as exc:  # noqa: BLE001 - a harness bug must still leave a row
@@ -209,7 +279,10 @@ class CaseRunner:
         record.duration_seconds = round(time.perf_counter() - start, 3)
         return apply_expectation(record)
 
-    def _ort_stages(self, spec: ModelSpec, case: Case, record: Record) -> None:
+    def prepare(self, spec: ModelSpec, case: Case, record: Record) -> Prepared:
+        """Reference outputs, the export (or its cached copy), checker and dynamic-axes checks."""
+        record.stage = "build"
+        record.weights_digest = self.digest(spec)
         # The export's own example size is "home": a failure there is the exporter's or the
         # runtime's; a failure only at the other sizes means the axes are not really dynamic.
         home = export_dims(spec, case.dynamic)
@@ -230,6 +303,7 @@ class CaseRunner:
         record.ir_version, record.opset_written = info.ir_version, info.opset
         record.node_count, record.op_counts, record.file_bytes = info.node_count, info.op_counts, info.file_bytes
 
+        sizes: tuple[Mapping[str, int], ...] = (home,)
         if case.dynamic:
             record.stage = "dynamic_axes"
             baked = _baked_axes(spec, info.input_dims)
@@ -237,72 +311,8 @@ class CaseRunner:
                 raise StageFailure(
                     Status.EXPORT_ERROR, f"the exporter wrote dynamic axes as fixed sizes: {baked} (asked dynamic)"
                 )
-
-        record.stage = "ort"
-        try:
-            t0 = time.perf_counter()
-            session = session_from_artifact(artifact.path, "cpu")
-            record.ort_session_seconds = round(time.perf_counter() - t0, 4)
-        except Exception as exc:  # noqa: BLE001 - ORT raises several types; all are this case's row
-            raise StageFailure(Status.RUNTIME_ERROR, f"ORT session creation failed: {first_line(exc)}") from None
-        expected_names = artifact.output_names
-        comparison = self._run_and_compare(session, spec, home, reference, expected_names, record)
-        _fill_figures(record, comparison)
-        sizes = [dims_label(home)]
-        if not comparison.ok:
-            record.sizes_checked = sizes[0]
-            raise StageFailure(Status.MISMATCH, comparison.message)
-
-        if case.dynamic:
-            record.stage = "dynamic_sizes"
-            for dims in (d for d in (spec.dims, *spec.other_dims) if d != home):
-                other_reference = self.reference(spec, dims)
-                label = dims_label(dims)
-                try:
-                    other = self._run_and_compare(session, spec, dims, other_reference, expected_names, record)
-                except StageFailure as failure:
-                    record.sizes_checked = ";".join(sizes)
-                    raise StageFailure(
-                        Status.MISMATCH,
-                        f"dynamic axes not dynamic: {failure.message}; "
-                        "the exported graph likely baked a size in as a constant",
-                    ) from None
-                sizes.append(label)
-                if not other.ok:
-                    record.sizes_checked = ";".join(sizes)
-                    raise StageFailure(
-                        Status.MISMATCH,
-                        f"dynamic axes not dynamic: matches eager at {sizes[0]} but not at {label} "
-                        f"({other.message}); a size was likely baked in as a constant",
-                    )
-                _merge_figures(record, other)
-        record.sizes_checked = ";".join(sizes)
-
-    def _run_and_compare(
-        self,
-        session: object,
-        spec: ModelSpec,
-        dims: Mapping[str, int],
-        reference: list[np.ndarray],
-        expected_names: tuple[str, ...],
-        record: Record,
-    ) -> Comparison:
-        try:
-            t0 = time.perf_counter()
-            names, outputs = run_session(session, make_inputs(spec, dims))
-            record.ort_run_seconds = round(time.perf_counter() - t0, 4)
-        except Exception as exc:  # noqa: BLE001 - any ORT failure is this case's row
-            raise StageFailure(
-                Status.RUNTIME_ERROR, f"ORT run failed at {dims_label(dims)}: {first_line(exc)}"
-            ) from None
-        return compare_outputs(
-            reference,
-            outputs,
-            expected_names=expected_names,
-            candidate_names=names,
-            tolerance=spec.tolerance,
-            task=spec.task,
-        )
+            sizes += tuple(d for d in (spec.dims, *spec.other_dims) if d != home)
+        return Prepared(spec, artifact, info, self.export_key(spec, case), sizes, lambda d: self.reference(spec, d))
 
 
 def _baked_axes(spec: ModelSpec, input_dims: Mapping[str, list[int | str]]) -> str:
@@ -316,25 +326,6 @@ def _baked_axes(spec: ModelSpec, input_dims: Mapping[str, list[int | str]]) -> s
             if axis < len(dims) and not isinstance(dims[axis], str):
                 baked.append(f"{inp.name}[{axis}] ({name}) = {dims[axis]}")
     return ", ".join(baked)
-
-
-def _fill_figures(record: Record, comparison: Comparison) -> None:
-    record.outputs_checked = len(comparison.outputs)
-    if comparison.outputs:
-        record.max_abs_err = comparison.worst("max_abs_err")
-        record.max_rel_err = comparison.worst("max_rel_err")
-        record.mismatch_frac = comparison.worst("mismatch_frac")
-    record.top1_agreement = comparison.top1_agreement
-
-
-def _merge_figures(record: Record, comparison: Comparison) -> None:
-    """Keep the worst figure over all sizes checked."""
-    for name in ("max_abs_err", "max_rel_err", "mismatch_frac"):
-        current = getattr(record, name)
-        value = comparison.worst(name)
-        setattr(record, name, value if current is None else max(current, value))
-    if comparison.top1_agreement is not None and record.top1_agreement is not None:
-        record.top1_agreement = min(record.top1_agreement, comparison.top1_agreement)
 
 
 def apply_expectation(record: Record) -> Record:

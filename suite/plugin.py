@@ -20,6 +20,7 @@ from suite.cases import Case, build_matrix
 from suite.config import Selection, SelectionError, make_selection, profiles
 from suite.isolate import Worker
 from suite.metadata import library_versions, run_metadata
+from suite.paths import PATH_NAMES
 from suite.pipeline import CaseRunner
 from suite.record import Record, Status
 from suite.report import new_run_dir, write_run
@@ -42,6 +43,29 @@ class ZooState:
         self.run_dir: Path | None = None
         self.started = time.time()
         self.report_paths: dict[str, Path] = {}
+        self.worker_stats: list[dict[str, dict[str, int]]] = []
+
+    def record_worker_stats(self, stats: dict[str, dict[str, int]]) -> None:
+        """Worker starts and calls of this process; an xdist worker sends them to the controller."""
+        if self.is_worker:
+            self.config.workeroutput["zoo_worker_stats"] = json.dumps(stats)  # type: ignore[attr-defined]
+        else:
+            self.worker_stats.append(stats)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        stats = getattr(node, "workeroutput", {}).get("zoo_worker_stats")
+        if stats:
+            self.worker_stats.append(json.loads(stats))
+
+    def worker_totals(self) -> dict[str, dict[str, int]]:
+        totals: dict[str, dict[str, int]] = {}
+        for stats in self.worker_stats:
+            for name, counts in stats.items():
+                entry = totals.setdefault(name, {"starts": 0, "calls": 0})
+                entry["starts"] += counts["starts"]
+                entry["calls"] += counts["calls"]
+        return totals
 
     @property
     def reports_dir(self) -> Path:
@@ -55,7 +79,12 @@ class ZooState:
 
     # -- hooks ----------------------------------------------------------------------------
 
-    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+    def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
+        # A path that is not selected parametrizes with no cases; pytest would show that as a skip.
+        unselected = [i for i in items if "zoo_case" in getattr(i, "fixturenames", ()) and not _has_case(i)]
+        if unselected:
+            config.hook.pytest_deselected(items=unselected)
+            items[:] = [i for i in items if i not in unselected]
         for item in items:
             if "zoo_case" in getattr(item, "fixturenames", ()):
                 item.add_marker(pytest.mark.zoo)
@@ -102,6 +131,7 @@ class ZooState:
         )
         meta["wall_seconds"] = round(time.time() - self.started, 1)
         meta.update(self.export_counts())
+        meta["worker_processes"] = self.worker_totals()
         self.report_paths = write_run(self.run_dir, list(self.rows.values()), meta)
 
     def export_counts(self) -> dict[str, int]:
@@ -139,6 +169,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption("--zoo-shapes", default=None, help="comma-separated shape modes: static,dynamic")
     group.addoption(
+        "--zoo-paths",
+        default=None,
+        help="comma-separated paths after export: ort (ONNX Runtime), tf (onnx-tf -> SavedModel -> tf2onnx), "
+        "version (onnx version converter)",
+    )
+    group.addoption(
         "--zoo-module",
         action="append",
         default=[],
@@ -164,6 +200,7 @@ def pytest_configure(config: pytest.Config) -> None:
             exporters=config.getoption("zoo_exporters"),
             opsets=config.getoption("zoo_opsets"),
             shapes=config.getoption("zoo_shapes"),
+            paths=config.getoption("zoo_paths"),
         )
         registry.select(selection.models, selection.exclude)
     except (SelectionError, registry.UnknownModelError, registry.DuplicateModelError, ImportError) as exc:
@@ -187,25 +224,32 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 def selected_cases(config: pytest.Config, path: str) -> list[Case]:
     """The matrix for one path (a test module's ZOO_PATH) under this run's selection."""
     selection = config.stash[_STATE].selection
+    if path not in selection.paths:
+        return []
     specs = registry.select(selection.models, selection.exclude)
-    return build_matrix(specs, selection.opsets, selection.shapes, path)
+    # Paths that convert an export further take one shape mode per model (dynamic where possible).
+    return build_matrix(specs, selection.opsets, selection.shapes, PATH_NAMES[path], one_shape=path != "ort")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "zoo_case" not in metafunc.fixturenames:
         return
-    path = getattr(metafunc.module, "ZOO_PATH", "ort_cpu")
+    path = getattr(metafunc.module, "ZOO_PATH", "ort")
     cases = selected_cases(metafunc.config, path)
     metafunc.parametrize("zoo_case", cases, ids=[c.case_id for c in cases])
 
 
 @pytest.fixture(scope="session")
 def zoo_runner(pytestconfig: pytest.Config) -> Iterator[CaseRunner]:
-    """The case runner with its torch worker, shared by every case in this process."""
+    """The case runner with its worker processes, shared by every case in this process."""
     state = pytestconfig.stash[_STATE]
-    worker = Worker("torch", "suite.torch_stage:init_worker", (state.user_modules,))
+    # torch and TensorFlow each get a process of their own: together they segfault.
+    workers = {
+        "torch": Worker("torch", "suite.torch_stage:init_worker", (state.user_modules,)),
+        "tf": Worker("tf", "suite.tf_stage:init_worker", (state.user_modules,)),
+    }
     runner = CaseRunner(
-        worker,
+        workers,
         Cache(state.cache_dir),
         timeout=pytestconfig.getoption("zoo_timeout"),
         use_cache=not pytestconfig.getoption("zoo_no_cache"),
@@ -213,7 +257,9 @@ def zoo_runner(pytestconfig: pytest.Config) -> Iterator[CaseRunner]:
     try:
         yield runner
     finally:
-        worker.close()
+        for worker in workers.values():
+            worker.close()
+        state.record_worker_stats({name: {"starts": w.starts, "calls": w.calls} for name, w in workers.items()})
 
 
 @pytest.fixture
@@ -231,6 +277,11 @@ def zoo_check(request: pytest.FixtureRequest) -> Callable[[Record], None]:
             pytest.fail(f"{record.status.value} at {record.stage}: {record.message}", pytrace=False)
 
     return check
+
+
+def _has_case(item: pytest.Item) -> bool:
+    callspec = getattr(item, "callspec", None)
+    return callspec is not None and isinstance(callspec.params.get("zoo_case"), Case)
 
 
 def _row_from_report(report: pytest.TestReport) -> dict[str, Any] | None:

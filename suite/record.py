@@ -34,7 +34,8 @@ class Record:
     """One case's row. Built up stage by stage, flattened at the reporting edge.
 
     `stage` is the last stage reached: build, reference, export, check,
-    dynamic_axes, ort, dynamic_sizes, done.
+    dynamic_axes, then the path's own (ort, dynamic_sizes; onnx_tf, saved_model,
+    tf2onnx; version_opN), and done.
     """
 
     case_id: str
@@ -67,6 +68,7 @@ class Record:
     ort_session_seconds: float | None = None
     ort_run_seconds: float | None = None
     duration_seconds: float | None = None
+    hops: dict[str, Any] = field(default_factory=dict)  # per-hop columns, e.g. onnx_tf_status
 
     def fail(self, status: Status, message: str, detail: str = "") -> Record:
         """Mark the case failed at the current stage; returns self for chaining."""
@@ -78,8 +80,10 @@ class Record:
     def to_row(self) -> dict[str, Any]:
         """The flat dict that goes into pandas and the CSV."""
         row = asdict(self)
+        del row["hops"]
         row["status"] = self.status.value
         row["op_counts"] = json.dumps(self.op_counts, sort_keys=True) if self.op_counts else ""
+        row.update(self.hops)
         return row
 
     def to_json(self) -> str:
@@ -90,4 +94,6 @@ class Record:
         data = dict(row)
         data["status"] = Status(data["status"])
         data["op_counts"] = json.loads(data["op_counts"]) if data.get("op_counts") else {}
-        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+        fields = cls.__dataclass_fields__
+        hops = {k: v for k, v in data.items() if k not in fields}
+        return cls(**{k: v for k, v in data.items() if k in fields and k != "hops"}, hops=hops)

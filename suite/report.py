@@ -69,8 +69,9 @@ def new_run_dir(reports_dir: Path) -> Path:
 
 def rows_frame(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     """One row per case, in the Record's column order, sorted by case id."""
-    columns = list(Record.__dataclass_fields__)
-    frame = pd.DataFrame(list(rows), columns=columns)
+    columns = [c for c in Record.__dataclass_fields__ if c != "hops"]
+    extra = sorted({key for row in rows for key in row} - set(columns))
+    frame = pd.DataFrame(list(rows), columns=columns + extra)
     return frame.sort_values("case_id", kind="stable").reset_index(drop=True)
 
 
@@ -83,6 +84,10 @@ def write_run(run_dir: Path, rows: Sequence[Mapping[str, Any]], metadata: Mappin
         "metadata": run_dir / "metadata.json",
     }
     frame.to_csv(paths["csv"], index=False)
+    coverage = coverage_table(frame)
+    if not coverage.empty:
+        paths["coverage"] = run_dir / "onnx_tf_coverage.csv"
+        coverage.to_csv(paths["coverage"], index=False)
     meta = {**metadata, "status_counts": status_counts(frame), "rows": len(frame)}
     paths["metadata"].write_text(json.dumps(meta, indent=2, default=str))
     paths["html"].write_text(render_html(frame, meta))
@@ -137,7 +142,7 @@ def render_matrix(frame: pd.DataFrame) -> str:
                 continue
             inner = "<br>".join(
                 f'<a href="#{_anchor(str(r["case_id"]))}" title="{html.escape(_cell_title(r))}">'
-                f"{html.escape(str(r['status']))}</a>"
+                f"{html.escape(str(r['status']))}{_stage_note(r)}</a>"
                 for r in entries
             )
             colour = STATUS_COLOURS.get(str(entries[0]["status"]), "#ffffff")
@@ -148,6 +153,61 @@ def render_matrix(frame: pd.DataFrame) -> str:
         f'<tr><th rowspan="3">model</th>{head1}</tr><tr>{"".join(opsets)}</tr><tr>{head3}</tr>'
         f"</thead><tbody>{''.join(body)}</tbody></table>"
     )
+
+
+def _stage_note(row: Mapping[str, Any]) -> str:
+    """Where a failing case stopped, under its status (the hop that broke on converter paths)."""
+    if row["status"] in (Status.PASS.value, Status.SKIP.value) or row["stage"] in ("done", ""):
+        return ""
+    return f"<br><small>{html.escape(str(row['stage']))}</small>"
+
+
+PATH_TITLES = {
+    "ort_cpu": "ONNX Runtime (CPU) vs eager",
+    "tf_roundtrip": "TensorFlow round trip: onnx-tf -> SavedModel -> tf2onnx -> ONNX Runtime, each hop vs eager",
+    "version": "onnx.version_converter to other opsets, then ONNX Runtime vs eager",
+}
+
+
+def render_matrices(frame: pd.DataFrame) -> str:
+    """One matrix per path, in a fixed order."""
+    order = [p for p in PATH_TITLES if p in set(frame["path"])] + sorted(set(frame["path"]) - set(PATH_TITLES))
+    return "".join(
+        f"<h3>{html.escape(PATH_TITLES.get(path, path))}</h3>{render_matrix(frame[frame['path'] == path])}"
+        for path in order
+    )
+
+
+def render_coverage(frame: pd.DataFrame) -> str:
+    """onnx-tf coverage: for each op type and version it refused, how many cases it breaks, and which."""
+    if "onnx_tf_status" not in frame.columns:
+        return ""
+    table = coverage_table(frame)
+    if table.empty:
+        return "<h2>onnx-tf coverage</h2><p>onnx-tf implemented every op it was given.</p>"
+    rows = "".join(
+        f"<tr><td>{html.escape(str(r['op_type']))}</td><td>{int(r['version'])}</td><td>{int(r['cases'])}</td>"
+        f'<td class="msg">{html.escape(str(r["case_ids"]))}</td></tr>'
+        for r in table.to_dict("records")
+    )
+    return (
+        '<h2>onnx-tf coverage</h2><p>Ops onnx-tf refused ("X version N is not implemented"), '
+        "with the cases each one breaks.</p>"
+        '<table class="coverage"><thead><tr><th>op type</th><th>version</th><th>cases broken</th>'
+        f"<th>which</th></tr></thead><tbody>{rows}</tbody></table>"
+    )
+
+
+def coverage_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """op_type, version, cases, case_ids: one row per op onnx-tf refused, most cases first."""
+    columns = ["op_type", "version", "cases", "case_ids"]
+    if "onnx_tf_failed_op" not in frame.columns:
+        return pd.DataFrame(columns=columns)
+    failed = frame[frame["onnx_tf_failed_op"].notna() & (frame["onnx_tf_failed_op"] != "")]
+    grouped = failed.groupby(["onnx_tf_failed_op", "onnx_tf_failed_op_version"])["case_id"]
+    table = grouped.agg(cases="count", case_ids=lambda ids: ", ".join(sorted(ids))).reset_index()
+    table.columns = columns
+    return table.sort_values(["cases", "op_type"], ascending=[False, True]).reset_index(drop=True)
 
 
 def _cell_title(row: Mapping[str, Any]) -> str:
@@ -238,9 +298,11 @@ def render_html(frame: pd.DataFrame, meta: Mapping[str, Any]) -> str:
         f"<style>{_CSS}</style></head><body>"
         "<h1>zoo-suite compatibility report</h1>"
         f'<dl class="meta">{meta_html}</dl>'
-        f'<h2>Compatibility matrix</h2><p class="legend">{legend}</p>'
-        "<p>Hover a cell for its message; click it for the case's row below.</p>"
-        f"{render_matrix(frame)}"
+        f'<h2>Compatibility matrices</h2><p class="legend">{legend}</p>'
+        "<p>Hover a cell for its message; click it for the case's row below. "
+        "A failing cell names the stage where it stopped.</p>"
+        f"{render_matrices(frame)}"
+        f"{render_coverage(frame)}"
         f"<h2>Problems</h2>{render_problems(frame)}"
         f"<h2>All cases</h2>{render_details(frame)}"
         "</body></html>"

@@ -30,6 +30,23 @@ def test_matrix_skips_dynamic_cases_for_static_models() -> None:
     assert ids[0].startswith("a-") and ids[-1].startswith("b-")  # grouped by model
 
 
+def test_converter_paths_take_one_shape_per_model() -> None:
+    specs = [_spec("a", dynamic=True), _spec("b", dynamic=False)]
+    cases = build_matrix(specs, {"torchscript": (17,)}, ("static", "dynamic"), "tf_roundtrip", one_shape=True)
+    assert [c.case_id for c in cases] == [
+        "a-torchscript-op17-dynamic-tf_roundtrip",
+        "b-torchscript-op17-static-tf_roundtrip",
+    ]
+    static_only = build_matrix(specs, {"torchscript": (17,)}, ("static",), "version", one_shape=True)
+    assert [c.shape for c in static_only] == ["static", "static"]
+
+
+def test_exporters_meet_only_models_of_their_framework() -> None:
+    keras = ModelSpec("k", lambda: None, (InputSpec("x", (1, 3)),), framework="keras")
+    cases = build_matrix([_spec("t", dynamic=False), keras], {"torchscript": (17,), "tf2onnx": (13,)}, ("static",))
+    assert [c.case_id for c in cases] == ["t-torchscript-op17-static-ort_cpu", "k-tf2onnx-op13-static-ort_cpu"]
+
+
 def test_default_profile_has_three_plus_opsets_and_both_exporters() -> None:
     selection = make_selection("default")
     assert selection.opsets["torchscript"] == (11, 13, 15, 17)

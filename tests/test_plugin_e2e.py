@@ -39,7 +39,14 @@ def test_failures_become_labelled_rows_and_the_run_goes_on(
     pytester: pytest.Pytester, tmp_path: Path, shared_cache: Path
 ) -> None:
     result = run_zoo(
-        pytester, tmp_path, shared_cache, "--zoo-models=mlp,fake_*", "--zoo-exporters=torchscript", "--zoo-opsets=17"
+        pytester,
+        tmp_path,
+        shared_cache,
+        "--zoo-models=mlp,fake_*",
+        "--zoo-exclude=fake_tf_*",
+        "--zoo-exporters=torchscript",
+        "--zoo-opsets=17",
+        "--zoo-paths=ort",
     )
     assert result.ret == 1  # some cases fail; the run itself completed
     rows = read_rows(tmp_path)
@@ -84,9 +91,10 @@ def test_opsets_an_exporter_rejects_are_unsupported_rows(
         "--zoo-models=mlp",
         "--zoo-shapes=static",
         "--zoo-opsets=torchscript:99;dynamo:11",
+        "--zoo-paths=ort",
     )
     assert result.ret == 0  # unsupported cases are skipped tests, still rows
-    assert result.parseoutcomes() == {"skipped": 2}
+    assert result.parseoutcomes()["skipped"] == 2
     rows = read_rows(tmp_path)
     torchscript = rows.loc["mlp-torchscript-op99-static-ort_cpu"]
     dynamo = rows.loc["mlp-dynamo-op11-static-ort_cpu"]
@@ -97,7 +105,7 @@ def test_opsets_an_exporter_rejects_are_unsupported_rows(
 
 def test_warm_cache_runs_no_export_and_xdist_gives_the_same_rows(pytester: pytest.Pytester, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
-    args = ("--zoo-models=mlp,fake_nan_output", "--zoo-opsets=torchscript:13;dynamo:18")
+    args = ("--zoo-models=mlp,fake_nan_output", "--zoo-opsets=torchscript:13;dynamo:18", "--zoo-paths=ort")
     cold = run_zoo(pytester, tmp_path / "cold", cache, *args)
     warm = run_zoo(pytester, tmp_path / "warm", cache, *args, "-n", "2")
     assert cold.ret == warm.ret == 1
@@ -108,3 +116,41 @@ def test_warm_cache_runs_no_export_and_xdist_gives_the_same_rows(pytester: pytes
     columns = ["status", "stage", "message", "node_count", "sizes_checked"]
     pd.testing.assert_frame_equal(cold_rows[columns].sort_index(), warm_rows[columns].sort_index())
     warm.stdout.fnmatch_lines(["exports run 0, reused from cache 8"])
+
+
+def test_tf_paths_rows_and_a_killed_tf_worker(pytester: pytest.Pytester, tmp_path: Path, shared_cache: Path) -> None:
+    result = run_zoo(
+        pytester,
+        tmp_path,
+        shared_cache,
+        f"--zoo-module={ROOT / 'tests' / 'fake_zoo_tf.py'}",
+        "--zoo-models=fake_tf_crash,mlp",
+        "--zoo-exporters=torchscript",
+        "--zoo-opsets=13",
+        "--zoo-paths=tf,version",
+    )
+    rows = read_rows(tmp_path)
+    # one shape per model on converter paths (dynamic), two paths, two models
+    assert sorted(rows.index) == [
+        "fake_tf_crash-torchscript-op13-dynamic-tf_roundtrip",
+        "fake_tf_crash-torchscript-op13-dynamic-version",
+        "mlp-torchscript-op13-dynamic-tf_roundtrip",
+        "mlp-torchscript-op13-dynamic-version",
+    ]
+    crashed = rows.loc["fake_tf_crash-torchscript-op13-dynamic-tf_roundtrip"]
+    assert crashed.status == "crash" and crashed.stage == "onnx_tf"
+    assert "tf worker crashed" in crashed.message and "SIGSEGV" in crashed.message
+    assert crashed.saved_model_status == "skip"
+
+    mlp = rows.loc["mlp-torchscript-op13-dynamic-tf_roundtrip"]  # ran after the crash, on a fresh worker
+    assert mlp.status == "pass", mlp.message
+    for hop in ("onnx_tf", "saved_model", "tf2onnx"):
+        assert mlp[f"{hop}_status"] == "pass"
+    assert mlp.onnx_tf_max_abs_err < 1e-5 and mlp.tf2onnx_max_abs_err < 1e-5
+    assert mlp.tf2onnx_sizes_checked == "batch=2;batch=1;batch=7"
+
+    version = rows.loc["mlp-torchscript-op13-dynamic-version"]
+    assert version.status == "pass", version.message
+    assert version.version_op17_status == version.version_op21_status == "pass"
+    assert "version_op13_status" not in rows.columns or pd.isna(version.get("version_op13_status"))
+    assert result.ret == 1

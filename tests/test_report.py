@@ -48,3 +48,24 @@ def test_record_row_round_trip() -> None:
     row = record.to_row()
     assert row["status"] == "pass" and json.loads(row["op_counts"]) == {"Conv": 3}
     assert Record.from_row(row) == record
+
+
+def test_onnx_tf_coverage_counts_cases_per_refused_op(tmp_path) -> None:
+    rows = []
+    for model, op, version in [("a", "ReduceMean", 18), ("b", "ReduceMean", 18), ("c", "Squeeze", 13), ("d", "", None)]:
+        record = Record(f"{model}-dynamo-op18-static-tf_roundtrip", model, "dynamo", 18, "static", "tf_roundtrip")
+        record.hops = {"onnx_tf_status": "unsupported" if op else "pass", "onnx_tf_failed_op": op or None}
+        record.hops["onnx_tf_failed_op_version"] = version
+        rows.append(record.to_row())
+    paths = write_run(new_run_dir(tmp_path), rows, {})
+    coverage = pd.read_csv(paths["coverage"])
+    assert coverage.to_dict("records")[0] == {
+        "op_type": "ReduceMean",
+        "version": 18,
+        "cases": 2,
+        "case_ids": "a-dynamo-op18-static-tf_roundtrip, b-dynamo-op18-static-tf_roundtrip",
+    }
+    assert len(coverage) == 2
+    page = paths["html"].read_text()
+    assert "onnx-tf coverage" in page and "<td>ReduceMean</td><td>18</td><td>2</td>" in page
+    assert "TensorFlow round trip" in page  # the path gets its own matrix

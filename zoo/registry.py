@@ -14,7 +14,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from zoo.spec import InputSpec, ModelBuilder, ModelSpec, Task, Tolerance
 
 _REGISTRY: dict[str, ModelSpec] = {}
-_BUILTIN_MODULES = ("zoo.models.mlp", "zoo.models.vision", "zoo.models.sequence", "zoo.models.transformers")
+_BUILTIN_MODULES = (
+    "zoo.models.mlp",
+    "zoo.models.vision",
+    "zoo.models.sequence",
+    "zoo.models.transformers",
+    "zoo.models.keras",
+)
 
 
 class UnknownModelError(LookupError):

@@ -3,11 +3,12 @@
 from collections.abc import Callable
 
 from suite.cases import Case
+from suite.paths import run_ort
 from suite.pipeline import CaseRunner
 from suite.record import Record
 
-ZOO_PATH = "ort_cpu"
+ZOO_PATH = "ort"
 
 
 def test_ort_numerics(zoo_case: Case, zoo_runner: CaseRunner, zoo_check: Callable[[Record], None]) -> None:
-    zoo_check(zoo_runner.run_ort_case(zoo_case))
+    zoo_check(zoo_runner.run_case(zoo_case, run_ort))

@@ -1,0 +1,160 @@
+"""One hop of a path: run a candidate at every size and judge it against the eager model.
+
+A hop is ORT on an exported file, onnx-tf on it, ORT on the tf2onnx round trip,
+ORT on a version-converted copy... Each is judged the same way: the first size
+is the export's own ("home") size, where a failure belongs to the converter or
+runtime; a failure only at another size means the axes are not really dynamic.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from suite.backends.ort import run_session, session_from_artifact
+from suite.compare import Comparison, compare_outputs
+from suite.inputs import dims_label, make_inputs
+from suite.messages import first_line
+from suite.record import Status
+from zoo.spec import ModelSpec
+
+# Runs the candidate at one size; returns (output names, outputs) or raises.
+RunAt = Callable[[Mapping[str, int]], tuple[Sequence[str], Sequence[np.ndarray]]]
+ReferenceAt = Callable[[Mapping[str, int]], list[np.ndarray]]
+
+HOP_FIGURES = ("status", "message", "max_abs_err", "max_rel_err", "mismatch_frac", "top1_agreement", "sizes_checked")
+
+
+@dataclass
+class HopResult:
+    """How one hop went, with the worst figures over the sizes it was checked at."""
+
+    status: Status = Status.PASS
+    message: str = ""
+    max_abs_err: float | None = None
+    max_rel_err: float | None = None
+    mismatch_frac: float | None = None
+    top1_agreement: float | None = None
+    sizes_checked: str = ""
+    seconds: float | None = None
+    at_other_size: bool = False  # failed only away from the export's own size
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == Status.PASS
+
+    def failed(self, status: Status, message: str) -> HopResult:
+        self.status, self.message = status, message
+        return self
+
+    def absorb(self, comparison: Comparison) -> None:
+        """Keep the worst figure seen so far."""
+        for name in ("max_abs_err", "max_rel_err", "mismatch_frac"):
+            if comparison.outputs:
+                value = comparison.worst(name)
+                current = getattr(self, name)
+                setattr(self, name, value if current is None else max(current, value))
+        if comparison.top1_agreement is not None:
+            current = self.top1_agreement
+            self.top1_agreement = (
+                comparison.top1_agreement if current is None else min(current, comparison.top1_agreement)
+            )
+
+    def columns(self, prefix: str) -> dict[str, Any]:
+        """The hop as flat row columns, e.g. onnx_tf_status, onnx_tf_max_abs_err."""
+        cols = {f"{prefix}_{name}": getattr(self, name) for name in HOP_FIGURES}
+        cols[f"{prefix}_status"] = self.status.value
+        cols[f"{prefix}_seconds"] = None if self.seconds is None else round(self.seconds, 3)
+        cols.update({f"{prefix}_{k}": v for k, v in self.extra.items()})
+        return cols
+
+
+def judge_sizes(
+    spec: ModelSpec,
+    sizes: Sequence[Mapping[str, int]],
+    run_at: RunAt,
+    reference_at: ReferenceAt,
+    expected_names: Sequence[str] | None,
+    label: str,
+    result: HopResult | None = None,
+) -> HopResult:
+    """Run `run_at` at each size (home first) and compare with the eager references.
+
+    expected_names=None matches outputs by position (converters rename them).
+    """
+    result = result or HopResult()
+    checked: list[str] = []
+    for index, dims in enumerate(sizes):
+        size = dims_label(dims)
+        try:
+            names, outputs = run_at(dims)
+        except Exception as exc:  # noqa: BLE001 - every runner failure is this hop's verdict
+            message = f"{label} failed at {size}: {first_line(exc)}"
+            result.sizes_checked = ";".join(checked)
+            if index == 0:
+                return result.failed(Status.RUNTIME_ERROR, message)
+            result.at_other_size = True
+            return result.failed(Status.MISMATCH, _not_dynamic(message))
+        comparison = compare_outputs(
+            reference_at(dims),
+            list(outputs),
+            expected_names=list(names) if expected_names is None else expected_names,
+            candidate_names=names,
+            tolerance=spec.tolerance,
+            task=spec.task,
+        )
+        result.absorb(comparison)
+        checked.append(size)
+        result.sizes_checked = ";".join(checked)
+        if not comparison.ok:
+            if index == 0:
+                return result.failed(Status.MISMATCH, comparison.message)
+            result.at_other_size = True
+            return result.failed(
+                Status.MISMATCH,
+                _not_dynamic(f"{label} matches eager at {checked[0]} but not at {size} ({comparison.message})"),
+            )
+    return result
+
+
+def _not_dynamic(message: str) -> str:
+    return f"dynamic axes not dynamic: {message}; the graph likely baked a size in as a constant"
+
+
+def ort_hop(
+    model_path: Path,
+    spec: ModelSpec,
+    sizes: Sequence[Mapping[str, int]],
+    reference_at: ReferenceAt,
+    expected_names: Sequence[str] | None,
+    input_names: Mapping[str, str] | None = None,
+) -> HopResult:
+    """ONNX Runtime (CPU provider) on `model_path` at every size.
+
+    Args:
+        input_names: Renames spec input names to the file's graph input names,
+            for files whose converter renamed them.
+    """
+    result = HopResult()
+    try:
+        start = time.perf_counter()
+        session = session_from_artifact(model_path, "cpu")
+        result.extra["session_seconds"] = round(time.perf_counter() - start, 4)
+    except Exception as exc:  # noqa: BLE001 - ORT raises several types; all are this hop's verdict
+        return result.failed(Status.RUNTIME_ERROR, f"ORT session creation failed: {first_line(exc)}")
+    rename = dict(input_names or {})
+
+    def run_at(dims: Mapping[str, int]) -> tuple[Sequence[str], Sequence[np.ndarray]]:
+        feeds = {rename.get(k, k): v for k, v in make_inputs(spec, dims).items()}
+        start = time.perf_counter()
+        names, outputs = run_session(session, feeds)
+        result.extra["run_seconds"] = round(time.perf_counter() - start, 4)
+        return names, outputs
+
+    return judge_sizes(spec, sizes, run_at, reference_at, expected_names, "ONNX Runtime", result)

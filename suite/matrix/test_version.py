@@ -1,0 +1,14 @@
+"""Convert each export to other opsets with onnx.version_converter and run it on ONNX Runtime."""
+
+from collections.abc import Callable
+
+from suite.cases import Case
+from suite.paths import run_version
+from suite.pipeline import CaseRunner
+from suite.record import Record
+
+ZOO_PATH = "version"
+
+
+def test_version_converter(zoo_case: Case, zoo_runner: CaseRunner, zoo_check: Callable[[Record], None]) -> None:
+    zoo_check(zoo_runner.run_case(zoo_case, run_version))
