@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 # Bump when export or reference code changes what it writes.
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 
 
 def content_key(**parts: Any) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from suite.exporters import EXPORTER_FRAMEWORKS
@@ -56,4 +56,28 @@ def build_matrix(
             for opset in opsets:
                 for shape in model_shapes:
                     cases.append(Case(spec.name, exporter, opset, shape, path))
+    return cases
+
+
+def variant_cases(
+    specs: Iterable[ModelSpec],
+    opsets_by_exporter: Mapping[str, Sequence[int]],
+    shapes: Sequence[str],
+    variants_for: Callable[[ModelSpec], Sequence[str]],
+) -> list[Case]:
+    """One representative FP32 export per model, times its variants (optimizations, quantizations).
+
+    The representative is the first selected exporter that accepts the model's framework,
+    at its newest selected opset, static where static is selected (benchmarks run batch 1).
+    """
+    cases = []
+    for spec in specs:
+        exporter = next(
+            (e for e, ops in opsets_by_exporter.items() if ops and EXPORTER_FRAMEWORKS.get(e) == spec.framework), None
+        )
+        if exporter is None:
+            continue
+        shape = "static" if "static" in shapes or not spec.has_dynamic_dims else "dynamic"
+        opset = max(opsets_by_exporter[exporter])
+        cases.extend(Case(spec.name, exporter, opset, shape, variant) for variant in variants_for(spec))
     return cases

@@ -8,7 +8,8 @@ from suite.cases import SHAPE_MODES
 from suite.exporters import EXPORTER_NAMES
 
 # Paths a case can take after its export (see suite/paths.py).
-PATHS = ("ort", "tf", "version")
+PATHS = ("ort", "tf", "version", "optimize", "quantize")
+CALIBRATIONS = ("minmax", "entropy", "percentile")
 
 
 def newest_dynamo_opset() -> int:
@@ -35,6 +36,7 @@ class Profile:
     opsets: dict[str, tuple[int, ...]] = field(default_factory=dict)
     shapes: tuple[str, ...] = SHAPE_MODES
     paths: tuple[str, ...] = PATHS
+    calibrations: tuple[str, ...] = ("minmax",)
 
 
 def profiles() -> dict[str, Profile]:
@@ -59,6 +61,7 @@ def profiles() -> dict[str, Profile]:
                 "dynamo": tuple(range(18, newest + 1)),
                 "tf2onnx": (11, 13, 15, 17, 18),
             },
+            calibrations=CALIBRATIONS,
         ),
     }
 
@@ -73,6 +76,7 @@ class Selection:
     opsets: dict[str, tuple[int, ...]]
     shapes: tuple[str, ...]
     paths: tuple[str, ...] = PATHS
+    calibrations: tuple[str, ...] = ("minmax",)
 
     def describe(self) -> str:
         opsets = "; ".join(f"{exp} op {','.join(map(str, ops))}" for exp, ops in self.opsets.items())
@@ -148,6 +152,7 @@ def make_selection(
     return Selection(
         profile=profile,
         paths=chosen_paths,
+        calibrations=base.calibrations,
         models=tuple(_split(models)) or base.models,
         exclude=tuple(_split(exclude)) or base.exclude,
         opsets=opset_map,

@@ -15,15 +15,17 @@ def dims_label(dims: Mapping[str, int]) -> str:
     return ",".join(f"{k}={v}" for k, v in sorted(dims.items())) or "static"
 
 
-def make_inputs(spec: ModelSpec, dims: Mapping[str, int] | None = None) -> dict[str, np.ndarray]:
-    """The model's inputs at `dims` (default sizes if None), seeded by spec and sizes.
+def make_inputs(spec: ModelSpec, dims: Mapping[str, int] | None = None, draw: int = 0) -> dict[str, np.ndarray]:
+    """The model's inputs at `dims` (default sizes if None), seeded by spec, sizes and draw.
 
-    The same spec and sizes give the same arrays in every process, so eager
-    torch, ONNX Runtime and later TensorFlow all see identical data.
+    The same arguments give the same arrays in every process, so eager torch,
+    ONNX Runtime and TensorFlow all see identical data. `draw` picks further
+    independent samples (evaluation and calibration sets for quantization).
     """
     sizes = dict(spec.dims if dims is None else dims)
     # The label carries the names too, so {batch: 2, seq: 5} and {batch: 5, seq: 2} differ.
-    rng = np.random.default_rng([spec.seed, zlib.crc32(dims_label(sizes).encode())])
+    seed = [spec.seed, zlib.crc32(dims_label(sizes).encode())] + ([draw] if draw else [])
+    rng = np.random.default_rng(seed)
     arrays: dict[str, np.ndarray] = {}
     for inp in spec.inputs:
         shape = inp.concrete_shape(sizes)

@@ -5,7 +5,8 @@
   to ONNX and ONNX Runtime runs the round trip; every hop against eager.
 - version: onnx.version_converter to other opsets, each run on ONNX Runtime.
 
-TensorFlow and the converters run in the TF worker, never in this process.
+TensorFlow and its converters run in the TF worker, the ONNX version converter in the
+onnx worker; never in this process.
 """
 
 from __future__ import annotations
@@ -207,7 +208,7 @@ def run_version(runner: CaseRunner, case: Case, record: Record, prepared: Prepar
             continue
         name = f"version_op{target}"
         record.stage = name
-        key = content_key(kind="version", export=prepared.export_key, target=target, **runner.versions("tf"))
+        key = content_key(kind="version", export=prepared.export_key, target=target, **runner.versions("onnx"))
         outcome, converted = runner.cached_step(
             "versions",
             key,
@@ -227,6 +228,6 @@ def run_version(runner: CaseRunner, case: Case, record: Record, prepared: Prepar
 
 def _converter(runner: CaseRunner, source: str, target: int) -> Callable[[Path], Any]:
     def convert(scratch: Path) -> dict[str, Any]:
-        return runner.call("tf", "convert", "suite.onnx_stage:convert_version", source, str(scratch), target)
+        return runner.call("onnx", "convert", "suite.onnx_stage:convert_version", source, str(scratch), target)
 
     return convert

@@ -35,8 +35,14 @@ _UNSUPPORTED_PHRASES = (
     "not implemented for opset",
     "no adapter",  # onnx.version_converter has no adapter for an op between two opsets
 )
-# Stages whose tool's refusal ("cannot do X") is an `unsupported` row, not an error.
-_CONVERTING_STAGES = ("export", "convert", "tf2onnx")
+# Stages whose tool's refusal ("cannot do X") is an `unsupported` row, and the status of
+# their other failures.
+_CONVERTING_STAGES = {
+    "export": Status.EXPORT_ERROR,
+    "convert": Status.EXPORT_ERROR,
+    "tf2onnx": Status.EXPORT_ERROR,
+    "transform": Status.TRANSFORM_ERROR,
+}
 
 # Which worker and stage module serve each model framework.
 FRAMEWORK_WORKERS = {"torch": "torch", "keras": "tf"}
@@ -46,6 +52,7 @@ FRAMEWORK_LIBRARIES = {
     "torch": ("torch", "torchvision", "transformers", "onnxscript"),
     "keras": ("tensorflow", "tf-keras", "keras", "tf2onnx"),
     "tf": ("tensorflow", "onnx-tf", "tf2onnx", "onnx"),
+    "onnx": ("onnx", "onnxruntime", "onnxscript"),
 }
 
 
@@ -81,7 +88,7 @@ def classify_worker_error(exc: WorkerError, stage: str) -> StageFailure:
         exc.short_type in _UNSUPPORTED_TYPES or any(p in exc.message.lower() for p in _UNSUPPORTED_PHRASES)
     ):
         return StageFailure(Status.UNSUPPORTED, message, detail)
-    status = Status.EXPORT_ERROR if stage in _CONVERTING_STAGES else Status.RUNTIME_ERROR
+    status = _CONVERTING_STAGES.get(stage, Status.RUNTIME_ERROR)
     return StageFailure(status, message, detail)
 
 

@@ -8,6 +8,7 @@ controller alone writes the run folder.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any
 import pytest
 
 from suite.cache import Cache
-from suite.cases import Case, build_matrix
+from suite.cases import Case, build_matrix, variant_cases
 from suite.config import Selection, SelectionError, make_selection, profiles
 from suite.isolate import Worker
 from suite.metadata import library_versions, run_metadata
@@ -24,6 +25,7 @@ from suite.paths import PATH_NAMES
 from suite.pipeline import CaseRunner
 from suite.record import Record, Status
 from suite.report import new_run_dir, write_run
+from suite.variants import optimizations_for, quantizations_for
 from zoo import registry
 
 RECORD_KEY = "zoo_record"
@@ -172,7 +174,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--zoo-paths",
         default=None,
         help="comma-separated paths after export: ort (ONNX Runtime), tf (onnx-tf -> SavedModel -> tf2onnx), "
-        "version (onnx version converter)",
+        "version (onnx version converter), optimize (ORT levels, onnxscript), quantize (INT8, FP16)",
     )
     group.addoption(
         "--zoo-module",
@@ -227,6 +229,12 @@ def selected_cases(config: pytest.Config, path: str) -> list[Case]:
     if path not in selection.paths:
         return []
     specs = registry.select(selection.models, selection.exclude)
+    if path == "optimize":
+        return variant_cases(specs, selection.opsets, selection.shapes, optimizations_for)
+    if path == "quantize":
+        return variant_cases(
+            specs, selection.opsets, selection.shapes, lambda _: quantizations_for(selection.calibrations)
+        )
     # Paths that convert an export further take one shape mode per model (dynamic where possible).
     return build_matrix(specs, selection.opsets, selection.shapes, PATH_NAMES[path], one_shape=path != "ort")
 
@@ -243,10 +251,14 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def zoo_runner(pytestconfig: pytest.Config) -> Iterator[CaseRunner]:
     """The case runner with its worker processes, shared by every case in this process."""
     state = pytestconfig.stash[_STATE]
-    # torch and TensorFlow each get a process of their own: together they segfault.
+    # torch and TensorFlow each get a process of their own: together they segfault. ONNX tools
+    # that run C++ (version converter, quantizers) get a light one, so a crash costs one case.
+    # Workers inherit the cache location, where trained zoo models keep their weights.
+    os.environ["ZOO_SUITE_CACHE"] = str(state.cache_dir)
     workers = {
         "torch": Worker("torch", "suite.torch_stage:init_worker", (state.user_modules,)),
         "tf": Worker("tf", "suite.tf_stage:init_worker", (state.user_modules,)),
+        "onnx": Worker("onnx"),
     }
     runner = CaseRunner(
         workers,

@@ -15,6 +15,7 @@ class Status(enum.StrEnum):
     PASS = "pass"
     MISMATCH = "mismatch"
     EXPORT_ERROR = "export_error"
+    TRANSFORM_ERROR = "transform_error"
     RUNTIME_ERROR = "runtime_error"
     UNSUPPORTED = "unsupported"
     MODEL_ERROR = "model_error"

@@ -21,6 +21,7 @@ STATUS_COLOURS = {
     Status.MISMATCH.value: "#ffd966",
     Status.UNSUPPORTED.value: "#c9daf8",
     Status.EXPORT_ERROR.value: "#f4a582",
+    Status.TRANSFORM_ERROR.value: "#f4a582",
     Status.RUNTIME_ERROR.value: "#f4a582",
     Status.MODEL_ERROR.value: "#e6b8af",
     Status.CRASH.value: "#e06666",
@@ -34,6 +35,7 @@ SEVERITY = (
     Status.MODEL_ERROR.value,
     Status.RUNTIME_ERROR.value,
     Status.EXPORT_ERROR.value,
+    Status.TRANSFORM_ERROR.value,
     Status.MISMATCH.value,
     Status.XPASS.value,
     Status.UNSUPPORTED.value,
@@ -170,11 +172,69 @@ PATH_TITLES = {
 
 
 def render_matrices(frame: pd.DataFrame) -> str:
-    """One matrix per path, in a fixed order."""
-    order = [p for p in PATH_TITLES if p in set(frame["path"])] + sorted(set(frame["path"]) - set(PATH_TITLES))
+    """One matrix per export path, in a fixed order (variants get their own tables)."""
+    order = [p for p in PATH_TITLES if p in set(frame["path"])]
     return "".join(
         f"<h3>{html.escape(PATH_TITLES.get(path, path))}</h3>{render_matrix(frame[frame['path'] == path])}"
         for path in order
+    )
+
+
+OPTIMIZATION_COLUMNS = (
+    "nodes_before",
+    "nodes_after",
+    "fusions",
+    "op_delta",
+    "max_abs_err",
+    "transform_seconds",
+)
+QUANTIZATION_COLUMNS = (
+    "size_before",
+    "size_after",
+    "size_ratio",
+    "fp32_ms",
+    "variant_ms",
+    "speedup",
+    "max_abs_err",
+    "cosine",
+    "top1_agreement",
+    "top5_agreement",
+    "accuracy_fp32_pct",
+    "accuracy_variant_pct",
+    "accuracy_drop_pp",
+    "policy",
+    "worst_tensors",
+)
+
+
+def render_variant_table(frame: pd.DataFrame, prefix: str, title: str, columns: Sequence[str]) -> str:
+    """Per model, one row per variant (optimization or quantization) with its figures.
+
+    A variant slower than FP32 gets its speedup marked SLOWER.
+    """
+    variants = frame[frame["path"].astype(str).str.startswith(prefix)]
+    if variants.empty:
+        return ""
+    shown = [c for c in columns if c in variants.columns]
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in ("model", "variant", "status", *shown, "message"))
+    body = []
+    for r in variants.sort_values(["model", "path"]).to_dict("records"):
+        cells = []
+        for column in shown:
+            text = _fmt(r.get(column))
+            if column == "speedup" and r.get("slower_than_fp32") is True:
+                text = f"{text} SLOWER"
+            cells.append(f'<td class="{"slow" if "SLOWER" in text else ""}">{html.escape(text)}</td>')
+        colour = STATUS_COLOURS.get(str(r["status"]), "#fff")
+        body.append(
+            f'<tr id="{_anchor(str(r["case_id"]))}-v"><td>{html.escape(str(r["model"]))}</td>'
+            f'<td><a href="#{_anchor(str(r["case_id"]))}">{html.escape(str(r["path"]))}</a></td>'
+            f'<td style="background:{colour}">{html.escape(str(r["status"]))}</td>{"".join(cells)}'
+            f'<td class="msg">{html.escape(str(r.get("message") or ""))}</td></tr>'
+        )
+    return (
+        f"<h2>{title}</h2><p>Each variant of the model's representative FP32 export, against that export.</p>"
+        f'<table class="variants"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
     )
 
 
@@ -270,6 +330,7 @@ table.matrix td { text-align: center; min-width: 4.5em; }
 table.matrix a, table.details a { color: #111; text-decoration: none; }
 th.model { text-align: left; }
 td.na { color: #aaa; }
+td.slow { background: #f4cccc; font-weight: bold; }
 td.msg { max-width: 60em; font-family: ui-monospace, monospace; font-size: 12px; }
 td.id { font-family: ui-monospace, monospace; white-space: nowrap; }
 .legend span { display: inline-block; padding: 2px 8px; margin-right: 4px; border: 1px solid #bbb; }
@@ -303,6 +364,8 @@ def render_html(frame: pd.DataFrame, meta: Mapping[str, Any]) -> str:
         "A failing cell names the stage where it stopped.</p>"
         f"{render_matrices(frame)}"
         f"{render_coverage(frame)}"
+        f"{render_variant_table(frame, 'opt_', 'Optimization', OPTIMIZATION_COLUMNS)}"
+        f"{render_variant_table(frame, 'quant_', 'Quantization', QUANTIZATION_COLUMNS)}"
         f"<h2>Problems</h2>{render_problems(frame)}"
         f"<h2>All cases</h2>{render_details(frame)}"
         "</body></html>"

@@ -90,19 +90,6 @@ def init_worker(user_modules: tuple[str, ...] = ()) -> None:
     registry.load_modules(user_modules)
 
 
-def tf_versions() -> dict[str, str]:
-    """Versions of the TF-side libraries, for cache keys and run metadata."""
-    import importlib.metadata
-
-    versions = {}
-    for dist in ("tensorflow", "keras", "tf-keras", "onnx-tf", "tf2onnx", "onnx"):
-        try:
-            versions[dist] = importlib.metadata.version(dist)
-        except importlib.metadata.PackageNotFoundError:
-            versions[dist] = "absent"
-    return versions
-
-
 # -- onnx-tf ------------------------------------------------------------------------------------
 
 

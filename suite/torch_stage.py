@@ -92,19 +92,6 @@ def export(request: ExportRequest, inputs: dict[str, np.ndarray], output_count: 
     return get_exporter(request.exporter).export(spec, model, example, output_count, request)
 
 
-def torch_versions() -> dict[str, str]:
-    """Versions of the torch-side libraries, for cache keys and run metadata."""
-    import torch
-
-    versions = {"torch": torch.__version__}
-    for module in ("torchvision", "transformers", "onnxscript"):
-        try:
-            versions[module] = __import__(module).__version__
-        except ImportError:
-            versions[module] = "absent"
-    return versions
-
-
 def init_worker(user_modules: tuple[str, ...]) -> None:
     """Worker initializer: load the zoo so models can be looked up by name."""
     registry.load_builtin()

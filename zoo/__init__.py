@@ -10,12 +10,14 @@ from zoo.registry import (
     register_model,
     select,
 )
-from zoo.spec import InputSpec, ModelSpec, Task, Tolerance
+from zoo.spec import HeldOut, InputSpec, ModelSpec, QuantPolicy, Task, Tolerance
 
 __all__ = [
     "DuplicateModelError",
+    "HeldOut",
     "InputSpec",
     "ModelSpec",
+    "QuantPolicy",
     "Task",
     "Tolerance",
     "UnknownModelError",

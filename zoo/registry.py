@@ -11,7 +11,7 @@ import fnmatch
 import importlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
-from zoo.spec import InputSpec, ModelBuilder, ModelSpec, Task, Tolerance
+from zoo.spec import HeldOut, InputSpec, ModelBuilder, ModelSpec, QuantPolicy, Task, Tolerance
 
 _REGISTRY: dict[str, ModelSpec] = {}
 _BUILTIN_MODULES = (
@@ -20,6 +20,7 @@ _BUILTIN_MODULES = (
     "zoo.models.sequence",
     "zoo.models.transformers",
     "zoo.models.keras",
+    "zoo.models.digits",
 )
 
 
@@ -45,6 +46,8 @@ def register_model(
     family: str | None = None,
     seed: int = 0,
     framework: str = "torch",
+    quant_policy: QuantPolicy | None = None,
+    held_out: Callable[[], HeldOut] | None = None,
 ) -> Callable[[ModelBuilder], ModelBuilder]:
     """Register the decorated zero-argument builder as a zoo model.
 
@@ -68,6 +71,8 @@ def register_model(
             family=family or module.rsplit(".", 1)[-1],
             seed=seed,
             framework=framework,
+            quant_policy=quant_policy or QuantPolicy(),
+            held_out=held_out,
             source=module,
         )
         add(spec)

@@ -64,6 +64,35 @@ ModelBuilder = Callable[[], Any]
 
 
 @dataclass(frozen=True)
+class QuantPolicy:
+    """When a quantized or FP16 variant counts as good enough, compared with FP32.
+
+    Attributes:
+        min_cosine: Cosine similarity of the first output, over the evaluation draws.
+        min_top1: Top-1 agreement with FP32 (classifiers only).
+        max_accuracy_drop: Largest held-out accuracy drop in percentage points
+            (models with held-out data only).
+    """
+
+    min_cosine: float = 0.99
+    min_top1: float = 0.9
+    max_accuracy_drop: float = 2.0
+
+
+@dataclass(frozen=True)
+class HeldOut:
+    """Real data shipped with a package: calibration inputs and a labelled held-out split.
+
+    Arrays are batched along axis 0 and fed one sample at a time as `input_name`.
+    """
+
+    input_name: str
+    calibration: Any
+    test_inputs: Any
+    test_labels: Any
+
+
+@dataclass(frozen=True)
 class ModelSpec:
     """A zoo entry.
 
@@ -84,6 +113,9 @@ class ModelSpec:
         family: Model family, for grouping in reports.
         seed: Seed for both weights and inputs.
         framework: "torch" (builder returns an nn.Module) or "keras" (a Keras model).
+        quant_policy: Thresholds for quantization and FP16 variants.
+        held_out: Zero-argument callable returning HeldOut data, for models
+            that can report real accuracy (None: seeded random inputs only).
         source: Where the entry was registered (module name), for error messages.
     """
 
@@ -100,6 +132,8 @@ class ModelSpec:
     family: str = "misc"
     seed: int = 0
     framework: str = "torch"
+    quant_policy: QuantPolicy = QuantPolicy()
+    held_out: Callable[[], HeldOut] | None = None
     source: str = ""
 
     def __post_init__(self) -> None:

@@ -1,0 +1,14 @@
+"""Quantize each model's FP32 export (INT8 dynamic, INT8 static QDQ, FP16): accuracy lost, speed gained."""
+
+from collections.abc import Callable
+
+from suite.cases import Case
+from suite.pipeline import CaseRunner
+from suite.record import Record
+from suite.variants import run_quantization
+
+ZOO_PATH = "quantize"
+
+
+def test_quantization(zoo_case: Case, zoo_runner: CaseRunner, zoo_check: Callable[[Record], None]) -> None:
+    zoo_check(zoo_runner.run_case(zoo_case, run_quantization))

@@ -1,0 +1,151 @@
+"""Graph transforms: an input .onnx in, a new .onnx out, the input untouched.
+
+Optimization (ONNX Runtime levels, the onnxscript optimizer, the transformers
+optimizer) and quantization (INT8 dynamic, INT8 static QDQ with calibration,
+FP16). These run in the onnx worker process: quantization tools run ONNX
+Runtime internally, and a crash there must cost one case, not the run.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ORT_LEVELS = {"basic": "ORT_ENABLE_BASIC", "extended": "ORT_ENABLE_EXTENDED", "all": "ORT_ENABLE_ALL"}
+CALIBRATION_METHODS = {"minmax": "MinMax", "entropy": "Entropy", "percentile": "Percentile"}
+
+
+def _facts(path: str) -> dict[str, Any]:
+    import onnx
+
+    model = onnx.load(path)
+    counts: dict[str, int] = {}
+    for node in model.graph.node:
+        # Contrib ops keep their domain: ORT's NCHWc "Conv" is not the standard Conv.
+        op = node.op_type if node.domain in ("", "ai.onnx") else f"{node.domain}:{node.op_type}"
+        counts[op] = counts.get(op, 0) + 1
+    return {"node_count": len(model.graph.node), "op_counts": counts, "file_bytes": Path(path).stat().st_size}
+
+
+def optimize_ort(source: str, target: str, level: str) -> dict[str, Any]:
+    """ONNX Runtime offline optimization at `level` (basic, extended, all), saved to `target`."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = getattr(ort.GraphOptimizationLevel, ORT_LEVELS[level])
+    options.optimized_model_filepath = target
+    ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
+    return _facts(target)
+
+
+def optimize_onnxscript(source: str, target: str) -> dict[str, Any]:
+    """The onnxscript optimizer (constant folding, dead code, rewrite rules)."""
+    import onnx
+    import onnxscript.optimizer
+
+    optimized = onnxscript.optimizer.optimize(onnx.load(source))
+    onnx.save(optimized, target)
+    return _facts(target)
+
+
+def optimize_transformers(source: str, target: str, model_type: str) -> dict[str, Any]:
+    """onnxruntime.transformers.optimizer for BERT/GPT-2 style graphs (attention, LayerNorm, Gelu fusion)."""
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    optimized = optimize_model(source, model_type=model_type, num_heads=0, hidden_size=0, opt_level=0)
+    optimized.save_model_to_file(target)
+    return _facts(target)
+
+
+def _preprocessed(source: str, workdir: str) -> str:
+    """quant_pre_process (shape inference + ORT basic optimization) ahead of any quantizer."""
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    path = str(Path(workdir) / "preprocessed.onnx")
+    quant_pre_process(source, path, skip_symbolic_shape=False)
+    return path
+
+
+def quantize_int8_dynamic(source: str, target: str) -> dict[str, Any]:
+    """Dynamic INT8: QInt8 weights, activations quantized at run time."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    with tempfile.TemporaryDirectory() as workdir:
+        quantize_dynamic(_preprocessed(source, workdir), target, weight_type=QuantType.QInt8)
+    return _facts(target)
+
+
+class _Reader:
+    """A calibration data reader over a list of input dicts."""
+
+    def __init__(self, feeds: Sequence[dict[str, np.ndarray]]) -> None:
+        self._feeds: Iterator[dict[str, np.ndarray]] = iter(feeds)
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        return next(self._feeds, None)
+
+    def __iter__(self) -> Iterator[dict[str, np.ndarray]]:  # qdq_loss_debug iterates readers
+        return self._feeds
+
+
+def quantize_int8_static(
+    source: str, target: str, calibration: Sequence[dict[str, np.ndarray]], method: str
+) -> dict[str, Any]:
+    """Static INT8 in QDQ format: QUInt8 activations, QInt8 weights, calibrated on `calibration`."""
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+
+    with tempfile.TemporaryDirectory() as workdir:
+        quantize_static(
+            _preprocessed(source, workdir),
+            target,
+            _Reader(calibration),
+            quant_format=QuantFormat.QDQ,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+            calibrate_method=getattr(CalibrationMethod, CALIBRATION_METHODS[method]),
+        )
+    return _facts(target)
+
+
+def convert_fp16(source: str, target: str) -> dict[str, Any]:
+    """FP16 weights and compute, FP32 inputs and outputs (keep_io_types)."""
+    import onnx
+    from onnxruntime.transformers.float16 import convert_float_to_float16
+
+    with tempfile.TemporaryDirectory() as workdir:
+        model = onnx.load(_preprocessed(source, workdir))
+    onnx.save(convert_float_to_float16(model, keep_io_types=True), target)
+    return _facts(target)
+
+
+def worst_qdq_tensors(
+    float_path: str, qdq_path: str, feeds: Sequence[dict[str, np.ndarray]], count: int = 5
+) -> list[tuple[str, float]]:
+    """The activations with the lowest signal-to-quantization-noise ratio (dB), worst first.
+
+    Uses onnxruntime.quantization.qdq_loss_debug: both models are augmented to
+    output their intermediate tensors, run on `feeds`, and matched by name.
+    """
+    from onnxruntime.quantization.qdq_loss_debug import (
+        collect_activations,
+        compute_activation_error,
+        create_activation_matching,
+        modify_model_output_intermediate_tensors,
+    )
+
+    with tempfile.TemporaryDirectory() as workdir:
+        float_aug = str(Path(workdir) / "float_aug.onnx")
+        qdq_aug = str(Path(workdir) / "qdq_aug.onnx")
+        modify_model_output_intermediate_tensors(float_path, float_aug)
+        modify_model_output_intermediate_tensors(qdq_path, qdq_aug)
+        float_acts = collect_activations(float_aug, _Reader(feeds))
+        qdq_acts = collect_activations(qdq_aug, _Reader(feeds))
+    matched = create_activation_matching(qdq_acts, float_acts)
+    errors = compute_activation_error(matched)
+    scores = [(name, float(err["xmodel_err"])) for name, err in errors.items() if "xmodel_err" in err]
+    finite = [(n, s) for n, s in scores if np.isfinite(s)]
+    return sorted(finite, key=lambda item: item[1])[:count]

@@ -1,0 +1,300 @@
+"""Optimized and quantized variants of an export: build, judge against FP32, time.
+
+Each case is one variant of one model's representative FP32 export (see
+suite.cases.variant_cases). The transform runs in the onnx worker; judging and
+timing run here on ONNX Runtime's CPU provider, variant and FP32 side by side.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from suite.backends.ort import session_from_artifact
+from suite.cache import content_key
+from suite.cases import Case
+from suite.compare import compare_outputs
+from suite.inputs import make_inputs
+from suite.pipeline import CaseRunner, Prepared, StageFailure
+from suite.record import Record, Status
+from suite.timing import TIMING_THREADS, compare_latency
+from zoo.spec import ModelSpec, Task
+
+OPTIMIZATIONS = ("opt_ort_basic", "opt_ort_extended", "opt_ort_all", "opt_onnxscript", "opt_transformers")
+EVAL_DRAWS = 16  # seeded input sets the variants are judged on
+CALIBRATION_DRAW_BASE = 100  # calibration draws never overlap the evaluation draws
+CALIBRATION_DRAWS = 16
+TRANSFORMER_TYPES = ("bert", "gpt2")  # tags that onnxruntime.transformers.optimizer has a model type for
+
+
+def optimizations_for(spec: ModelSpec) -> list[str]:
+    """The optimization variants a model gets: ORT levels and onnxscript, plus transformers for BERT/GPT-2."""
+    names = list(OPTIMIZATIONS[:4])
+    if any(t in spec.tags for t in TRANSFORMER_TYPES):
+        names.append("opt_transformers")
+    return names
+
+
+def quantizations_for(calibrations: Sequence[str]) -> list[str]:
+    return ["quant_int8_dynamic", *(f"quant_int8_static_{m}" for m in calibrations), "quant_fp16"]
+
+
+def _transform_call(runner: CaseRunner, spec: ModelSpec, variant: str, source: str) -> Callable[[Path], Any]:
+    """The onnx-worker call that writes `variant` of `source` to a scratch path."""
+    if variant.startswith("opt_ort_"):
+        function, args = "optimize_ort", (variant.removeprefix("opt_ort_"),)
+    elif variant == "opt_onnxscript":
+        function, args = "optimize_onnxscript", ()
+    elif variant == "opt_transformers":
+        model_type = next(t for t in TRANSFORMER_TYPES if t in spec.tags)
+        function, args = "optimize_transformers", (model_type,)
+    elif variant == "quant_int8_dynamic":
+        function, args = "quantize_int8_dynamic", ()
+    elif variant.startswith("quant_int8_static_"):
+        function, args = "quantize_int8_static", (calibration_feeds(spec), variant.removeprefix("quant_int8_static_"))
+    elif variant == "quant_fp16":
+        function, args = "convert_fp16", ()
+    else:
+        raise ValueError(f"unknown variant {variant!r}")
+
+    def run(scratch: Path) -> Any:
+        return runner.call("onnx", "transform", f"suite.transforms:{function}", source, str(scratch), *args)
+
+    return run
+
+
+def calibration_feeds(spec: ModelSpec) -> list[dict[str, np.ndarray]]:
+    """Calibration inputs: the model's real data where it ships some, else seeded draws."""
+    if spec.held_out is not None:
+        data = spec.held_out()
+        return [{data.input_name: sample[None]} for sample in data.calibration]
+    return [make_inputs(spec, draw=CALIBRATION_DRAW_BASE + i) for i in range(CALIBRATION_DRAWS)]
+
+
+def evaluation_feeds(spec: ModelSpec) -> list[dict[str, np.ndarray]]:
+    """Inputs the variants are compared on: held-out samples where the model has real data
+    (a model calibrated on real data meets real data), else seeded draws."""
+    if spec.held_out is not None:
+        data = spec.held_out()
+        return [{data.input_name: sample[None]} for sample in data.test_inputs[:EVAL_DRAWS]]
+    return [make_inputs(spec, draw=i) for i in range(EVAL_DRAWS)]
+
+
+def _outputs(session: Any, feeds: Sequence[Mapping[str, np.ndarray]]) -> list[list[np.ndarray]]:
+    names = [o.name for o in session.get_outputs()]
+    return [[np.asarray(o) for o in session.run(names, dict(f))] for f in feeds]
+
+
+def build_variant(runner: CaseRunner, case: Case, record: Record, prepared: Prepared) -> tuple[Path, dict[str, Any]]:
+    """The variant file (through the cache) and the facts its transform reported."""
+    variant = case.path
+    record.stage = "transform"
+    key = content_key(kind="variant", export=prepared.export_key, variant=variant, **runner.versions("onnx"))
+    outcome, product = runner.cached_step(
+        "variants", key, ".onnx", _transform_call(runner, prepared.spec, variant, str(prepared.artifact.path))
+    )
+    if product is None:
+        raise StageFailure(Status(outcome.status), outcome.message, outcome.detail)
+    facts = dict(outcome.extra)
+    record.hops.update(
+        {
+            "transform_seconds": round(outcome.seconds, 3),
+            "nodes_before": prepared.info.node_count,
+            "nodes_after": facts.get("node_count"),
+            "size_before": prepared.info.file_bytes,
+            "size_after": facts.get("file_bytes"),
+            "size_ratio": round(facts["file_bytes"] / prepared.info.file_bytes, 4) if facts.get("file_bytes") else None,
+            "op_delta": op_delta(prepared.info.op_counts, facts.get("op_counts", {})),
+            "fusions": "; ".join(fusions(prepared.info.op_counts, facts.get("op_counts", {}))),
+        }
+    )
+    return product, facts
+
+
+def op_delta(before: Mapping[str, int], after: Mapping[str, int]) -> str:
+    """Op-type count changes, e.g. "+FusedConv 20, -BatchNormalization 20, -Relu 17"."""
+    changes = []
+    for op in sorted(set(before) | set(after)):
+        diff = after.get(op, 0) - before.get(op, 0)
+        if diff:
+            changes.append((-abs(diff), f"{'+' if diff > 0 else '-'}{op} {abs(diff)}"))
+    return ", ".join(text for _, text in sorted(changes))
+
+
+# Named rewrites, recognised from op-count changes: (name, op types, "up" or "down").
+_FUSIONS: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    ("Conv+BatchNormalization folded", ("BatchNormalization",), "down"),
+    ("Conv+activation fused (FusedConv)", ("FusedConv",), "up"),
+    ("MatMul+Add fused (Gemm)", ("Gemm",), "up"),
+    ("fused MatMul (FusedMatMul)", ("FusedMatMul",), "up"),
+    ("fused Gelu", ("Gelu", "FastGelu", "BiasGelu"), "up"),
+    (
+        "fused LayerNormalization",
+        ("LayerNormalization", "SkipLayerNormalization", "SimplifiedLayerNormalization"),
+        "up",
+    ),
+    ("fused attention", ("Attention", "MultiHeadAttention", "GroupQueryAttention"), "up"),
+    ("NCHWc layout", ("com.microsoft.nchwc:Conv",), "up"),
+    ("constant folding", ("Constant", "Shape", "Gather", "Unsqueeze", "Concat"), "down"),
+)
+
+
+def _count(counts: Mapping[str, int], ops: Sequence[str]) -> int:
+    # Contrib ops are counted under "com.microsoft:<op>" (see suite.transforms).
+    return sum(counts.get(op, 0) + counts.get(f"com.microsoft:{op}", 0) for op in ops)
+
+
+def fusions(before: Mapping[str, int], after: Mapping[str, int]) -> list[str]:
+    """Which known rewrites happened, judged from op counts before and after."""
+    happened = []
+    for name, ops, direction in _FUSIONS:
+        change = _count(after, ops) - _count(before, ops)
+        if (direction == "up" and change > 0) or (direction == "down" and change < 0):
+            happened.append(name)
+    return happened
+
+
+def run_optimization(runner: CaseRunner, case: Case, record: Record, prepared: Prepared) -> None:
+    """An optimized variant must match the unoptimized model within the FP32 tolerance."""
+    spec = prepared.spec
+    product, _ = build_variant(runner, case, record, prepared)
+    record.stage = "compare"
+    feeds = evaluation_feeds(spec)[:2]
+    try:
+        fp32 = _outputs(session_from_artifact(prepared.artifact.path), feeds)
+        optimized_session = session_from_artifact(product)
+        optimized = _outputs(optimized_session, feeds)
+    except Exception as exc:  # noqa: BLE001 - any ORT failure on the variant is this row's verdict
+        raise StageFailure(Status.RUNTIME_ERROR, f"ONNX Runtime failed on the optimized model: {exc}") from None
+    names = [o.name for o in optimized_session.get_outputs()]
+    worst = None
+    for reference, candidate in zip(fp32, optimized, strict=True):
+        comparison = compare_outputs(
+            reference, candidate, expected_names=names, candidate_names=names, tolerance=spec.tolerance, task=spec.task
+        )
+        record.max_abs_err = max(record.max_abs_err or 0.0, comparison.worst("max_abs_err"))
+        if not comparison.ok and worst is None:
+            worst = comparison.message
+    record.sizes_checked = f"{len(feeds)} draws"
+    if worst is not None:
+        raise StageFailure(Status.MISMATCH, f"optimized model differs from FP32 beyond tolerance: {worst}")
+
+
+def run_quantization(runner: CaseRunner, case: Case, record: Record, prepared: Prepared) -> None:
+    """A quantized or FP16 variant against FP32: error, agreement, accuracy, size and speed."""
+    spec = prepared.spec
+    product, _ = build_variant(runner, case, record, prepared)
+    record.stage = "compare"
+    feeds = evaluation_feeds(spec)
+    try:
+        fp32_session = session_from_artifact(prepared.artifact.path, intra_op_threads=TIMING_THREADS)
+        variant_session = session_from_artifact(product, intra_op_threads=TIMING_THREADS)
+        fp32, variant = _outputs(fp32_session, feeds), _outputs(variant_session, feeds)
+    except Exception as exc:  # noqa: BLE001 - any ORT failure on the variant is this row's verdict
+        raise StageFailure(Status.RUNTIME_ERROR, f"ONNX Runtime failed on the variant: {exc}") from None
+
+    ref = np.concatenate([np.asarray(o[0], np.float64).ravel() for o in fp32])
+    cand = np.concatenate([np.asarray(o[0], np.float64).ravel() for o in variant])
+    figures: dict[str, Any] = {"cosine": cosine(ref, cand), "policy": describe_policy(spec)}
+    record.max_abs_err = float(np.max(np.abs(ref - cand))) if np.isfinite(cand).all() else float("nan")
+    if spec.task == Task.CLASSIFICATION:
+        ref_logits = np.concatenate([o[0].reshape(-1, o[0].shape[-1]) for o in fp32])
+        cand_logits = np.concatenate([o[0].reshape(-1, o[0].shape[-1]) for o in variant])
+        record.top1_agreement = topk_agreement(ref_logits, cand_logits, 1)
+        figures["top5_agreement"] = topk_agreement(ref_logits, cand_logits, 5)
+    if spec.held_out is not None:
+        figures.update(held_out_accuracy(spec, fp32_session, variant_session))
+    fp32_latency, variant_latency = compare_latency(fp32_session, variant_session, feeds[0])
+    speedup = fp32_latency.median_ms / variant_latency.median_ms
+    figures.update(
+        {
+            "fp32_ms": round(fp32_latency.median_ms, 4),
+            "variant_ms": round(variant_latency.median_ms, 4),
+            "variant_iqr_ms": round(variant_latency.iqr_ms, 4),
+            "speedup": round(speedup, 3),
+            "slower_than_fp32": speedup < 1.0,
+            "timing_threads": TIMING_THREADS,
+        }
+    )
+    record.hops.update(figures)
+    record.sizes_checked = f"{len(feeds)} draws"
+    problems = policy_problems(spec, record, figures)
+    if problems:
+        if case.path.startswith("quant_int8_static_"):
+            record.hops["worst_tensors"] = _worst_tensors(runner, prepared, product, feeds)
+        raise StageFailure(Status.MISMATCH, "; ".join(problems))
+
+
+def cosine(a: np.ndarray, b: np.ndarray) -> float:
+    """Cosine similarity; NaN when either side has non-finite values or no norm (NaN never passes)."""
+    if not (np.isfinite(a).all() and np.isfinite(b).all()):
+        return float("nan")
+    norm = float(np.linalg.norm(a) * np.linalg.norm(b))
+    return float(np.dot(a, b) / norm) if norm > 0 else float("nan")
+
+
+def topk_agreement(reference: np.ndarray, candidate: np.ndarray, k: int) -> float:
+    """Share of rows whose FP32 top-1 class is among the candidate's top-k."""
+    k = min(k, reference.shape[-1])
+    ref_top1 = reference.argmax(axis=-1)
+    cand_topk = np.argsort(-candidate, axis=-1)[:, :k]
+    return float(np.mean([r in row for r, row in zip(ref_top1, cand_topk, strict=True)]))
+
+
+def held_out_accuracy(spec: ModelSpec, fp32_session: Any, variant_session: Any) -> dict[str, float]:
+    """Real accuracy in percent on the model's held-out split, FP32 and variant, and the drop."""
+    assert spec.held_out is not None
+    data = spec.held_out()
+    feeds = [{data.input_name: sample[None]} for sample in data.test_inputs]
+    labels = np.asarray(data.test_labels)
+    fp32 = np.array([o[0].argmax() for o in _outputs(fp32_session, feeds)])
+    variant = np.array([o[0].argmax() for o in _outputs(variant_session, feeds)])
+    fp32_acc, variant_acc = 100.0 * float((fp32 == labels).mean()), 100.0 * float((variant == labels).mean())
+    return {
+        "accuracy_fp32_pct": round(fp32_acc, 2),
+        "accuracy_variant_pct": round(variant_acc, 2),
+        "accuracy_drop_pp": round(fp32_acc - variant_acc, 2),
+        "accuracy_samples": len(labels),
+    }
+
+
+def describe_policy(spec: ModelSpec) -> str:
+    policy = spec.quant_policy
+    parts = [f"cosine >= {policy.min_cosine}"]
+    if spec.task == Task.CLASSIFICATION:
+        parts.append(f"top-1 agreement >= {policy.min_top1}")
+    if spec.held_out is not None:
+        parts.append(f"accuracy drop <= {policy.max_accuracy_drop} pp")
+    return ", ".join(parts)
+
+
+def policy_problems(spec: ModelSpec, record: Record, figures: Mapping[str, Any]) -> list[str]:
+    """What breaks the model's quantization policy (NaN breaks every threshold)."""
+    policy, problems = spec.quant_policy, []
+    if not figures["cosine"] >= policy.min_cosine:
+        problems.append(f"cosine {figures['cosine']:.4f} < {policy.min_cosine}")
+    if record.top1_agreement is not None and not record.top1_agreement >= policy.min_top1:
+        problems.append(f"top-1 agreement {record.top1_agreement:.3f} < {policy.min_top1}")
+    drop = figures.get("accuracy_drop_pp")
+    if drop is not None and not drop <= policy.max_accuracy_drop:
+        problems.append(f"held-out accuracy drops {drop:.2f} pp > {policy.max_accuracy_drop}")
+    return problems
+
+
+def _worst_tensors(runner: CaseRunner, prepared: Prepared, product: Path, feeds: list[dict[str, np.ndarray]]) -> str:
+    """Per-tensor SQNR localization, so a user knows which nodes to keep out of quantization."""
+    try:
+        worst = runner.call(
+            "onnx",
+            "localize",
+            "suite.transforms:worst_qdq_tensors",
+            str(prepared.artifact.path),
+            str(product),
+            feeds[:4],
+        )
+    except StageFailure as failure:
+        return f"localization failed: {failure.message}"
+    return "; ".join(f"{name} {sqnr:.1f} dB" for name, sqnr in worst)
