@@ -82,7 +82,8 @@ class Selection:
         opsets = "; ".join(f"{exp} op {','.join(map(str, ops))}" for exp, ops in self.opsets.items())
         exclude = f" excluding {','.join(self.exclude)}" if self.exclude else ""
         return (
-            f"profile {self.profile}: models {','.join(self.models)}{exclude}; {opsets}; shapes {','.join(self.shapes)}"
+            f"profile {self.profile}: models {','.join(self.models)}{exclude}; {opsets}; "
+            f"shapes {','.join(self.shapes)}; paths {','.join(self.paths)}; calibration {','.join(self.calibrations)}"
         )
 
 

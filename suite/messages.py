@@ -37,3 +37,12 @@ def exporter_summary(text: str, limit: int = MESSAGE_CHARS) -> str:
     # Keep room for the "Caused by" location: it names the model line to look at.
     summary = first_line(after, limit - len(cause) - 3 if cause else limit)
     return f"{summary} ({cause})" if cause else summary
+
+
+def raised_at(remote_traceback: str) -> str:
+    """ "raised at FILE:LINE in FUNC: CODE" from a formatted traceback, for exceptions with no message."""
+    frames = re.findall(r'File "([^"]+)", line (\d+), in (\S+)\n\s+(.+)', remote_traceback)
+    if not frames:
+        return "no message"
+    path, line, func, code = frames[-1]
+    return f"raised at {path.rsplit('/', 1)[-1]}:{line} in {func}: {code.strip()}"

@@ -22,7 +22,7 @@ from suite.cases import Case
 from suite.exporters import ExportRequest
 from suite.inputs import dims_label, export_dims, make_inputs
 from suite.isolate import RemoteError, Worker, WorkerCrashed, WorkerError, WorkerTimeout
-from suite.messages import clip, exporter_summary, first_line
+from suite.messages import clip, exporter_summary, first_line, raised_at
 from suite.record import Record, Status
 from zoo import registry
 from zoo.expectations import expectation_for
@@ -34,6 +34,7 @@ _UNSUPPORTED_PHRASES = (
     "is not supported",
     "not implemented for opset",
     "no adapter",  # onnx.version_converter has no adapter for an op between two opsets
+    "no previous version",  # ... nor a version of the op below the one in the graph
 )
 # Stages whose tool's refusal ("cannot do X") is an `unsupported` row, and the status of
 # their other failures.
@@ -83,7 +84,7 @@ def classify_worker_error(exc: WorkerError, stage: str) -> StageFailure:
     detail = clip(exc.remote_traceback)
     if exc.short_type == "ModelError":
         return StageFailure(Status.MODEL_ERROR, first_line(exc.message), detail)
-    message = f"{exc.short_type}: {exporter_summary(exc.message)}"
+    message = f"{exc.short_type}: {exporter_summary(exc.message) or raised_at(exc.remote_traceback)}"
     if stage in _CONVERTING_STAGES and (
         exc.short_type in _UNSUPPORTED_TYPES or any(p in exc.message.lower() for p in _UNSUPPORTED_PHRASES)
     ):

@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+# Part of every variant's cache key: bump when a transform changes what it writes.
+TRANSFORMS_VERSION = 2
 ORT_LEVELS = {"basic": "ORT_ENABLE_BASIC", "extended": "ORT_ENABLE_EXTENDED", "all": "ORT_ENABLE_ALL"}
 CALIBRATION_METHODS = {"minmax": "MinMax", "entropy": "Entropy", "percentile": "Percentile"}
 
@@ -61,22 +63,44 @@ def optimize_transformers(source: str, target: str, model_type: str) -> dict[str
     return _facts(target)
 
 
-def _preprocessed(source: str, workdir: str) -> str:
-    """quant_pre_process (shape inference + ORT basic optimization) ahead of any quantizer."""
+def _preprocessed(source: str, workdir: str, notes: list[str]) -> str:
+    """quant_pre_process (shape inference + ORT basic optimization) ahead of any quantizer.
+
+    ORT's symbolic shape inference gives up on some graphs (e.g. a Reshape whose target
+    rank is computed); the quantizers still work with ONNX's own shape inference, so
+    retry without it and say so in the row rather than lose the variant.
+    """
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     path = str(Path(workdir) / "preprocessed.onnx")
-    quant_pre_process(source, path, skip_symbolic_shape=False)
+    try:
+        quant_pre_process(source, path, skip_symbolic_shape=False)
+    except Exception as exc:  # noqa: BLE001 - any failure of the symbolic pass gets the fallback
+        where = _raised_at(exc)
+        notes.append(f"symbolic shape inference failed ({type(exc).__name__}{where}); pre-processed without it")
+        quant_pre_process(source, path, skip_symbolic_shape=True)
     return path
+
+
+def _raised_at(exc: BaseException) -> str:
+    """' in FILE:LINE FUNCTION' for the innermost frame, to name an assertion with no message."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None:
+        return ""
+    code = tb.tb_frame.f_code
+    return f" in {Path(code.co_filename).name}:{tb.tb_lineno} {code.co_name}"
 
 
 def quantize_int8_dynamic(source: str, target: str) -> dict[str, Any]:
     """Dynamic INT8: QInt8 weights, activations quantized at run time."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
+    notes: list[str] = []
     with tempfile.TemporaryDirectory() as workdir:
-        quantize_dynamic(_preprocessed(source, workdir), target, weight_type=QuantType.QInt8)
-    return _facts(target)
+        quantize_dynamic(_preprocessed(source, workdir, notes), target, weight_type=QuantType.QInt8)
+    return {**_facts(target), "preprocess_note": "; ".join(notes)}
 
 
 class _Reader:
@@ -98,9 +122,10 @@ def quantize_int8_static(
     """Static INT8 in QDQ format: QUInt8 activations, QInt8 weights, calibrated on `calibration`."""
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
+    notes: list[str] = []
     with tempfile.TemporaryDirectory() as workdir:
         quantize_static(
-            _preprocessed(source, workdir),
+            _preprocessed(source, workdir, notes),
             target,
             _Reader(calibration),
             quant_format=QuantFormat.QDQ,
@@ -108,7 +133,7 @@ def quantize_int8_static(
             weight_type=QuantType.QInt8,
             calibrate_method=getattr(CalibrationMethod, CALIBRATION_METHODS[method]),
         )
-    return _facts(target)
+    return {**_facts(target), "preprocess_note": "; ".join(notes)}
 
 
 def convert_fp16(source: str, target: str) -> dict[str, Any]:
@@ -116,10 +141,11 @@ def convert_fp16(source: str, target: str) -> dict[str, Any]:
     import onnx
     from onnxruntime.transformers.float16 import convert_float_to_float16
 
+    notes: list[str] = []
     with tempfile.TemporaryDirectory() as workdir:
-        model = onnx.load(_preprocessed(source, workdir))
+        model = onnx.load(_preprocessed(source, workdir, notes))
     onnx.save(convert_float_to_float16(model, keep_io_types=True), target)
-    return _facts(target)
+    return {**_facts(target), "preprocess_note": "; ".join(notes)}
 
 
 def worst_qdq_tensors(

@@ -21,6 +21,7 @@ from suite.inputs import make_inputs
 from suite.pipeline import CaseRunner, Prepared, StageFailure
 from suite.record import Record, Status
 from suite.timing import TIMING_THREADS, compare_latency
+from suite.transforms import TRANSFORMS_VERSION
 from zoo.spec import ModelSpec, Task
 
 OPTIMIZATIONS = ("opt_ort_basic", "opt_ort_extended", "opt_ort_all", "opt_onnxscript", "opt_transformers")
@@ -92,7 +93,13 @@ def build_variant(runner: CaseRunner, case: Case, record: Record, prepared: Prep
     """The variant file (through the cache) and the facts its transform reported."""
     variant = case.path
     record.stage = "transform"
-    key = content_key(kind="variant", export=prepared.export_key, variant=variant, **runner.versions("onnx"))
+    key = content_key(
+        kind="variant",
+        export=prepared.export_key,
+        variant=variant,
+        transforms=TRANSFORMS_VERSION,
+        **runner.versions("onnx"),
+    )
     outcome, product = runner.cached_step(
         "variants", key, ".onnx", _transform_call(runner, prepared.spec, variant, str(prepared.artifact.path))
     )
@@ -109,6 +116,7 @@ def build_variant(runner: CaseRunner, case: Case, record: Record, prepared: Prep
             "size_ratio": round(facts["file_bytes"] / prepared.info.file_bytes, 4) if facts.get("file_bytes") else None,
             "op_delta": op_delta(prepared.info.op_counts, facts.get("op_counts", {})),
             "fusions": "; ".join(fusions(prepared.info.op_counts, facts.get("op_counts", {}))),
+            "preprocess_note": facts.get("preprocess_note", ""),
         }
     )
     return product, facts

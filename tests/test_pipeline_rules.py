@@ -22,6 +22,12 @@ from zoo.expectations import Expectation
         (RemoteError("torch.onnx.errors.UnsupportedOperatorError", "aten::x", "tb"), "export", Status.UNSUPPORTED),
         (RemoteError("builtins.TypeError", "forward() got multiple values", "tb"), "export", Status.EXPORT_ERROR),
         (RemoteError("builtins.TypeError", "bad", "tb"), "reference", Status.RUNTIME_ERROR),
+        (
+            RemoteError("builtins.RuntimeError", "adapt: No Previous Version of LayerNormalization exists", "tb"),
+            "convert",
+            Status.UNSUPPORTED,
+        ),
+        (RemoteError("builtins.ValueError", "quantizer broke", "tb"), "transform", Status.TRANSFORM_ERROR),
     ],
 )
 def test_worker_errors_are_classified(error, stage: str, status: Status) -> None:
@@ -48,3 +54,17 @@ def test_expectations_turn_failures_into_xfail_and_flag_stale_ones(monkeypatch: 
     other = Record("gpt2-torchscript-op13-static-ort_cpu", "gpt2", "torchscript", 13, "static", "ort_cpu")
     other.fail(Status.MISMATCH, "numbers")
     assert pipeline.apply_expectation(other).status == Status.MISMATCH  # a different failure stays visible
+
+
+def test_an_exception_without_message_is_named_by_where_it_was_raised() -> None:
+    traceback = (
+        "Traceback (most recent call last):\n"
+        '  File "/x/symbolic_shape_infer.py", line 1690, in _infer_Reshape\n'
+        "    assert is_literal(shape_rank)\n"
+        "AssertionError\n"
+    )
+    failure = pipeline.classify_worker_error(RemoteError("builtins.AssertionError", "", traceback), "transform")
+    assert failure.status == Status.TRANSFORM_ERROR
+    assert failure.message == (
+        "AssertionError: raised at symbolic_shape_infer.py:1690 in _infer_Reshape: assert is_literal(shape_rank)"
+    )
