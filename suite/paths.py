@@ -184,7 +184,8 @@ def _onnx_tf_failure(exc: RemoteError) -> CachedOutcome:
     """onnx-tf's refusal of an op is `unsupported`, naming the op and version; the rest are errors."""
     parsed = parse_onnx_tf_failure(exc.message)
     # onnx-tf errors come wrapped in autograph's "in user code:" frames; the cause is the last line.
-    message = f"{exc.short_type}: {onnx_tf_failure_summary(exc.message)}"
+    summary = onnx_tf_failure_summary(exc.message)
+    message = summary if summary.startswith(exc.short_type) else f"{exc.short_type}: {summary}"
     if parsed is not None:
         op, version = parsed
         return CachedOutcome(Status.UNSUPPORTED.value, message, extra={"failed_op": op, "failed_op_version": version})

@@ -222,6 +222,8 @@ def render_variant_table(frame: pd.DataFrame, prefix: str, title: str, columns: 
         cells = []
         for column in shown:
             text = _fmt(r.get(column))
+            if column == "op_delta" and text.count(",") >= 8:  # the CSV keeps the whole list
+                text = ", ".join(text.split(", ")[:8]) + ", ..."
             if column == "speedup" and r.get("slower_than_fp32") is True:
                 text = f"{text} SLOWER"
             cells.append(f'<td class="{"slow" if "SLOWER" in text else ""}">{html.escape(text)}</td>')
