@@ -72,12 +72,13 @@ class ZooState:
     @property
     def reports_dir(self) -> Path:
         value = self.config.getoption("zoo_report_dir")
-        return Path(value) if value else Path(self.config.rootpath) / "reports"
+        # Absolute: worker processes run tools from scratch directories.
+        return Path(value).resolve() if value else Path(self.config.rootpath) / "reports"
 
     @property
     def cache_dir(self) -> Path:
         value = self.config.getoption("zoo_cache_dir")
-        return Path(value) if value else self.reports_dir / "cache"
+        return Path(value).resolve() if value else self.reports_dir / "cache"
 
     # -- hooks ----------------------------------------------------------------------------
 

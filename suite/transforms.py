@@ -8,8 +8,10 @@ Runtime internally, and a crash there must cost one case, not the run.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,22 @@ import numpy as np
 TRANSFORMS_VERSION = 2
 ORT_LEVELS = {"basic": "ORT_ENABLE_BASIC", "extended": "ORT_ENABLE_EXTENDED", "all": "ORT_ENABLE_ALL"}
 CALIBRATION_METHODS = {"minmax": "MinMax", "entropy": "Entropy", "percentile": "Percentile"}
+
+
+def _in_scratch_dir(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Run a transform with a temporary working directory.
+
+    ONNX Runtime's quantization tools write scratch files (sym_shape_infer_temp.onnx,
+    <uuid>.data external weights) into the current directory; keep them out of the
+    user's checkout. Paths given to transforms are absolute.
+    """
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with tempfile.TemporaryDirectory(prefix="zoo-transform-") as scratch, contextlib.chdir(scratch):
+            return function(*args, **kwargs)
+
+    return wrapper
 
 
 def _facts(path: str) -> dict[str, Any]:
@@ -33,6 +51,7 @@ def _facts(path: str) -> dict[str, Any]:
     return {"node_count": len(model.graph.node), "op_counts": counts, "file_bytes": Path(path).stat().st_size}
 
 
+@_in_scratch_dir
 def optimize_ort(source: str, target: str, level: str) -> dict[str, Any]:
     """ONNX Runtime offline optimization at `level` (basic, extended, all), saved to `target`."""
     import onnxruntime as ort
@@ -44,6 +63,7 @@ def optimize_ort(source: str, target: str, level: str) -> dict[str, Any]:
     return _facts(target)
 
 
+@_in_scratch_dir
 def optimize_onnxscript(source: str, target: str) -> dict[str, Any]:
     """The onnxscript optimizer (constant folding, dead code, rewrite rules)."""
     import onnx
@@ -54,6 +74,7 @@ def optimize_onnxscript(source: str, target: str) -> dict[str, Any]:
     return _facts(target)
 
 
+@_in_scratch_dir
 def optimize_transformers(source: str, target: str, model_type: str) -> dict[str, Any]:
     """onnxruntime.transformers.optimizer for BERT/GPT-2 style graphs (attention, LayerNorm, Gelu fusion)."""
     from onnxruntime.transformers.optimizer import optimize_model
@@ -93,6 +114,7 @@ def _raised_at(exc: BaseException) -> str:
     return f" in {Path(code.co_filename).name}:{tb.tb_lineno} {code.co_name}"
 
 
+@_in_scratch_dir
 def quantize_int8_dynamic(source: str, target: str) -> dict[str, Any]:
     """Dynamic INT8: QInt8 weights, activations quantized at run time."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -116,6 +138,7 @@ class _Reader:
         return self._feeds
 
 
+@_in_scratch_dir
 def quantize_int8_static(
     source: str, target: str, calibration: Sequence[dict[str, np.ndarray]], method: str
 ) -> dict[str, Any]:
@@ -136,6 +159,7 @@ def quantize_int8_static(
     return {**_facts(target), "preprocess_note": "; ".join(notes)}
 
 
+@_in_scratch_dir
 def convert_fp16(source: str, target: str) -> dict[str, Any]:
     """FP16 weights and compute, FP32 inputs and outputs (keep_io_types)."""
     import onnx
@@ -148,6 +172,7 @@ def convert_fp16(source: str, target: str) -> dict[str, Any]:
     return {**_facts(target), "preprocess_note": "; ".join(notes)}
 
 
+@_in_scratch_dir
 def worst_qdq_tensors(
     float_path: str, qdq_path: str, feeds: Sequence[dict[str, np.ndarray]], count: int = 5
 ) -> list[tuple[str, float]]:

@@ -154,3 +154,34 @@ def test_tf_paths_rows_and_a_killed_tf_worker(pytester: pytest.Pytester, tmp_pat
     assert version.version_op17_status == version.version_op21_status == "pass"
     assert "version_op13_status" not in rows.columns or pd.isna(version.get("version_op13_status"))
     assert result.ret == 1
+
+
+def test_optimize_and_quantize_rows_leave_nothing_in_the_working_directory(
+    pytester: pytest.Pytester, tmp_path: Path, shared_cache: Path
+) -> None:
+    result = run_zoo(
+        pytester,
+        tmp_path,
+        shared_cache,
+        "--zoo-models=mlp",
+        "--zoo-paths=optimize,quantize",
+        "--zoo-exporters=torchscript",
+    )
+    rows = read_rows(tmp_path)
+    assert sorted(rows.path) == [
+        "opt_onnxscript",
+        "opt_ort_all",
+        "opt_ort_basic",
+        "opt_ort_extended",
+        "quant_fp16",
+        "quant_int8_dynamic",
+        "quant_int8_static_minmax",
+    ]
+    assert (rows.status == "pass").all(), rows[["status", "message"]]
+    int8 = rows.loc["mlp-torchscript-op17-static-quant_int8_static_minmax"]
+    assert "+DequantizeLinear" in int8.op_delta and "+QuantizeLinear" in int8.op_delta  # QDQ format
+    assert int8.cosine > 0.99 and int8.speedup > 0 and int8.fp32_ms > 0
+    assert rows.loc["mlp-torchscript-op17-static-opt_ort_basic"].max_abs_err <= 1e-5
+    # ORT's quantization tools write scratch files to the working directory; none may be left.
+    assert not [p.name for p in pytester.path.iterdir() if p.suffix in (".onnx", ".data")]
+    assert result.ret == 0
