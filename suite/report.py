@@ -269,6 +269,7 @@ def coverage_table(frame: pd.DataFrame) -> pd.DataFrame:
     grouped = failed.groupby(["onnx_tf_failed_op", "onnx_tf_failed_op_version"])["case_id"]
     table = grouped.agg(cases="count", case_ids=lambda ids: ", ".join(sorted(ids))).reset_index()
     table.columns = columns
+    table["version"] = table["version"].fillna(0).astype(int)  # 0: the message named no version
     return table.sort_values(["cases", "op_type"], ascending=[False, True]).reset_index(drop=True)
 
 
