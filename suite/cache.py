@@ -40,6 +40,9 @@ class CachedOutcome:
     seconds: float = 0.0
     output_names: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
+    # For a failure raised in a worker: {"stage", "type_name", "message", "traceback"}, kept
+    # so a later run classifies it under the rules of that run, not those of the run that cached it.
+    cause: dict[str, str] | None = None
 
 
 class Cache:

@@ -134,6 +134,9 @@ def _onnx_tf_hop(runner: CaseRunner, prepared: Prepared) -> HopResult:
         outcome, flat = _run_onnx_tf(runner, prepared, key)
     else:
         outcome, flat = cached
+        if outcome.cause:  # classify a cached refusal under this run's rules
+            cause = outcome.cause
+            outcome = _onnx_tf_failure(RemoteError(cause["type_name"], cause["message"], cause["traceback"]))
     hop = HopResult(seconds=outcome.seconds or None)
     if outcome.status != "ok":
         hop.extra = dict(outcome.extra)
@@ -164,7 +167,7 @@ def _run_onnx_tf(runner: CaseRunner, prepared: Prepared, key: str) -> tuple[Cach
         return outcome, []
     except WorkerError as exc:  # a crash or timeout: a row now, retried next run
         failure = classify_worker_error(exc, "onnx_tf")
-        return CachedOutcome(failure.status.value, failure.message), []
+        return failure.outcome(), []
     seconds = time.perf_counter() - start
     counts, errors, flat, names = [], {}, [], ()
     for dims, result in zip(prepared.sizes, results, strict=True):
@@ -186,10 +189,13 @@ def _onnx_tf_failure(exc: RemoteError) -> CachedOutcome:
     # onnx-tf errors come wrapped in autograph's "in user code:" frames; the cause is the last line.
     summary = onnx_tf_failure_summary(exc.message)
     message = summary if summary.startswith(exc.short_type) else f"{exc.short_type}: {summary}"
+    detail = clip(exc.remote_traceback)
+    cause = {"stage": "onnx_tf", "type_name": exc.type_name, "message": exc.message, "traceback": detail}
     if parsed is not None:
         op, version = parsed
-        return CachedOutcome(Status.UNSUPPORTED.value, message, extra={"failed_op": op, "failed_op_version": version})
-    return CachedOutcome(Status.RUNTIME_ERROR.value, message, detail=clip(exc.remote_traceback))
+        extra = {"failed_op": op, "failed_op_version": version}
+        return CachedOutcome(Status.UNSUPPORTED.value, message, detail, extra=extra, cause=cause)
+    return CachedOutcome(Status.RUNTIME_ERROR.value, message, detail, cause=cause)
 
 
 def _unflatten(flat: Sequence[np.ndarray], counts: Sequence[int]) -> list[list[np.ndarray]]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib.metadata
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -58,13 +58,21 @@ FRAMEWORK_LIBRARIES = {
 
 
 class StageFailure(Exception):
-    """A stage ended the case; carries the status and message for the row."""
+    """A stage ended the case; carries the status and message for the row.
 
-    def __init__(self, status: Status, message: str, detail: str = "") -> None:
+    `cause` keeps a worker exception's raw facts (see CachedOutcome.cause).
+    """
+
+    def __init__(self, status: Status, message: str, detail: str = "", cause: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.detail = detail
+        self.cause = cause
+
+    def outcome(self) -> CachedOutcome:
+        """This failure as a cache entry."""
+        return CachedOutcome(self.status.value, self.message, self.detail, cause=self.cause)
 
 
 def library_version(name: str) -> str:
@@ -82,15 +90,26 @@ def classify_worker_error(exc: WorkerError, stage: str) -> StageFailure:
         return StageFailure(Status.CRASH, str(exc))
     assert isinstance(exc, RemoteError)
     detail = clip(exc.remote_traceback)
+    cause = {"stage": stage, "type_name": exc.type_name, "message": exc.message, "traceback": detail}
     if exc.short_type == "ModelError":
-        return StageFailure(Status.MODEL_ERROR, first_line(exc.message), detail)
+        return StageFailure(Status.MODEL_ERROR, first_line(exc.message), detail, cause)
     message = f"{exc.short_type}: {exporter_summary(exc.message) or raised_at(exc.remote_traceback)}"
     if stage in _CONVERTING_STAGES and (
         exc.short_type in _UNSUPPORTED_TYPES or any(p in exc.message.lower() for p in _UNSUPPORTED_PHRASES)
     ):
-        return StageFailure(Status.UNSUPPORTED, message, detail)
+        return StageFailure(Status.UNSUPPORTED, message, detail, cause)
     status = _CONVERTING_STAGES.get(stage, Status.RUNTIME_ERROR)
-    return StageFailure(status, message, detail)
+    return StageFailure(status, message, detail, cause)
+
+
+def reclassified(outcome: CachedOutcome) -> CachedOutcome:
+    """A cached worker failure, classified again under this run's rules."""
+    if outcome.status == "ok" or not outcome.cause:
+        return outcome
+    cause = outcome.cause
+    error = RemoteError(cause["type_name"], cause["message"], cause["traceback"])
+    failure = classify_worker_error(error, cause["stage"])
+    return replace(outcome, status=failure.status.value, message=failure.message)
 
 
 @dataclass(frozen=True)
@@ -178,10 +197,11 @@ class CaseRunner:
             except StageFailure as failure:
                 if failure.status != Status.MODEL_ERROR:
                     raise
-                outputs, outcome = [], CachedOutcome(failure.status.value, failure.message, failure.detail)
+                outputs, outcome = [], failure.outcome()
             self.cache.store_arrays("references", key, outcome, outputs)
         else:
             outcome, outputs = cached
+            outcome = reclassified(outcome)
         if outcome.status != "ok":
             raise StageFailure(Status(outcome.status), outcome.message, outcome.detail)
         return list(outputs)
@@ -207,6 +227,7 @@ class CaseRunner:
         key = self.export_key(spec, case)
         outcome = self.cache.load("exports", key, ".onnx") if self.use_cache else None
         was_cached = outcome is not None
+        outcome = reclassified(outcome) if outcome is not None else None
         if outcome is None:
             outcome = self._run_export(spec, case, key, output_count)
             self.counters.exports_run += 1
@@ -234,7 +255,7 @@ class CaseRunner:
             result = self._model_call(spec, "export", "export", request, example, output_count)
         except StageFailure as failure:
             scratch.unlink(missing_ok=True)
-            outcome = CachedOutcome(failure.status.value, failure.message, failure.detail)
+            outcome = failure.outcome()
             # A crash or timeout may be the machine's fault: retry it next run.
             if failure.status not in (Status.CRASH, Status.TIMEOUT):
                 self.cache.store("exports", key, outcome)
@@ -253,7 +274,9 @@ class CaseRunner:
         Returns the outcome and the product's path (None when the step failed).
         """
         outcome = self.cache.load(kind, key, suffix) if self.use_cache else None
-        if outcome is None:
+        if outcome is not None:
+            outcome = reclassified(outcome)
+        else:
             scratch = self.cache.scratch_path(kind, key, suffix)
             start = time.perf_counter()
             try:
@@ -261,7 +284,7 @@ class CaseRunner:
                 outcome = CachedOutcome("ok", seconds=time.perf_counter() - start, extra=extra)
                 self.cache.store(kind, key, outcome, scratch, suffix)
             except StageFailure as failure:
-                outcome = CachedOutcome(failure.status.value, failure.message, failure.detail)
+                outcome = failure.outcome()
                 if failure.status not in (Status.CRASH, Status.TIMEOUT):
                     self.cache.store(kind, key, outcome)
         product = self.cache.path(kind, key, suffix) if outcome.status == "ok" else None

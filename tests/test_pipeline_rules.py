@@ -68,3 +68,27 @@ def test_an_exception_without_message_is_named_by_where_it_was_raised() -> None:
     assert failure.message == (
         "AssertionError: raised at symbolic_shape_infer.py:1690 in _infer_Reshape: assert is_literal(shape_rank)"
     )
+
+
+def test_cached_failures_are_classified_under_the_current_rules(tmp_path) -> None:
+    from suite.cache import Cache, CachedOutcome
+    from suite.pipeline import CaseRunner
+
+    cache = Cache(tmp_path)
+    cause = {
+        "stage": "convert",
+        "type_name": "builtins.RuntimeError",
+        "message": "adapt: Assertion `false` failed: No Previous Version of LayerNormalization exists",
+        "traceback": "tb",
+    }
+    # Written by an older run whose rules called this an export_error.
+    cache.store("versions", "k", CachedOutcome("export_error", "old message", cause=cause))
+    runner = CaseRunner({}, cache)
+
+    def must_not_run(_scratch):
+        raise AssertionError("a cached step must not run again")
+
+    outcome, product = runner.cached_step("versions", "k", ".onnx", must_not_run)
+    assert product is None
+    assert outcome.status == "unsupported"
+    assert "No Previous Version of LayerNormalization" in outcome.message
