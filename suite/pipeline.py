@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib.metadata
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -124,15 +124,6 @@ class Prepared:
     reference_at: Callable[[Mapping[str, int]], list[np.ndarray]]
 
 
-@dataclass
-class RunCounters:
-    """What this process did, for the run summary."""
-
-    exports_run: int = 0
-    exports_cached: int = 0
-    digests: dict[str, str] = field(default_factory=dict)
-
-
 PathRunner = Callable[["CaseRunner", Case, Record, Prepared], None]
 
 
@@ -151,7 +142,7 @@ class CaseRunner:
         self.cache = cache
         self.timeout = timeout
         self.use_cache = use_cache
-        self.counters = RunCounters()
+        self._digests: dict[str, str] = {}  # model name -> weights digest, once per process
         self._versions = {
             group: {lib: library_version(lib) for lib in libs} for group, libs in FRAMEWORK_LIBRARIES.items()
         }
@@ -174,9 +165,9 @@ class CaseRunner:
         return self.call(FRAMEWORK_WORKERS[spec.framework], stage, f"{module}:{function}", *args)
 
     def digest(self, spec: ModelSpec) -> str:
-        if spec.name not in self.counters.digests:
-            self.counters.digests[spec.name] = str(self._model_call(spec, "build", "weights_digest", spec.name))
-        return self.counters.digests[spec.name]
+        if spec.name not in self._digests:
+            self._digests[spec.name] = str(self._model_call(spec, "build", "weights_digest", spec.name))
+        return self._digests[spec.name]
 
     # -- cached steps -------------------------------------------------------------------------
 
@@ -230,9 +221,6 @@ class CaseRunner:
         outcome = reclassified(outcome) if outcome is not None else None
         if outcome is None:
             outcome = self._run_export(spec, case, key, output_count)
-            self.counters.exports_run += 1
-        else:
-            self.counters.exports_cached += 1
         if outcome.status != "ok":
             return outcome, was_cached, None
         artifact = Artifact(
