@@ -71,8 +71,13 @@ def calibration_feeds(spec: ModelSpec) -> list[dict[str, np.ndarray]]:
     """Calibration inputs: the model's real data where it ships some, else seeded draws."""
     if spec.held_out is not None:
         data = spec.held_out()
-        return [{data.input_name: sample[None]} for sample in data.calibration]
+        return _one_sample_feeds(data.input_name, data.calibration)
     return [make_inputs(spec, draw=CALIBRATION_DRAW_BASE + i) for i in range(CALIBRATION_DRAWS)]
+
+
+def _one_sample_feeds(input_name: str, samples: Any) -> list[dict[str, np.ndarray]]:
+    """A batch of real samples as feeds of one sample each (representative exports are batch 1)."""
+    return [{input_name: sample[None]} for sample in samples]
 
 
 def evaluation_feeds(spec: ModelSpec) -> list[dict[str, np.ndarray]]:
@@ -80,7 +85,7 @@ def evaluation_feeds(spec: ModelSpec) -> list[dict[str, np.ndarray]]:
     (a model calibrated on real data meets real data), else seeded draws."""
     if spec.held_out is not None:
         data = spec.held_out()
-        return [{data.input_name: sample[None]} for sample in data.test_inputs[:EVAL_DRAWS]]
+        return _one_sample_feeds(data.input_name, data.test_inputs[:EVAL_DRAWS])
     return [make_inputs(spec, draw=i) for i in range(EVAL_DRAWS)]
 
 
@@ -256,7 +261,7 @@ def held_out_accuracy(spec: ModelSpec, fp32_session: Any, variant_session: Any) 
     """Real accuracy in percent on the model's held-out split, FP32 and variant, and the drop."""
     assert spec.held_out is not None
     data = spec.held_out()
-    feeds = [{data.input_name: sample[None]} for sample in data.test_inputs]
+    feeds = _one_sample_feeds(data.input_name, data.test_inputs)
     labels = np.asarray(data.test_labels)
     fp32 = np.array([o[0].argmax() for o in _outputs(fp32_session, feeds)])
     variant = np.array([o[0].argmax() for o in _outputs(variant_session, feeds)])
