@@ -72,12 +72,17 @@ def variant_cases(
     """
     cases = []
     for spec in specs:
-        exporter = next(
-            (e for e, ops in opsets_by_exporter.items() if ops and EXPORTER_FRAMEWORKS.get(e) == spec.framework), None
-        )
+        exporter = representative_exporter(spec, opsets_by_exporter)
         if exporter is None:
             continue
         shape = "static" if "static" in shapes or not spec.has_dynamic_dims else "dynamic"
         opset = max(opsets_by_exporter[exporter])
         cases.extend(Case(spec.name, exporter, opset, shape, variant) for variant in variants_for(spec))
     return cases
+
+
+def representative_exporter(spec: ModelSpec, opsets_by_exporter: Mapping[str, Sequence[int]]) -> str | None:
+    """The first selected exporter (with opsets) that accepts the model's framework."""
+    return next(
+        (e for e, ops in opsets_by_exporter.items() if ops and EXPORTER_FRAMEWORKS.get(e) == spec.framework), None
+    )

@@ -8,7 +8,7 @@ from suite.cases import SHAPE_MODES
 from suite.exporters import EXPORTER_NAMES
 
 # Paths a case can take after its export (see suite/paths.py).
-PATHS = ("ort", "tf", "version", "optimize", "quantize")
+PATHS = ("ort", "tf", "version", "optimize", "quantize", "latency")
 CALIBRATIONS = ("minmax", "entropy", "percentile")
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from suite.artifact import Artifact, ArtifactInfo, InvalidModelError, inspect_artifact
+from suite.backends.ort import Threads
 from suite.cache import Cache, CachedOutcome, content_key
 from suite.cases import Case
 from suite.exporters import ExportRequest
@@ -24,6 +25,7 @@ from suite.inputs import dims_label, export_dims, make_inputs
 from suite.isolate import RemoteError, Worker, WorkerCrashed, WorkerError, WorkerTimeout
 from suite.messages import clip, exporter_summary, first_line, raised_at
 from suite.record import Record, Status
+from suite.timing import TimingPlan
 from zoo import registry
 from zoo.expectations import expectation_for
 from zoo.spec import ModelSpec
@@ -143,6 +145,7 @@ class CaseRunner:
         self.timeout = timeout
         self.use_cache = use_cache
         self._digests: dict[str, str] = {}  # model name -> weights digest, once per process
+        self._eager_latency: dict[tuple[str, str, Threads], dict[str, Any]] = {}
         self._versions = {
             group: {lib: library_version(lib) for lib in libs} for group, libs in FRAMEWORK_LIBRARIES.items()
         }
@@ -196,6 +199,17 @@ class CaseRunner:
         if outcome.status != "ok":
             raise StageFailure(Status(outcome.status), outcome.message, outcome.detail)
         return list(outputs)
+
+    def eager_latency(
+        self, spec: ModelSpec, dims: Mapping[str, int], threads: Threads, plan: TimingPlan
+    ) -> dict[str, Any]:
+        """The eager model's latency at `dims` (the latency stage's baseline), measured once per run."""
+        key = (spec.name, dims_label(dims), threads)
+        if key not in self._eager_latency:
+            self._eager_latency[key] = self._model_call(
+                spec, "eager", "eager_latency", spec.name, make_inputs(spec, dims), threads.intra_op, plan
+            )
+        return self._eager_latency[key]
 
     def export_key(self, spec: ModelSpec, case: Case) -> str:
         return content_key(

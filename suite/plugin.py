@@ -7,6 +7,7 @@ controller alone writes the run folder.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
@@ -16,15 +17,19 @@ from typing import Any
 
 import pytest
 
+from suite.backends.ort import Threads
 from suite.cache import Cache
 from suite.cases import Case, build_matrix, variant_cases
 from suite.config import Selection, SelectionError, make_selection, profiles
 from suite.isolate import Worker
+from suite.latency import LatencySettings, latency_cases
 from suite.metadata import library_versions, run_metadata
 from suite.paths import PATH_NAMES
 from suite.pipeline import CaseRunner
+from suite.providers import ProviderRequest, ProviderSelectionError, parse_providers, runtime_inventory
 from suite.record import Record, Status
 from suite.report import new_run_dir, write_run
+from suite.timing import TimingPlan
 from suite.variants import optimizations_for, quantizations_for
 from zoo import registry
 
@@ -35,10 +40,24 @@ _STATE = pytest.StashKey["ZooState"]()
 class ZooState:
     """Per-process plugin state; also the hooks that gather rows and write the run folder."""
 
-    def __init__(self, config: pytest.Config, selection: Selection, user_modules: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        config: pytest.Config,
+        selection: Selection,
+        user_modules: tuple[str, ...],
+        providers: tuple[ProviderRequest, ...] = (),
+        notices: tuple[str, ...] = (),
+    ) -> None:
         self.config = config
         self.selection = selection
         self.user_modules = user_modules
+        self.providers = providers
+        self.notices = notices  # said in the header and the summary (e.g. a path left out)
+        self.runtime = runtime_inventory()
+        self.latency = LatencySettings(
+            threads=Threads(intra_op=config.getoption("zoo_threads"), inter_op=1),
+            plan=TimingPlan(target_s=config.getoption("zoo_latency_seconds")),
+        )
         self.is_worker = hasattr(config, "workerinput")
         self.rows: dict[str, dict[str, Any]] = {}
         self.collected: list[str] = []
@@ -88,6 +107,8 @@ class ZooState:
         if unselected:
             config.hook.pytest_deselected(items=unselected)
             items[:] = [i for i in items if i not in unselected]
+        # Latency is the serial tier: it runs after every correctness case, on a quiet process.
+        items.sort(key=_is_latency)
         for item in items:
             if "zoo_case" in getattr(item, "fixturenames", ()):
                 item.add_marker(pytest.mark.zoo)
@@ -109,6 +130,7 @@ class ZooState:
             if status is not None:
                 row = _row_without_record(report.nodeid, status, _longrepr_line(report))
         if row is not None:
+            row.update(self.runtime)  # which onnxruntime package ran it, for merging environments
             self.rows[report.nodeid] = row
             self._stream_row(row)
 
@@ -116,8 +138,15 @@ class ZooState:
         # Rows are appended as they arrive, so even a killed run leaves what it did.
         if self.run_dir is None:
             self.run_dir = new_run_dir(self.reports_dir)
+            self._keep_benchmark_json(self.run_dir)
         with (self.run_dir / "rows.jsonl").open("a") as handle:
             handle.write(json.dumps(row, default=str) + "\n")
+
+    def _keep_benchmark_json(self, run_dir: Path) -> None:
+        """pytest-benchmark's own JSON goes beside the rows, unless --benchmark-json names a place."""
+        benchmarks = getattr(self.config, "_benchmarksession", None)
+        if benchmarks is not None and "latency" in self.selection.paths and not benchmarks.json:
+            benchmarks.json = run_dir / "benchmark.json"
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if self.is_worker or not (self.rows or self.collected):
@@ -135,6 +164,16 @@ class ZooState:
         meta["wall_seconds"] = round(time.time() - self.started, 1)
         meta.update(self.export_counts())
         meta["worker_processes"] = self.worker_totals()
+        meta["onnxruntime"] = self.runtime
+        if "latency" in self.selection.paths:
+            meta["latency"] = {
+                "providers": [p.label for p in self.providers],
+                "intra_op_threads": self.latency.threads.intra_op,
+                "inter_op_threads": self.latency.threads.inter_op,
+                "target_seconds": self.latency.plan.target_s,
+                "large_batch": self.latency.large_batch,
+            }
+        meta["notices"] = list(self.notices)
         self.report_paths = write_run(self.run_dir, list(self.rows.values()), meta)
 
     def export_counts(self) -> dict[str, int]:
@@ -155,6 +194,8 @@ class ZooState:
         terminalreporter.write_line(
             f"exports run {exports['exports_run']}, reused from cache {exports['exports_cached']}"
         )
+        for notice in self.notices:
+            terminalreporter.write_line(f"NOTE: {notice}")
         for kind, path in self.report_paths.items():
             terminalreporter.write_line(f"{kind}: {path}")
 
@@ -183,6 +224,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=[],
         help="module (dotted name or .py path) that registers extra models with zoo.register_model; repeatable",
     )
+    group.addoption(
+        "--zoo-providers",
+        default="available",
+        help="execution providers for the latency path: 'available' (every local one this onnxruntime offers) "
+        "or a list with provider options, e.g. 'cpu,openvino[device_type=CPU],tensorrt[trt_fp16_enable=True]'",
+    )
+    group.addoption("--zoo-threads", type=int, default=2, help="intra-op threads for latency (ORT, torch, TF)")
+    group.addoption(
+        "--zoo-latency-seconds", type=float, default=1.0, help="measured time per latency case (rounds are calibrated)"
+    )
     group.addoption("--zoo-report-dir", default=None, help="where run folders go (default: <rootdir>/reports)")
     group.addoption("--zoo-cache-dir", default=None, help="export and reference cache (default: <report dir>/cache)")
     group.addoption("--zoo-timeout", type=float, default=600.0, help="seconds one export or eager run may take")
@@ -206,22 +257,67 @@ def pytest_configure(config: pytest.Config) -> None:
             paths=config.getoption("zoo_paths"),
         )
         registry.select(selection.models, selection.exclude)
-    except (SelectionError, registry.UnknownModelError, registry.DuplicateModelError, ImportError) as exc:
+        selection, notices = _serial_paths_only_when_serial(config, selection)
+        providers = _providers(config, selection)
+    except (
+        SelectionError,
+        ProviderSelectionError,
+        registry.UnknownModelError,
+        registry.DuplicateModelError,
+        ImportError,
+    ) as exc:
         raise pytest.UsageError(f"zoo-suite: {exc}") from None
-    state = ZooState(config, selection, user_modules)
+    state = ZooState(config, selection, user_modules, providers, notices)
     config.stash[_STATE] = state
     config.pluginmanager.register(state, "zoo-suite-state")
+
+
+def _runs_in_parallel(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput") or config.getoption("dist", "no") not in ("no", None)
+
+
+def _serial_paths_only_when_serial(config: pytest.Config, selection: Selection) -> tuple[Selection, tuple[str, ...]]:
+    """Latency needs a quiet machine: under pytest-xdist it is refused when asked for by name,
+    and left out, with a notice, when it only came with the profile."""
+    if "latency" not in selection.paths or not _runs_in_parallel(config):
+        return selection, ()
+    if config.getoption("zoo_paths") and "latency" in config.getoption("zoo_paths"):
+        raise SelectionError(
+            "the latency path is measured serially and cannot run under pytest-xdist (-n); "
+            "run it in its own invocation without -n, e.g. --zoo-paths latency"
+        )
+    paths = tuple(p for p in selection.paths if p != "latency")
+    notice = "latency path left out: pytest-xdist (-n) runs cases in parallel; run --zoo-paths latency without -n"
+    return dataclasses.replace(selection, paths=paths), (notice,)
+
+
+def _providers(config: pytest.Config, selection: Selection) -> tuple[ProviderRequest, ...]:
+    """The latency path's providers, checked against this environment's onnxruntime."""
+    if "latency" not in selection.paths:
+        return ()
+    import onnxruntime as ort
+
+    inventory = runtime_inventory()
+    return parse_providers(config.getoption("zoo_providers"), ort.get_available_providers(), inventory["ort_package"])
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
     state = config.stash[_STATE]
     specs = registry.select(state.selection.models, state.selection.exclude)
     versions = ", ".join(f"{k} {v}" for k, v in library_versions().items())
-    return [
+    runtime = state.runtime
+    lines = [
         f"zoo-suite: {state.selection.describe()}",
         f"zoo-suite: {len(specs)} models: {', '.join(s.name for s in specs)}",
         f"zoo-suite: {versions}",
+        f"zoo-suite: {runtime['ort_package']} {runtime['ort_version']} offers {runtime['ort_providers']}",
     ]
+    if state.providers:
+        lines.append(
+            f"zoo-suite: latency on {', '.join(p.label for p in state.providers)} "
+            f"({state.latency.threads.intra_op} intra-op / {state.latency.threads.inter_op} inter-op threads)"
+        )
+    return lines + [f"zoo-suite: NOTE: {notice}" for notice in state.notices]
 
 
 def selected_cases(config: pytest.Config, path: str) -> list[Case]:
@@ -230,6 +326,8 @@ def selected_cases(config: pytest.Config, path: str) -> list[Case]:
     if path not in selection.paths:
         return []
     specs = registry.select(selection.models, selection.exclude)
+    if path == "latency":
+        return latency_cases(specs, selection.opsets, selection.shapes, config.stash[_STATE].providers)
     if path == "optimize":
         return variant_cases(specs, selection.opsets, selection.shapes, optimizations_for)
     if path == "quantize":
@@ -256,6 +354,9 @@ def zoo_runner(pytestconfig: pytest.Config) -> Iterator[CaseRunner]:
     # that run C++ (version converter, quantizers) get a light one, so a crash costs one case.
     # Workers inherit the cache location, where trained zoo models keep their weights.
     os.environ["ZOO_SUITE_CACHE"] = str(state.cache_dir)
+    # Eager baselines run with the latency path's thread pools (TF fixes its pools at start).
+    os.environ["ZOO_SUITE_THREADS"] = str(state.latency.threads.intra_op)
+    os.environ["ZOO_SUITE_INTEROP_THREADS"] = str(state.latency.threads.inter_op)
     workers = {
         "torch": Worker("torch", "suite.torch_stage:init_worker", (state.user_modules,)),
         "tf": Worker("tf", "suite.tf_stage:init_worker", (state.user_modules,)),
@@ -275,6 +376,12 @@ def zoo_runner(pytestconfig: pytest.Config) -> Iterator[CaseRunner]:
         state.record_worker_stats({name: {"starts": w.starts, "calls": w.calls} for name, w in workers.items()})
 
 
+@pytest.fixture(scope="session")
+def zoo_latency_settings(pytestconfig: pytest.Config) -> LatencySettings:
+    """Thread pools and timing plan of this run's latency path."""
+    return pytestconfig.stash[_STATE].latency
+
+
 @pytest.fixture
 def zoo_check(request: pytest.FixtureRequest) -> Callable[[Record], None]:
     """Attach a case's row to its test report, then pass, xfail or fail the test from it."""
@@ -290,6 +397,11 @@ def zoo_check(request: pytest.FixtureRequest) -> Callable[[Record], None]:
             pytest.fail(f"{record.status.value} at {record.stage}: {record.message}", pytrace=False)
 
     return check
+
+
+def _is_latency(item: pytest.Item) -> bool:
+    callspec = getattr(item, "callspec", None)
+    return callspec is not None and str(getattr(callspec.params.get("zoo_case"), "path", "")).startswith("lat.")
 
 
 def _has_case(item: pytest.Item) -> bool:

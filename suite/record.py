@@ -19,6 +19,7 @@ class Status(enum.StrEnum):
     RUNTIME_ERROR = "runtime_error"
     UNSUPPORTED = "unsupported"
     MODEL_ERROR = "model_error"
+    FALLBACK = "fallback"  # the requested execution provider is not the one that ran
     CRASH = "crash"
     TIMEOUT = "timeout"
     XFAIL = "xfail"

@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from suite.latency_report import latency_rows, render_latency
 from suite.record import Record, Status
 
 STATUS_COLOURS = {
@@ -24,6 +25,7 @@ STATUS_COLOURS = {
     Status.TRANSFORM_ERROR.value: "#f4a582",
     Status.RUNTIME_ERROR.value: "#f4a582",
     Status.MODEL_ERROR.value: "#e6b8af",
+    Status.FALLBACK.value: "#e69138",
     Status.CRASH.value: "#e06666",
     Status.TIMEOUT.value: "#e06666",
     Status.XPASS.value: "#ffe599",
@@ -33,6 +35,7 @@ SEVERITY = (
     Status.CRASH.value,
     Status.TIMEOUT.value,
     Status.MODEL_ERROR.value,
+    Status.FALLBACK.value,
     Status.RUNTIME_ERROR.value,
     Status.EXPORT_ERROR.value,
     Status.TRANSFORM_ERROR.value,
@@ -86,6 +89,10 @@ def write_run(run_dir: Path, rows: Sequence[Mapping[str, Any]], metadata: Mappin
         "metadata": run_dir / "metadata.json",
     }
     frame.to_csv(paths["csv"], index=False)
+    latency = latency_rows(frame)
+    if not latency.empty:
+        paths["latency"] = run_dir / "latency.csv"
+        latency.to_csv(paths["latency"], index=False)
     coverage = coverage_table(frame)
     if not coverage.empty:
         paths["coverage"] = run_dir / "onnx_tf_coverage.csv"
@@ -369,6 +376,7 @@ def render_html(frame: pd.DataFrame, meta: Mapping[str, Any]) -> str:
         f"{render_coverage(frame)}"
         f"{render_variant_table(frame, 'opt_', 'Optimization', OPTIMIZATION_COLUMNS)}"
         f"{render_variant_table(frame, 'quant_', 'Quantization', QUANTIZATION_COLUMNS)}"
+        f"{render_latency(frame)}"
         f"<h2>Problems</h2>{render_problems(frame)}"
         f"<h2>All cases</h2>{render_details(frame)}"
         "</body></html>"

@@ -44,6 +44,7 @@ import numpy as np
 
 from suite.exporters import ExportRequest, get_exporter
 from suite.exporters.base import ExportResult
+from suite.timing import TimingPlan, sample, summarize
 from zoo import registry
 
 _MODEL_CACHE: OrderedDict[str, Any] = OrderedDict()
@@ -77,6 +78,10 @@ def init_worker(user_modules: tuple[str, ...] = ()) -> None:
     os.environ["TF_USE_LEGACY_KERAS"] = "1"  # before TF is imported; see the module docstring
     import tensorflow as tf  # noqa: TID251 - this is the TF worker
 
+    # Thread pools are fixed before TF runs its first op; the latency stage records them.
+    if os.environ.get("ZOO_SUITE_THREADS"):
+        tf.config.threading.set_intra_op_parallelism_threads(int(os.environ["ZOO_SUITE_THREADS"]))
+        tf.config.threading.set_inter_op_parallelism_threads(int(os.environ.get("ZOO_SUITE_INTEROP_THREADS", "1")))
     tf.get_logger().setLevel(logging.ERROR)
     _quiet_absl()
     # onnx-tf's pooling handlers turn absl's verbosity back to INFO on every trace,
@@ -476,6 +481,27 @@ def eager_outputs(name: str, inputs: dict[str, np.ndarray]) -> list[np.ndarray]:
     except Exception as exc:
         raise ModelError(f"{name} call raised {type(exc).__name__}: {exc}") from exc
     return [np.asarray(t) for t in flatten_outputs(result)]
+
+
+def eager_latency(name: str, inputs: dict[str, np.ndarray], threads: int, plan: TimingPlan) -> dict[str, Any]:
+    """TF eager call latency on `inputs`: the latency stage's baseline for Keras models.
+
+    TF's thread pools were fixed when the worker started (ZOO_SUITE_THREADS); the
+    figures carry what TF reports, which may differ from `threads` if it was not set.
+    """
+    import tensorflow as tf  # noqa: TID251 - this is the TF worker
+
+    from suite.exporters.tf2onnx_keras import call_keras
+
+    spec = registry.get(name)
+    model = _build(name)
+    values = [tf.constant(np.ascontiguousarray(inputs[n])) for n in spec.input_names()]
+    samples = sample(lambda: call_keras(spec, model, values), plan)
+    return {
+        **summarize(samples).columns(),
+        "threads": tf.config.threading.get_intra_op_parallelism_threads() or "tf default",
+        "interop_threads": tf.config.threading.get_inter_op_parallelism_threads() or "tf default",
+    }
 
 
 def export(request: ExportRequest, inputs: dict[str, np.ndarray], output_count: int) -> ExportResult:

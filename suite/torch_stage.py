@@ -15,6 +15,7 @@ import numpy as np
 
 from suite.exporters import ExportRequest, get_exporter
 from suite.exporters.base import ExportResult, call_arguments
+from suite.timing import TimingPlan, sample, summarize
 from zoo import registry
 
 _MODEL_CACHE: OrderedDict[str, Any] = OrderedDict()
@@ -92,7 +93,32 @@ def export(request: ExportRequest, inputs: dict[str, np.ndarray], output_count: 
     return get_exporter(request.exporter).export(spec, model, example, output_count, request)
 
 
+def eager_latency(name: str, inputs: dict[str, np.ndarray], threads: int, plan: TimingPlan) -> dict[str, Any]:
+    """Eager forward latency on `inputs` with `threads` intra-op threads: the latency stage's baseline."""
+    import torch
+
+    spec = registry.get(name)
+    model = _build(name)
+    example = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in inputs.items()}
+    args, kwargs = call_arguments(spec, example)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        with torch.inference_mode():
+            samples = sample(lambda: model(*args, **(kwargs or {})), plan)
+    finally:
+        torch.set_num_threads(previous)
+    return {**summarize(samples).columns(), "threads": threads, "interop_threads": torch.get_num_interop_threads()}
+
+
 def init_worker(user_modules: tuple[str, ...]) -> None:
     """Worker initializer: load the zoo so models can be looked up by name."""
+    import os
+
+    # Inter-op threads can only be set before torch runs anything in parallel.
+    if os.environ.get("ZOO_SUITE_INTEROP_THREADS"):
+        import torch
+
+        torch.set_num_interop_threads(int(os.environ["ZOO_SUITE_INTEROP_THREADS"]))
     registry.load_builtin()
     registry.load_modules(user_modules)

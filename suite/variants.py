@@ -94,9 +94,8 @@ def _outputs(session: Any, feeds: Sequence[Mapping[str, np.ndarray]]) -> list[li
     return [[np.asarray(o) for o in session.run(names, dict(f))] for f in feeds]
 
 
-def build_variant(runner: CaseRunner, case: Case, record: Record, prepared: Prepared) -> tuple[Path, dict[str, Any]]:
-    """The variant file (through the cache) and the facts its transform reported."""
-    variant = case.path
+def build_variant(runner: CaseRunner, variant: str, record: Record, prepared: Prepared) -> tuple[Path, dict[str, Any]]:
+    """The file of `variant` (through the cache) and the facts its transform reported."""
     record.stage = "transform"
     key = content_key(
         kind="variant",
@@ -173,7 +172,7 @@ def fusions(before: Mapping[str, int], after: Mapping[str, int]) -> list[str]:
 def run_optimization(runner: CaseRunner, case: Case, record: Record, prepared: Prepared) -> None:
     """An optimized variant must match the unoptimized model within the FP32 tolerance."""
     spec = prepared.spec
-    product, _ = build_variant(runner, case, record, prepared)
+    product, _ = build_variant(runner, case.path, record, prepared)
     record.stage = "compare"
     feeds = evaluation_feeds(spec)[:2]
     try:
@@ -199,7 +198,7 @@ def run_optimization(runner: CaseRunner, case: Case, record: Record, prepared: P
 def run_quantization(runner: CaseRunner, case: Case, record: Record, prepared: Prepared) -> None:
     """A quantized or FP16 variant against FP32: error, agreement, accuracy, size and speed."""
     spec = prepared.spec
-    product, _ = build_variant(runner, case, record, prepared)
+    product, _ = build_variant(runner, case.path, record, prepared)
     record.stage = "compare"
     feeds = evaluation_feeds(spec)
     try:

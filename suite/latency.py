@@ -1,0 +1,206 @@
+"""The latency stage: each variant of a model's export, timed on each execution provider.
+
+Per case: build (or reuse) the variant file, verify the provider with a verbose
+session (suite.backends.placement), create a quiet session with fixed thread
+pools, time session.run at batch 1 through pytest-benchmark (warm-up and
+calibrated rounds), then throughput at a larger batch where the batch axis is
+dynamic, and the eager model's latency on the same inputs as the baseline.
+Latency is measured serially; the plugin refuses the path under pytest-xdist.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from suite.backends.ort import Threads, timed_session
+from suite.backends.placement import check_provider
+from suite.cases import Case, representative_exporter
+from suite.compare import compare_outputs
+from suite.inputs import dims_label, make_inputs
+from suite.pipeline import CaseRunner, Prepared, StageFailure
+from suite.providers import ProviderRequest
+from suite.record import Record, Status
+from suite.timing import LatencyStats, TimingPlan, calibrate, sample, summarize
+from suite.variants import TRANSFORMER_TYPES, build_variant
+from zoo.spec import ModelSpec
+
+LARGE_BATCH = 8
+BATCH_DIM = "batch"
+# Variants whose numerics must match eager within the model's tolerance on every provider;
+# quantized ones are judged against FP32 by the quantize path's policy, and only recorded here.
+EXACT_VARIANTS = ("fp32", "opt_ort_all", "opt_transformers")
+
+
+@dataclass(frozen=True)
+class LatencySettings:
+    """Fixed for the whole run and recorded in every latency row."""
+
+    threads: Threads = field(default_factory=lambda: Threads(intra_op=2, inter_op=1))
+    plan: TimingPlan = field(default_factory=TimingPlan)
+    large_batch: int = LARGE_BATCH
+
+
+@dataclass(frozen=True)
+class LatencyCase(Case):
+    """A latency cell: one variant of the representative export on one provider."""
+
+    variant: str = "fp32"
+    provider: ProviderRequest = field(default_factory=lambda: ProviderRequest("CPUExecutionProvider"))
+
+
+def latency_variants_for(spec: ModelSpec) -> list[str]:
+    """FP32, the model's best offline optimization, INT8 dynamic, INT8 static QDQ and FP16."""
+    optimized = "opt_transformers" if any(t in spec.tags for t in TRANSFORMER_TYPES) else "opt_ort_all"
+    return ["fp32", optimized, "quant_int8_dynamic", "quant_int8_static_minmax", "quant_fp16"]
+
+
+def batch_is_dynamic(spec: ModelSpec) -> bool:
+    """Every input has a dynamic "batch" axis first, so the model can be fed larger batches."""
+    return bool(spec.inputs) and all(inp.dynamic_dims.get(0) == BATCH_DIM for inp in spec.inputs)
+
+
+def latency_cases(
+    specs: Sequence[ModelSpec],
+    opsets_by_exporter: Mapping[str, Sequence[int]],
+    shapes: Sequence[str],
+    providers: Sequence[ProviderRequest],
+) -> list[LatencyCase]:
+    """Per model: its representative export (dynamic where the batch axis is, so larger batches
+    can be timed), times its latency variants, times the providers; grouped by model."""
+    cases = []
+    for spec in specs:
+        exporter = representative_exporter(spec, opsets_by_exporter)
+        if exporter is None:
+            continue
+        shape = "dynamic" if batch_is_dynamic(spec) and "dynamic" in shapes else "static"
+        opset = max(opsets_by_exporter[exporter])
+        for provider in providers:
+            for variant in latency_variants_for(spec):
+                path = f"lat.{variant}.{provider.label}"
+                cases.append(LatencyCase(spec.name, exporter, opset, shape, path, variant, provider))
+    return cases
+
+
+def batch_dims(spec: ModelSpec, shape: str, batch: int) -> dict[str, int] | None:
+    """Sizes with the batch axis at `batch` where the export takes any batch; a static export
+    only runs at its own sizes (offered for batch 1, whatever they are); None otherwise."""
+    if shape == "dynamic" and batch_is_dynamic(spec):
+        return {**spec.dims, BATCH_DIM: batch}
+    return dict(spec.dims) if batch == 1 else None
+
+
+def benchmark_session(benchmark: Any, session: Any, feeds: Mapping[str, np.ndarray], plan: TimingPlan) -> LatencyStats:
+    """session.run timed by pytest-benchmark: calibrated rounds after warm-up, one call per round."""
+    names = [o.name for o in session.get_outputs()]
+    run = functools.partial(session.run, names, dict(feeds))
+    rounds = calibrate(run, plan)
+    benchmark.pedantic(run, rounds=rounds.measured, warmup_rounds=rounds.warmup, iterations=1)
+    if benchmark.stats is None:  # --benchmark-disable: the call ran once, untimed
+        raise StageFailure(Status.SKIP, "pytest-benchmark is disabled (--benchmark-disable): no latency measured")
+    return summarize(list(benchmark.stats.stats.data))
+
+
+def run_latency(
+    runner: CaseRunner, case: LatencyCase, record: Record, prepared: Prepared, benchmark: Any, settings: LatencySettings
+) -> None:
+    """Time one variant on one provider; figures go to the row, pytest-benchmark keeps its own JSON."""
+    spec, request = prepared.spec, case.provider
+    record.hops.update(
+        {
+            "variant": case.variant,
+            "provider": request.name,
+            "provider_label": request.label,
+            "provider_options": json.dumps(request.option_dict()) if request.options else "",
+            "intra_op_threads": settings.threads.intra_op,
+            "inter_op_threads": settings.threads.inter_op,
+        }
+    )
+    benchmark.extra_info.update({"case_id": case.case_id, "variant": case.variant, "provider": request.label})
+    model_path, graph_nodes = prepared.artifact.path, prepared.info.node_count
+    if case.variant != "fp32":
+        model_path, facts = build_variant(runner, case.variant, record, prepared)
+        graph_nodes = facts.get("node_count") or graph_nodes
+
+    record.stage = "provider"
+    try:
+        check = check_provider(model_path, request, settings.threads, graph_nodes)
+        session, created_s = timed_session(model_path, request, settings.threads)
+    except Exception as exc:  # noqa: BLE001 - a model this runtime cannot load is this row's verdict
+        raise StageFailure(Status.RUNTIME_ERROR, f"ONNX Runtime could not create the session: {exc}") from None
+    record.hops.update(check.columns())
+    record.ort_session_seconds = round(created_s, 4)
+    if check.fallback:
+        raise StageFailure(Status.FALLBACK, check.fallback)
+
+    dims = batch_dims(spec, case.shape, 1) or dict(spec.dims)
+    feeds = make_inputs(spec, dims)
+    record.stage = "first_run"
+    try:
+        start = time.perf_counter()
+        first = session.run(None, feeds)
+        record.hops["first_run_ms"] = round((time.perf_counter() - start) * 1000.0, 4)
+    except Exception as exc:  # noqa: BLE001
+        raise StageFailure(Status.RUNTIME_ERROR, f"session.run failed on {request.name}: {exc}") from None
+
+    record.stage = "benchmark"
+    stats = benchmark_session(benchmark, session, feeds, settings.plan)
+    batch = dims.get(BATCH_DIM, 1)
+    record.hops.update({**stats.columns(), "batch": batch, "throughput_per_s": round(batch * 1000.0 / stats.p50_ms, 2)})
+    record.hops.update(_large_batch(session, spec, case, settings))
+
+    record.stage = "eager"
+    eager = runner.eager_latency(spec, dims, settings.threads, settings.plan)
+    record.hops.update(
+        {
+            "eager_p50_ms": eager["p50_ms"],
+            "eager_threads": eager["threads"],
+            "speedup_vs_eager": round(eager["p50_ms"] / stats.p50_ms, 4),
+        }
+    )
+    _judge_numerics(record, case, prepared, dims, first)
+
+
+def _large_batch(session: Any, spec: ModelSpec, case: LatencyCase, settings: LatencySettings) -> dict[str, Any]:
+    """Throughput at the larger batch, or why there is none."""
+    dims = batch_dims(spec, case.shape, settings.large_batch)
+    if dims is None:
+        return {"large_batch_note": "batch axis is fixed in this export"}
+    feeds = make_inputs(spec, dims)
+    names = [o.name for o in session.get_outputs()]
+    try:
+        stats = summarize(sample(lambda: session.run(names, feeds), settings.plan))
+    except Exception as exc:  # noqa: BLE001 - a dynamic axis that fails at this size is worth a note, not the row
+        return {"large_batch_note": f"batch {settings.large_batch} failed: {str(exc)[:200]}"}
+    return {
+        "large_batch": settings.large_batch,
+        "large_batch_p50_ms": round(stats.p50_ms, 5),
+        "large_batch_throughput_per_s": round(settings.large_batch * 1000.0 / stats.p50_ms, 2),
+    }
+
+
+def _judge_numerics(
+    record: Record, case: LatencyCase, prepared: Prepared, dims: Mapping[str, int], outputs: list[Any]
+) -> None:
+    """Outputs on this provider against eager: recorded always, judged for unquantized variants."""
+    record.stage = "compare"
+    reference = prepared.reference_at(dims)
+    names = list(prepared.artifact.output_names)
+    comparison = compare_outputs(
+        reference,
+        [np.asarray(o) for o in outputs],
+        expected_names=names,
+        candidate_names=names,
+        tolerance=prepared.spec.tolerance,
+        task=prepared.spec.task,
+    )
+    record.max_abs_err = comparison.worst("max_abs_err")
+    record.sizes_checked = dims_label(dims)
+    if case.variant in EXACT_VARIANTS and not comparison.ok:
+        raise StageFailure(Status.MISMATCH, f"{case.provider.name} output differs from eager: {comparison.message}")

@@ -1,0 +1,124 @@
+"""Latency tables: per run (every variant on every provider) and across runs (providers side by side).
+
+Rows from several environments (onnxruntime, onnxruntime-openvino, onnxruntime-gpu)
+can be concatenated; a provider column is named by the package that ran it and the
+provider label, e.g. "onnxruntime-openvino / openvino".
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+
+import pandas as pd
+
+from suite.record import Status
+
+LATENCY_PREFIX = "lat."
+LATENCY_COLUMNS = (
+    "model",
+    "variant",
+    "ort_package",
+    "provider_label",
+    "status",
+    "p50_ms",
+    "p90_ms",
+    "p99_ms",
+    "mean_ms",
+    "stddev_ms",
+    "iqr_ms",
+    "rounds",
+    "vs_fp32",
+    "eager_p50_ms",
+    "speedup_vs_eager",
+    "throughput_per_s",
+    "large_batch",
+    "large_batch_throughput_per_s",
+    "ort_session_seconds",
+    "first_run_ms",
+    "placement_share",
+    "placed_elsewhere",
+    "intra_op_threads",
+    "inter_op_threads",
+    "ort_version",
+    "case_id",
+    "message",
+)
+
+
+def latency_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """The latency rows with vs_fp32 (FP32 p50 / variant p50, same model, package and provider)."""
+    if "path" not in frame.columns:
+        return pd.DataFrame(columns=list(LATENCY_COLUMNS))
+    rows = frame[frame["path"].astype(str).str.startswith(LATENCY_PREFIX)].copy()
+    if rows.empty:
+        return pd.DataFrame(columns=list(LATENCY_COLUMNS))
+    for column in LATENCY_COLUMNS:
+        if column not in rows.columns:
+            rows[column] = None
+    keys = ["model", "ort_package", "provider_label"]
+    passed_fp32 = rows[(rows["variant"] == "fp32") & (rows["status"] == Status.PASS.value)]
+    baseline = passed_fp32[[*keys, "p50_ms"]].drop_duplicates(keys).rename(columns={"p50_ms": "fp32_p50_ms"})
+    rows = rows.merge(baseline, on=keys, how="left")
+    rows["vs_fp32"] = (rows["fp32_p50_ms"].astype("float64") / rows["p50_ms"].astype("float64")).round(3)
+    rows = rows.sort_values(["model", "ort_package", "provider_label", "variant"], kind="stable")
+    return rows[list(LATENCY_COLUMNS)].reset_index(drop=True)
+
+
+def provider_comparison(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per model and variant, the p50 latency on each (package, provider) side by side.
+
+    A cell that did not pass holds its status instead of a number; each provider
+    after the first also gets a ratio column (first provider's p50 / this one's).
+    """
+    rows = latency_rows(frame)
+    if rows.empty:
+        return pd.DataFrame()
+    rows = rows.assign(where=rows["ort_package"].astype(str) + " / " + rows["provider_label"].astype(str))
+    rows["cell"] = [
+        round(float(p50), 4) if status == Status.PASS.value else status
+        for p50, status in zip(rows["p50_ms"], rows["status"], strict=True)
+    ]
+    table = rows.pivot_table(index=["model", "variant"], columns="where", values="cell", aggfunc="first")
+    columns = sorted(table.columns, key=lambda c: (not c.endswith("/ cpu"), c))  # CPU first: the reference
+    table = table[columns]
+    first = columns[0]
+    for column in columns[1:]:
+        ratio = pd.to_numeric(table[first], errors="coerce") / pd.to_numeric(table[column], errors="coerce")
+        table[f"{column} speedup vs {first}"] = ratio.round(3)
+    table.columns = [f"p50 ms: {c}" if c in columns else c for c in table.columns]
+    return table.reset_index()
+
+
+def render_latency(frame: pd.DataFrame) -> str:
+    """The latency section of results.html: every variant on every provider, then providers side by side."""
+    rows = latency_rows(frame)
+    if rows.empty:
+        return ""
+    return (
+        "<h2>Latency</h2><p>session.run per call at batch 1 (pytest-benchmark: warm-up, calibrated rounds, "
+        "fixed thread pools); vs_fp32 = FP32 p50 / variant p50 on the same provider; speedup_vs_eager = eager "
+        "p50 / variant p50 on the same inputs; placement_share = share of the model's nodes the provider ran.</p>"
+        f"{frame_table(rows, 'latency')}"
+        "<h3>Providers side by side (p50 ms)</h3>"
+        f"{frame_table(provider_comparison(frame), 'providers')}"
+    )
+
+
+def frame_table(table: pd.DataFrame, css_class: str, columns: Sequence[str] | None = None) -> str:
+    """A plain HTML table; status cells coloured like the matrices."""
+    from suite.report import STATUS_COLOURS, _fmt
+
+    shown = list(columns or table.columns)
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in shown)
+    body = []
+    for record in table.to_dict("records"):
+        cells = []
+        for column in shown:
+            value = record.get(column)
+            colour = STATUS_COLOURS.get(str(value)) if isinstance(value, str) else None
+            style = f' style="background:{colour}"' if colour else ""
+            css = ' class="msg"' if column in ("message", "placed_elsewhere") else ""
+            cells.append(f"<td{style}{css}>{html.escape(_fmt(value))}</td>")
+        body.append(f"<tr>{''.join(cells)}</tr>")
+    return f'<table class="{css_class}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'

@@ -1,0 +1,33 @@
+"""Latency of each variant (FP32, optimized, INT8, FP16) on each execution provider, with pytest-benchmark.
+
+Runs last and serially (the plugin refuses it under pytest-xdist); every provider
+is verified, and one that fell back is a `fallback` row, never a pass.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from suite.latency import LatencyCase, LatencySettings, run_latency
+from suite.pipeline import CaseRunner, Prepared
+from suite.record import Record
+
+ZOO_PATH = "latency"
+# A case that stops before timing (a fallback, a failed transform) leaves the fixture unused; its row says why.
+pytestmark = pytest.mark.filterwarnings("ignore:Benchmark fixture was not used")
+
+
+def test_latency(
+    zoo_case: LatencyCase,
+    zoo_runner: CaseRunner,
+    zoo_check: Callable[[Record], None],
+    zoo_latency_settings: LatencySettings,
+    benchmark: Any,
+) -> None:
+    benchmark.group = zoo_case.model
+
+    def measure(runner: CaseRunner, case: Any, record: Record, prepared: Prepared) -> None:
+        run_latency(runner, case, record, prepared, benchmark, zoo_latency_settings)
+
+    zoo_check(zoo_runner.run_case(zoo_case, measure))

@@ -1,0 +1,137 @@
+"""The latency stage's measurement: fidelity against a bare loop, statistics, batches, tables."""
+
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from suite.backends.ort import Threads, create_session
+from suite.latency import batch_dims, batch_is_dynamic, benchmark_session, latency_cases, latency_variants_for
+from suite.latency_report import latency_rows, provider_comparison
+from suite.pipeline import StageFailure
+from suite.providers import ProviderRequest
+from suite.record import Status
+from suite.timing import TimingPlan, summarize
+from tests.onnx_models import matmul_chain
+from zoo import registry
+
+FIDELITY = 0.05  # the suite's median within 5% of a bare loop's
+
+
+def _bare_loop_ms(session: Any, feeds: dict[str, np.ndarray], rounds: int) -> list[float]:
+    names = [o.name for o in session.get_outputs()]
+    samples = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        session.run(names, feeds)
+        samples.append((time.perf_counter() - start) * 1000.0)
+    return samples
+
+
+def test_reported_median_matches_a_bare_timing_loop(benchmark: Any, tmp_path: Path) -> None:
+    """The suite's p50 (pytest-benchmark rounds) against a bare perf_counter loop on the same session.
+
+    The bare loop runs before and after the suite's measurement, so drift in machine
+    load during the test lands on both sides.
+    """
+    # About 2 ms a run: long enough that timer overhead is noise, short enough for many rounds.
+    model = matmul_chain(tmp_path / "chain.onnx", width=512, depth=6)
+    session = create_session(model, ProviderRequest("CPUExecutionProvider"), Threads(intra_op=1, inter_op=1))
+    feeds = {"x": np.random.default_rng(0).standard_normal((32, 512)).astype(np.float32)}
+    _bare_loop_ms(session, feeds, 20)  # warm-up for the first bare loop
+    before = _bare_loop_ms(session, feeds, 200)
+    stats = benchmark_session(benchmark, session, feeds, TimingPlan(target_s=0.8, max_rounds=400))
+    after = _bare_loop_ms(session, feeds, 200)
+    bare = statistics.median(before + after)
+    print(f"fidelity: suite p50 {stats.p50_ms:.4f} ms, bare loop median {bare:.4f} ms, ratio {stats.p50_ms / bare:.4f}")
+    assert stats.rounds >= 15
+    assert abs(stats.p50_ms - bare) / bare < FIDELITY
+
+
+def test_disabled_benchmarks_give_a_skip_not_figures(tmp_path: Path) -> None:
+    class Disabled:
+        stats = None
+
+        def pedantic(self, target: Any, **_: Any) -> Any:
+            return target()
+
+    model = matmul_chain(tmp_path / "chain.onnx", width=8, depth=1)
+    session = create_session(model, ProviderRequest("CPUExecutionProvider"))
+    with pytest.raises(StageFailure) as failure:
+        benchmark_session(Disabled(), session, {"x": np.ones((1, 8), np.float32)}, TimingPlan(target_s=0.01))
+    assert failure.value.status == Status.SKIP and "--benchmark-disable" in failure.value.message
+
+
+def test_summary_percentiles() -> None:
+    stats = summarize([i / 1000.0 for i in range(1, 101)])  # 1..100 ms
+    assert stats.p50_ms == pytest.approx(50.5)
+    assert stats.p90_ms == pytest.approx(90.1)
+    assert stats.p99_ms == pytest.approx(99.01)
+    assert stats.iqr_ms == pytest.approx(49.5)
+    assert stats.min_ms == pytest.approx(1.0) and stats.rounds == 100
+
+
+def test_larger_batches_only_where_the_export_takes_them() -> None:
+    registry.load_builtin()
+    resnet, bert, ssd = (
+        registry.get("resnet18"),
+        registry.get("bert_tiny"),
+        registry.get("ssdlite320_mobilenet_v3_large"),
+    )
+    assert batch_is_dynamic(resnet) and not batch_is_dynamic(ssd)
+    assert batch_dims(resnet, "dynamic", 8) == {"batch": 8}
+    assert batch_dims(bert, "dynamic", 1) == {"batch": 1, "seq": 16}
+    assert batch_dims(resnet, "static", 8) is None
+    assert batch_dims(ssd, "static", 1) == {}
+
+
+def test_latency_cases_per_variant_and_provider_with_ids() -> None:
+    registry.load_builtin()
+    specs = [registry.get("resnet18"), registry.get("ssdlite320_mobilenet_v3_large"), registry.get("gpt2_tiny")]
+    providers = (
+        ProviderRequest("CPUExecutionProvider"),
+        ProviderRequest("OpenVINOExecutionProvider", (("device_type", "CPU"),)),
+    )
+    cases = latency_cases(specs, {"torchscript": (13, 17), "dynamo": (18,)}, ("static", "dynamic"), providers)
+    assert len(cases) == 3 * 5 * 2
+    ids = {c.case_id for c in cases}
+    assert "resnet18-torchscript-op17-dynamic-lat.fp32.cpu" in ids
+    assert "ssdlite320_mobilenet_v3_large-torchscript-op17-static-lat.quant_fp16.openvino+device_type:cpu" in ids
+    assert "gpt2_tiny-torchscript-op17-dynamic-lat.opt_transformers.cpu" in ids
+    assert latency_variants_for(specs[0])[0] == "fp32"
+
+
+def _row(model: str, variant: str, package: str, provider: str, p50: float, status: str = "pass") -> dict[str, Any]:
+    return {
+        "case_id": f"{model}-{variant}-{provider}",
+        "path": f"lat.{variant}.{provider}",
+        "model": model,
+        "variant": variant,
+        "ort_package": package,
+        "provider_label": provider,
+        "status": status,
+        "p50_ms": p50,
+    }
+
+
+def test_tables_put_providers_side_by_side() -> None:
+    frame = pd.DataFrame(
+        [
+            _row("m", "fp32", "onnxruntime", "cpu", 4.0),
+            _row("m", "quant_fp16", "onnxruntime", "cpu", 8.0),
+            _row("m", "fp32", "onnxruntime-openvino", "openvino", 2.0),
+            _row("m", "quant_fp16", "onnxruntime-openvino", "openvino", float("nan"), "fallback"),
+            {"case_id": "other", "path": "ort_cpu", "model": "m", "status": "pass"},
+        ]
+    )
+    rows = latency_rows(frame)
+    assert len(rows) == 4
+    assert rows.set_index(["ort_package", "variant"]).loc[("onnxruntime", "quant_fp16"), "vs_fp32"] == 0.5
+    table = provider_comparison(frame).set_index("variant")
+    assert table.loc["fp32", "p50 ms: onnxruntime / cpu"] == 4.0
+    assert table.loc["fp32", "onnxruntime-openvino / openvino speedup vs onnxruntime / cpu"] == 2.0
+    assert table.loc["quant_fp16", "p50 ms: onnxruntime-openvino / openvino"] == "fallback"
