@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from suite.providers import onnxruntime_version
+
 LIBRARIES = (
     "torch",
     "torchvision",
@@ -35,6 +37,7 @@ def library_versions() -> dict[str, str]:
             versions[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
             versions[name] = "absent"
+    versions["onnxruntime"] = onnxruntime_version()
     return versions
 
 

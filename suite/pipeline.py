@@ -24,6 +24,7 @@ from suite.exporters import ExportRequest
 from suite.inputs import dims_label, export_dims, make_inputs
 from suite.isolate import RemoteError, Worker, WorkerCrashed, WorkerError, WorkerTimeout
 from suite.messages import clip, exporter_summary, first_line, raised_at
+from suite.providers import onnxruntime_version
 from suite.record import Record, Status
 from suite.timing import TimingPlan
 from zoo import registry
@@ -78,6 +79,8 @@ class StageFailure(Exception):
 
 
 def library_version(name: str) -> str:
+    if name == "onnxruntime":  # whichever flavour provides the module: their transforms differ
+        return onnxruntime_version()
     try:
         return importlib.metadata.version(name)
     except importlib.metadata.PackageNotFoundError:

@@ -82,7 +82,7 @@ def parse_providers(value: str, available: Sequence[str], package: str = "onnxru
                 f"cannot read --zoo-providers {value!r} at {text[position:]!r}; "
                 "write e.g. 'cpu,openvino[device_type=CPU]'"
             )
-        requests.append(ProviderRequest(alias_name(match.group(1)), _options(match.group(2) or "", value)))
+        requests.append(ProviderRequest(_resolve(match.group(1), available), _options(match.group(2) or "", value)))
         position = match.end()
     for request in requests:
         if request.name not in available:
@@ -91,6 +91,16 @@ def parse_providers(value: str, available: Sequence[str], package: str = "onnxru
                 f"{request.name} is not offered by {package} here (it offers {', '.join(available)}); it needs {hint}"
             )
     return tuple(dict.fromkeys(requests))
+
+
+def _resolve(name: str, available: Sequence[str]) -> str:
+    """An alias ("cpu"), a full name, or a short form of an offered one ("azure" -> "AzureExecutionProvider")."""
+    if name.lower() in PROVIDER_ALIASES:
+        return PROVIDER_ALIASES[name.lower()]
+    for offered in available:
+        if name.lower() in (offered.lower(), offered.lower().removesuffix("executionprovider")):
+            return offered
+    return name
 
 
 def _options(text: str, value: str) -> tuple[tuple[str, str], ...]:
@@ -112,6 +122,12 @@ def runtime_package() -> tuple[str, str]:
         return name, importlib.metadata.version(name)
     except importlib.metadata.PackageNotFoundError:
         return name, "absent"
+
+
+def onnxruntime_version() -> str:
+    """The version, with the package named where it is a flavour: "1.24.1 (onnxruntime-openvino)"."""
+    package, version = runtime_package()
+    return version if package == "onnxruntime" else f"{version} ({package})"
 
 
 def runtime_inventory() -> dict[str, Any]:

@@ -19,6 +19,8 @@ share is approximate (a fused CPU node may stand for several original ones).
 
 from __future__ import annotations
 
+import contextlib
+import io
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -147,7 +149,10 @@ def check_provider(path: Path, request: ProviderRequest, threads: Threads, graph
 
     Raises whatever session creation raises (a model onnxruntime cannot load is not a fallback).
     """
-    session, log = capture_native_stderr(lambda: create_session(path, request, threads, verbose=True))
+    printed = io.StringIO()  # onnxruntime's Python layer prints its "EP Error ... Falling back" notice
+    with contextlib.redirect_stdout(printed):
+        session, log = capture_native_stderr(lambda: create_session(path, request, threads, verbose=True))
+    log += printed.getvalue()
     providers = tuple(session.get_providers())
     del session
     placement = parse_placement(log)
