@@ -20,7 +20,6 @@ from typing import Any
 import numpy as np
 
 from suite.backends.ort import Threads, timed_session
-from suite.backends.placement import check_provider
 from suite.cases import Case, representative_exporter
 from suite.compare import compare_outputs
 from suite.inputs import dims_label, make_inputs
@@ -143,22 +142,29 @@ def run_latency(
         model_path, facts = build_variant(runner, case.variant, record, prepared)
         graph_nodes = facts.get("node_count") or graph_nodes
 
+    dims = batch_dims(spec, case.shape, 1) or dict(spec.dims)
+    feeds = make_inputs(spec, dims)
     record.stage = "provider"
-    try:
-        check = check_provider(model_path, request, settings.threads, graph_nodes)
-    except Exception as exc:  # noqa: BLE001 - a model this runtime cannot load is this row's verdict
-        raise _session_failure(exc) from None
+    # Verified in the onnx worker first: a runtime that crashes on this file costs one row.
+    check = runner.call(
+        "onnx",
+        "provider",
+        "suite.backends.placement:probe_provider",
+        str(model_path),
+        request,
+        settings.threads,
+        graph_nodes,
+        feeds,
+    )
     record.hops.update(check.columns())
     if check.fallback:
         raise StageFailure(Status.FALLBACK, check.fallback)
     try:
         session, created_s = timed_session(model_path, request, settings.threads)
-    except Exception as exc:  # noqa: BLE001
-        raise _session_failure(exc) from None
+    except Exception as exc:  # noqa: BLE001 - a model this runtime cannot load is this row's verdict
+        raise StageFailure(Status.RUNTIME_ERROR, f"ONNX Runtime could not create the session: {exc}") from None
     record.ort_session_seconds = round(created_s, 4)
 
-    dims = batch_dims(spec, case.shape, 1) or dict(spec.dims)
-    feeds = make_inputs(spec, dims)
     record.stage = "first_run"
     try:
         start = time.perf_counter()
@@ -183,10 +189,6 @@ def run_latency(
         }
     )
     _judge_numerics(record, case, prepared, dims, first)
-
-
-def _session_failure(exc: Exception) -> StageFailure:
-    return StageFailure(Status.RUNTIME_ERROR, f"ONNX Runtime could not create the session: {exc}")
 
 
 def _large_batch(session: Any, spec: ModelSpec, case: LatencyCase, settings: LatencySettings) -> dict[str, Any]:

@@ -25,6 +25,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from suite.backends.ort import Threads, capture_native_stderr, create_session
 from suite.providers import ProviderRequest
@@ -169,6 +170,21 @@ def check_provider(path: Path, request: ProviderRequest, threads: Threads, graph
     return ProviderCheck(
         request.name, providers, share, placement.elsewhere(request.name), dict(placement.counts), fallback
     )
+
+
+def probe_provider(
+    path: str, request: ProviderRequest, threads: Threads, graph_nodes: int, feeds: dict[str, Any]
+) -> ProviderCheck:
+    """check_provider, then one run on `feeds`: meant for a worker process.
+
+    onnxruntime can crash the process while it loads or optimizes a model (1.32 segfaults
+    on some FP16 GRU graphs); done first in a worker, that costs a crash row, not the run.
+    """
+    check = check_provider(Path(path), request, threads, graph_nodes)
+    if not check.fallback:
+        session = create_session(Path(path), request, threads)
+        session.run(None, feeds)
+    return check
 
 
 def _library_reason(request: ProviderRequest) -> str:
