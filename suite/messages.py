@@ -25,11 +25,16 @@ def clip(text: str, limit: int = DETAIL_CHARS) -> str:
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # torch.export-based exporter errors open with a generic banner; the cause follows this heading.
 _SUMMARY_HEADING = "## Exception summary"
+# OpenVINO's ONNX frontend names what it cannot read after this, below a long C++ signature.
+_OPENVINO_FRONTEND = "FrontEnd API failed with GeneralFailure:"
 
 
 def exporter_summary(text: str, limit: int = MESSAGE_CHARS) -> str:
     """The line of an exporter's error that names the cause, without colour codes."""
     text = _ANSI.sub("", text)
+    if _OPENVINO_FRONTEND in text:
+        cause = " ".join(ln.strip() for ln in text.split(_OPENVINO_FRONTEND, 1)[1].splitlines() if ln.strip())
+        return clip(f"OpenVINO could not read the model: {cause}", limit)
     if _SUMMARY_HEADING not in text:
         return first_line(text, limit)
     after = text.split(_SUMMARY_HEADING, 1)[1]

@@ -92,3 +92,9 @@ def test_cached_failures_are_classified_under_the_current_rules(tmp_path) -> Non
     assert product is None
     assert outcome.status == "unsupported"
     assert "No Previous Version of LayerNormalization" in outcome.message
+
+
+def test_an_expectation_glob_may_list_alternatives() -> None:
+    expectation = Expectation("a-*-x|b-*-y", "crash", "why")
+    assert expectation.matches("a-1-x") and expectation.matches("b-2-y")
+    assert not expectation.matches("a-1-y")
