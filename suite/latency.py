@@ -15,6 +15,7 @@ import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -154,27 +155,7 @@ def run_latency(
 
     dims = batch_dims(spec, case.shape, 1) or dict(spec.dims)
     feeds = make_inputs(spec, dims)
-    record.stage = "provider"
-    # Verified in the onnx worker first: a runtime that crashes on this file costs one row.
-    check = runner.call(
-        "onnx",
-        "provider",
-        "suite.backends.placement:probe_provider",
-        str(model_path),
-        request,
-        settings.threads,
-        graph_nodes,
-        feeds,
-    )
-    record.hops.update(check.columns())
-    if check.fallback:
-        raise StageFailure(Status.FALLBACK, check.fallback)
-    try:
-        session, created_s = timed_session(model_path, request, settings.threads)
-    except Exception as exc:  # noqa: BLE001 - a model this runtime cannot load is this row's verdict
-        raise StageFailure(Status.RUNTIME_ERROR, f"ONNX Runtime could not create the session: {exc}") from None
-    record.ort_session_seconds = round(created_s, 4)
-
+    session = _verified_session(runner, model_path, request, settings, graph_nodes, feeds, record)
     record.stage = "first_run"
     try:
         start = time.perf_counter()
@@ -199,6 +180,42 @@ def run_latency(
         }
     )
     _judge_numerics(record, case, prepared, dims, first)
+
+
+def _verified_session(
+    runner: CaseRunner,
+    model_path: Path,
+    request: ProviderRequest,
+    settings: LatencySettings,
+    graph_nodes: int,
+    feeds: Mapping[str, np.ndarray],
+    record: Record,
+) -> Any:
+    """A quiet, timed session on `request`, after the provider was verified in the onnx worker.
+
+    The worker creates a verbose session (where nodes went, why a provider fell back) and runs
+    it once: a runtime that crashes on this file costs one row, not the pytest process.
+    """
+    record.stage = "provider"
+    check = runner.call(
+        "onnx",
+        "provider",
+        "suite.backends.placement:probe_provider",
+        str(model_path),
+        request,
+        settings.threads,
+        graph_nodes,
+        dict(feeds),
+    )
+    record.hops.update(check.columns())
+    if check.fallback:
+        raise StageFailure(Status.FALLBACK, check.fallback)
+    try:
+        session, created_s = timed_session(model_path, request, settings.threads)
+    except Exception as exc:  # noqa: BLE001 - a model this runtime cannot load is this row's verdict
+        raise StageFailure(Status.RUNTIME_ERROR, f"ONNX Runtime could not create the session: {exc}") from None
+    record.ort_session_seconds = round(created_s, 4)
+    return session
 
 
 def _large_batch(session: Any, spec: ModelSpec, case: LatencyCase, settings: LatencySettings) -> dict[str, Any]:
