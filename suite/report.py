@@ -289,7 +289,8 @@ def _fmt(value: Any) -> str:
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return ""
     if isinstance(value, float):
-        return f"{value:.3g}"
+        # Counts read back from CSV as floats (a NaN in the column) print as counts: 2000, not 2e+03.
+        return str(int(value)) if value.is_integer() and abs(value) < 1e9 else f"{value:.3g}"
     return str(value)
 
 
