@@ -69,7 +69,8 @@ def provider_comparison(frame: pd.DataFrame) -> pd.DataFrame:
     """Per model and variant, the p50 latency on each (package, provider) side by side.
 
     A cell that did not pass holds its status instead of a number; each provider
-    after the first also gets a ratio column (first provider's p50 / this one's).
+    after the first gets ratio columns (reference p50 / this one's) against the first
+    CPU column and against the CPU provider of its own package.
     """
     rows = latency_rows(frame)
     if rows.empty:
@@ -82,10 +83,14 @@ def provider_comparison(frame: pd.DataFrame) -> pd.DataFrame:
     table = rows.pivot_table(index=["model", "variant"], columns="where", values="cell", aggfunc="first")
     columns = sorted(table.columns, key=lambda c: (not c.endswith("/ cpu"), c))  # CPU first: the reference
     table = table[columns]
-    first = columns[0]
+    # Each provider against the first CPU column, and against its own package's CPU provider:
+    # that one ran in the same process, minutes apart, so it is the fairer comparison.
     for column in columns[1:]:
-        ratio = pd.to_numeric(table[first], errors="coerce") / pd.to_numeric(table[column], errors="coerce")
-        table[f"{column} speedup vs {first}"] = ratio.round(3)
+        references = dict.fromkeys([columns[0], column.rsplit(" / ", 1)[0] + " / cpu"])
+        for reference in references:
+            if reference in columns and reference != column:
+                ratio = pd.to_numeric(table[reference], errors="coerce") / pd.to_numeric(table[column], errors="coerce")
+                table[f"{column} speedup vs {reference}"] = ratio.round(3)
     table.columns = [f"p50 ms: {c}" if c in columns else c for c in table.columns]
     return table.reset_index()
 

@@ -124,14 +124,16 @@ def test_tables_put_providers_side_by_side() -> None:
             _row("m", "fp32", "onnxruntime", "cpu", 4.0),
             _row("m", "quant_fp16", "onnxruntime", "cpu", 8.0),
             _row("m", "fp32", "onnxruntime-openvino", "openvino", 2.0),
+            _row("m", "fp32", "onnxruntime-openvino", "cpu", 5.0),
             _row("m", "quant_fp16", "onnxruntime-openvino", "openvino", float("nan"), "fallback"),
             {"case_id": "other", "path": "ort_cpu", "model": "m", "status": "pass"},
         ]
     )
     rows = latency_rows(frame)
-    assert len(rows) == 4
+    assert len(rows) == 5
     assert rows.set_index(["ort_package", "variant"]).loc[("onnxruntime", "quant_fp16"), "vs_fp32"] == 0.5
     table = provider_comparison(frame).set_index("variant")
     assert table.loc["fp32", "p50 ms: onnxruntime / cpu"] == 4.0
     assert table.loc["fp32", "onnxruntime-openvino / openvino speedup vs onnxruntime / cpu"] == 2.0
+    assert table.loc["fp32", "onnxruntime-openvino / openvino speedup vs onnxruntime-openvino / cpu"] == 2.5
     assert table.loc["quant_fp16", "p50 ms: onnxruntime-openvino / openvino"] == "fallback"
