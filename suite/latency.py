@@ -103,12 +103,18 @@ def _latency_shape(spec: ModelSpec, exporter: str, opset: int, shapes: Sequence[
     return "static" if known_broken is not None else "dynamic"
 
 
-def batch_dims(spec: ModelSpec, shape: str, batch: int) -> dict[str, int] | None:
-    """Sizes with the batch axis at `batch` where the export takes any batch; a static export
-    only runs at its own sizes (offered for batch 1, whatever they are); None otherwise."""
-    if shape == "dynamic" and batch_is_dynamic(spec):
-        return {**spec.dims, BATCH_DIM: batch}
-    return dict(spec.dims) if batch == 1 else None
+def _takes_any_batch(spec: ModelSpec, shape: str) -> bool:
+    return shape == "dynamic" and batch_is_dynamic(spec)
+
+
+def timed_dims(spec: ModelSpec, shape: str) -> dict[str, int]:
+    """Sizes latency is measured at: batch 1 where the export takes any batch, else the export's own."""
+    return {**spec.dims, BATCH_DIM: 1} if _takes_any_batch(spec, shape) else dict(spec.dims)
+
+
+def large_batch_dims(spec: ModelSpec, shape: str, batch: int) -> dict[str, int] | None:
+    """Sizes at the larger batch, or None where the export's batch axis is fixed."""
+    return {**spec.dims, BATCH_DIM: batch} if _takes_any_batch(spec, shape) else None
 
 
 def benchmark_session(
@@ -153,7 +159,7 @@ def run_latency(
         model_path, facts = build_variant(runner, case.variant, record, prepared)
         graph_nodes = facts.get("node_count") or graph_nodes
 
-    dims = batch_dims(spec, case.shape, 1) or dict(spec.dims)
+    dims = timed_dims(spec, case.shape)
     feeds = make_inputs(spec, dims)
     session = _verified_session(runner, model_path, request, settings, graph_nodes, feeds, record)
     record.stage = "first_run"
@@ -220,7 +226,7 @@ def _verified_session(
 
 def _large_batch(session: Any, spec: ModelSpec, case: LatencyCase, settings: LatencySettings) -> dict[str, Any]:
     """Throughput at the larger batch, or why there is none."""
-    dims = batch_dims(spec, case.shape, settings.large_batch)
+    dims = large_batch_dims(spec, case.shape, settings.large_batch)
     if dims is None:
         return {"large_batch_note": "batch axis is fixed in this export"}
     feeds = make_inputs(spec, dims)

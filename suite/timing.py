@@ -111,18 +111,14 @@ def summarize(samples_s: list[float]) -> LatencyStats:
 
 
 def _timed_runs(session: Any, feeds: Mapping[str, np.ndarray], runs: int) -> list[float]:
-    names = [o.name for o in session.get_outputs()]
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        session.run(names, dict(feeds))
-        samples.append((time.perf_counter() - start) * 1000.0)
-    return samples
+    """Seconds per session.run over `runs` calls."""
+    names, inputs = [o.name for o in session.get_outputs()], dict(feeds)
+    return [_timed(lambda: session.run(names, inputs)) for _ in range(runs)]
 
 
-def _summary(samples: list[float]) -> Latency:
-    quartiles = statistics.quantiles(samples, n=4) if len(samples) >= 2 else [samples[0]] * 3
-    return Latency(statistics.median(samples), quartiles[2] - quartiles[0], len(samples))
+def _latency(samples_s: list[float]) -> Latency:
+    stats = summarize(samples_s)
+    return Latency(stats.p50_ms, stats.iqr_ms, stats.rounds)
 
 
 def compare_latency(
@@ -134,10 +130,10 @@ def compare_latency(
     """
     for session in (baseline, candidate):
         _timed_runs(session, feeds, 3)  # warm-up: first runs allocate and pick kernels
-    probe = statistics.median(_timed_runs(baseline, feeds, 3) + _timed_runs(candidate, feeds, 3)) / 1000.0
+    probe = statistics.median(_timed_runs(baseline, feeds, 3) + _timed_runs(candidate, feeds, 3))
     per_block = max(5, min(200, int(budget_s / max(probe, 1e-5) / (2 * blocks))))
     base, cand = [], []
     for _ in range(blocks):
         base += _timed_runs(baseline, feeds, per_block)
         cand += _timed_runs(candidate, feeds, per_block)
-    return _summary(base), _summary(cand)
+    return _latency(base), _latency(cand)

@@ -10,7 +10,14 @@ import pandas as pd
 import pytest
 
 from suite.backends.ort import Threads, create_session
-from suite.latency import batch_dims, batch_is_dynamic, benchmark_session, latency_cases, latency_variants_for
+from suite.latency import (
+    batch_is_dynamic,
+    benchmark_session,
+    large_batch_dims,
+    latency_cases,
+    latency_variants_for,
+    timed_dims,
+)
 from suite.latency_report import latency_rows, provider_comparison
 from suite.pipeline import StageFailure
 from suite.providers import ProviderRequest
@@ -78,10 +85,11 @@ def test_larger_batches_only_where_the_export_takes_them() -> None:
         registry.get("ssdlite320_mobilenet_v3_large"),
     )
     assert batch_is_dynamic(resnet) and not batch_is_dynamic(ssd)
-    assert batch_dims(resnet, "dynamic", 8) == {"batch": 8}
-    assert batch_dims(bert, "dynamic", 1) == {"batch": 1, "seq": 16}
-    assert batch_dims(resnet, "static", 8) is None
-    assert batch_dims(ssd, "static", 1) == {}
+    assert large_batch_dims(resnet, "dynamic", 8) == {"batch": 8}
+    assert timed_dims(bert, "dynamic") == {"batch": 1, "seq": 16}
+    assert timed_dims(bert, "static") == {"batch": 2, "seq": 16}  # a static export runs at its own sizes
+    assert large_batch_dims(resnet, "static", 8) is None
+    assert timed_dims(ssd, "static") == {} and large_batch_dims(ssd, "static", 8) is None
 
 
 def test_latency_cases_per_variant_and_provider_with_ids() -> None:
