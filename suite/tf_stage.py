@@ -35,7 +35,7 @@ import sys
 import time
 import warnings
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -463,21 +463,29 @@ def weights_digest(name: str) -> str:
     return digest.hexdigest()[:16]
 
 
+def _keras_call(name: str, inputs: dict[str, np.ndarray]) -> Callable[[], Any]:
+    """The Keras model's eager call on `inputs` (training=False), ready to call."""
+    import tensorflow as tf  # noqa: TID251 - this is the TF worker
+
+    from suite.exporters.tf2onnx_keras import call_keras
+
+    spec = registry.get(name)
+    model = _build(name)
+    values = [tf.constant(np.ascontiguousarray(inputs[n])) for n in spec.input_names()]
+    return lambda: call_keras(spec, model, values)
+
+
 def eager_outputs(name: str, inputs: dict[str, np.ndarray]) -> list[np.ndarray]:
     """The Keras model's flattened outputs on `inputs`, in TF eager mode with training=False.
 
     Raises:
         ModelError: the model's call raised.
     """
-    import tensorflow as tf  # noqa: TID251 - this is the TF worker
+    from suite.exporters.tf2onnx_keras import flatten_outputs
 
-    from suite.exporters.tf2onnx_keras import call_keras, flatten_outputs
-
-    spec = registry.get(name)
-    model = _build(name)
-    values = [tf.constant(np.ascontiguousarray(inputs[n])) for n in spec.input_names()]
+    call = _keras_call(name, inputs)
     try:
-        result = call_keras(spec, model, values)
+        result = call()
     except Exception as exc:
         raise ModelError(f"{name} call raised {type(exc).__name__}: {exc}") from exc
     return [np.asarray(t) for t in flatten_outputs(result)]
@@ -491,12 +499,7 @@ def eager_latency(name: str, inputs: dict[str, np.ndarray], threads: int, plan: 
     """
     import tensorflow as tf  # noqa: TID251 - this is the TF worker
 
-    from suite.exporters.tf2onnx_keras import call_keras
-
-    spec = registry.get(name)
-    model = _build(name)
-    values = [tf.constant(np.ascontiguousarray(inputs[n])) for n in spec.input_names()]
-    samples = sample(lambda: call_keras(spec, model, values), plan)
+    samples = sample(_keras_call(name, inputs), plan)
     return {
         **summarize(samples).columns(),
         "threads": tf.config.threading.get_intra_op_parallelism_threads() or "tf default",

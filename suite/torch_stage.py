@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -55,6 +56,20 @@ def weights_digest(name: str) -> str:
     return digest.hexdigest()[:16]
 
 
+def _forward(name: str, inputs: dict[str, np.ndarray]) -> Callable[[], Any]:
+    """The eager model's forward on `inputs`, ready to call (under torch.inference_mode)."""
+    spec = registry.get(name)
+    model = _build(name)
+    args, kwargs = call_arguments(spec, _tensors(inputs))
+    return lambda: model(*args, **(kwargs or {}))
+
+
+def _tensors(inputs: dict[str, np.ndarray]) -> dict[str, Any]:
+    import torch
+
+    return {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in inputs.items()}
+
+
 def eager_outputs(name: str, inputs: dict[str, np.ndarray]) -> list[np.ndarray]:
     """The eager model's flattened outputs on `inputs`.
 
@@ -63,13 +78,10 @@ def eager_outputs(name: str, inputs: dict[str, np.ndarray]) -> list[np.ndarray]:
     """
     import torch
 
-    spec = registry.get(name)
-    model = _build(name)
-    example = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in inputs.items()}
-    args, kwargs = call_arguments(spec, example)
+    forward = _forward(name, inputs)
     try:
         with torch.inference_mode():
-            result = model(*args, **(kwargs or {}))
+            result = forward()
     except Exception as exc:
         raise ModelError(f"{name} forward raised {type(exc).__name__}: {exc}") from exc
     return [t.detach().cpu().numpy() for t in _flatten(result)]
@@ -85,27 +97,22 @@ def _flatten(result: Any) -> list[Any]:
 
 def export(request: ExportRequest, inputs: dict[str, np.ndarray], output_count: int) -> ExportResult:
     """Export the model on `inputs` as asked; the file lands at request.path."""
-    import torch
 
     spec = registry.get(request.model)
     model = _build(request.model)
-    example = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in inputs.items()}
-    return get_exporter(request.exporter).export(spec, model, example, output_count, request)
+    return get_exporter(request.exporter).export(spec, model, _tensors(inputs), output_count, request)
 
 
 def eager_latency(name: str, inputs: dict[str, np.ndarray], threads: int, plan: TimingPlan) -> dict[str, Any]:
     """Eager forward latency on `inputs` with `threads` intra-op threads: the latency stage's baseline."""
     import torch
 
-    spec = registry.get(name)
-    model = _build(name)
-    example = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in inputs.items()}
-    args, kwargs = call_arguments(spec, example)
+    forward = _forward(name, inputs)
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
         with torch.inference_mode():
-            samples = sample(lambda: model(*args, **(kwargs or {})), plan)
+            samples = sample(forward, plan)
     finally:
         torch.set_num_threads(previous)
     return {**summarize(samples).columns(), "threads": threads, "interop_threads": torch.get_num_interop_threads()}
