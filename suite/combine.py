@@ -19,7 +19,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from suite.history import read_jsonl
 from suite.latency_report import frame_table, latency_rows, provider_comparison
+from suite.store import HistoryError
 
 
 class RunFolderError(ValueError):
@@ -31,14 +33,10 @@ def load_run(run_dir: Path) -> tuple[pd.DataFrame, dict]:
     rows_path = run_dir / "rows.jsonl"
     if not rows_path.is_file():
         raise RunFolderError(f"{run_dir} has no rows.jsonl; give run folders such as reports/runs/<stamp>")
-    rows = []
-    for number, line in enumerate(rows_path.read_text().splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError as exc:
-            raise RunFolderError(f"{rows_path}:{number} is not JSON ({exc.msg}); the file is damaged") from None
+    try:
+        rows = read_jsonl(rows_path)
+    except HistoryError as exc:
+        raise RunFolderError(str(exc)) from None
     meta_path = run_dir / "metadata.json"
     meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
     frame = pd.DataFrame(rows)

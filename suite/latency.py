@@ -138,6 +138,13 @@ def benchmark_session(
     return summarize(list(benchmark.stats.stats.data))
 
 
+def round_samples_ms(benchmark: Any) -> list[float]:
+    """pytest-benchmark's per-round times in ms (4 significant digits: the history stores them)."""
+    if benchmark.stats is None:
+        return []
+    return [float(f"{s * 1000.0:.4g}") for s in benchmark.stats.stats.data]
+
+
 def run_latency(
     runner: CaseRunner, case: LatencyCase, record: Record, prepared: Prepared, benchmark: Any, settings: LatencySettings
 ) -> None:
@@ -172,6 +179,7 @@ def run_latency(
 
     record.stage = "benchmark"
     stats = benchmark_session(benchmark, session, feeds, settings.plan)
+    record.samples_ms = round_samples_ms(benchmark)
     batch = dims.get(BATCH_DIM, 1)
     record.hops.update({**stats.columns(), "batch": batch, "throughput_per_s": round(batch * 1000.0 / stats.p50_ms, 2)})
     record.hops.update(_large_batch(session, spec, case, settings))

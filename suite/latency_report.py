@@ -97,6 +97,8 @@ def provider_comparison(frame: pd.DataFrame) -> pd.DataFrame:
 
 def render_latency(frame: pd.DataFrame) -> str:
     """The latency section of results.html: every variant on every provider, then providers side by side."""
+    from suite.plots import latency_chart, speedup_chart
+
     rows = latency_rows(frame)
     if rows.empty:
         return ""
@@ -104,6 +106,7 @@ def render_latency(frame: pd.DataFrame) -> str:
         "<h2>Latency</h2><p>session.run per call at batch 1 (pytest-benchmark: warm-up, calibrated rounds, "
         "fixed thread pools); vs_fp32 = FP32 p50 / variant p50 on the same provider; speedup_vs_eager = eager "
         "p50 / variant p50 on the same inputs; placement_share = share of the model's nodes the provider ran.</p>"
+        f"{latency_chart(rows)}{speedup_chart(rows)}"
         f"{frame_table(rows, 'latency')}"
         "<h3>Providers side by side (p50 ms)</h3>"
         f"{frame_table(provider_comparison(frame), 'providers')}"

@@ -8,10 +8,14 @@ arrays and keeps the cache.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import importlib.metadata
+import inspect
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -183,6 +187,7 @@ class CaseRunner:
             kind="reference",
             model=spec.name,
             digest=self.digest(spec),
+            code=code_digest(spec),
             dims=dims_label(dims),
             **self.versions(spec.framework),
         )
@@ -219,6 +224,7 @@ class CaseRunner:
             kind="export",
             model=spec.name,
             digest=self.digest(spec),
+            code=code_digest(spec),
             exporter=case.exporter,
             opset=case.opset,
             shape=case.shape,
@@ -304,6 +310,8 @@ class CaseRunner:
         try:
             spec = registry.get(case.model)
             record.family, record.task = spec.family, spec.task.value
+            # The diff's numeric-drift floor is a share of the tolerance the case is judged by.
+            record.hops.update({"tolerance_atol": spec.tolerance.atol, "tolerance_rtol": spec.tolerance.rtol})
             prepared = self.prepare(spec, case, record)
             path_runner(self, case, record, prepared)
             if record.status == Status.PASS:
@@ -349,6 +357,21 @@ class CaseRunner:
                 )
             sizes += tuple(d for d in (spec.dims, *spec.other_dims) if d != home)
         return Prepared(spec, artifact, info, self.export_key(spec, case), sizes, lambda d: self.reference(spec, d))
+
+
+@functools.cache
+def _file_digest(path: str) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+
+
+def code_digest(spec: ModelSpec) -> str:
+    """Digest of the file that defines the model's builder: a changed forward() with the same weights
+    must not reuse a cached export or eager reference."""
+    try:
+        source = inspect.getsourcefile(spec.builder)
+    except TypeError:  # a builder without a source file (a C function, a REPL lambda)
+        return "no-source"
+    return _file_digest(source) if source and Path(source).is_file() else "no-source"
 
 
 def _baked_axes(spec: ModelSpec, input_dims: Mapping[str, list[int | str]]) -> str:

@@ -21,6 +21,8 @@ from suite.backends.ort import Threads
 from suite.cache import Cache
 from suite.cases import Case, build_matrix, variant_cases
 from suite.config import Selection, SelectionError, make_selection, profiles
+from suite.diff import parse_fail_on
+from suite.history import SAMPLES_FILE, DiffOutcome, history_url, run_diff, run_id_for
 from suite.isolate import Worker
 from suite.latency import LatencySettings, latency_cases
 from suite.metadata import library_versions, run_metadata
@@ -29,12 +31,18 @@ from suite.pipeline import CaseRunner
 from suite.providers import ProviderRequest, ProviderSelectionError, parse_providers, runtime_inventory
 from suite.record import Record, Status
 from suite.report import new_run_dir, write_run
+from suite.shard import Shard, models_of_shard, parse_shard
+from suite.store import HistoryError, HistoryStore, RunPart, now_iso
 from suite.timing import TimingPlan
 from suite.variants import optimizations_for, quantizations_for
 from zoo import registry
 
 RECORD_KEY = "zoo_record"
+SAMPLES_KEY = "zoo_samples"
+# pytest's exit status when --zoo-baseline is given and the diff gate fails (0-5 are pytest's own).
+EXIT_REGRESSION = 6
 _STATE = pytest.StashKey["ZooState"]()
+NOT_RUN = "not run: the session ended before this case"
 
 
 class ZooState:
@@ -47,6 +55,7 @@ class ZooState:
         user_modules: tuple[str, ...],
         providers: tuple[ProviderRequest, ...] = (),
         notices: tuple[str, ...] = (),
+        regression: RegressionSettings | None = None,
     ) -> None:
         self.config = config
         self.selection = selection
@@ -65,6 +74,13 @@ class ZooState:
         self.started = time.time()
         self.report_paths: dict[str, Path] = {}
         self.worker_stats: list[dict[str, dict[str, int]]] = []
+        self.regression = regression or RegressionSettings()
+        self.samples: dict[str, list[float]] = {}
+        self.started_at = now_iso()
+        self.run_id = self.regression.run_id or f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+        self.store: HistoryStore | None = None
+        self.diff: DiffOutcome | None = None
+        self.history_note = ""
 
     def record_worker_stats(self, stats: dict[str, dict[str, int]]) -> None:
         """Worker starts and calls of this process; an xdist worker sends them to the controller."""
@@ -101,6 +117,7 @@ class ZooState:
 
     # -- hooks ----------------------------------------------------------------------------
 
+    @pytest.hookimpl(trylast=True)  # after -k / -m deselection: only cases that will run are expected
     def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
         # A path that is not selected parametrizes with no cases; pytest would show that as a skip.
         unselected = [i for i in items if "zoo_case" in getattr(i, "fixturenames", ()) and not _has_case(i)]
@@ -120,9 +137,38 @@ class ZooState:
         if not self.collected:
             self.collected.extend(i for i in ids if "[" in i)
 
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        # The part is stored as running first: a process killed later leaves it visibly so.
+        # A baseline that cannot be found is said now, not after an hour of cases.
+        if self.is_worker:
+            return
+        baseline = self.regression.baseline
+        try:
+            if self.regression.history_url is not None:
+                self.store = HistoryStore(self.regression.history_url)
+            if baseline and not Path(baseline).is_dir():
+                if self.store is None:
+                    raise HistoryError(f"--zoo-baseline {baseline!r} is not a run folder, and --zoo-history is none")
+                run_id_for(baseline, self.store, exclude=self.run_id)
+            if self.store is not None:
+                self.store.begin_part(self._run_part())
+        except HistoryError as exc:
+            raise pytest.UsageError(f"zoo-suite: {exc}") from None
+
+    def _run_part(self, metadata: dict[str, Any] | None = None) -> RunPart:
+        shard = self.regression.shard
+        return RunPart(
+            run_id=self.run_id,
+            part=shard.label if shard else "all",
+            started_at=self.started_at,
+            metadata=metadata or {"profile": self.selection.profile, "selection": self.selection.describe()},
+            folder=str(self.run_dir or ""),
+        )
+
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if self.is_worker or "[" not in report.nodeid or report.nodeid in self.rows:
             return
+        samples = _samples_from_report(report)
         row = _row_from_report(report)
         if row is None and (report.when == "call" or (report.when == "setup" and not report.passed)):
             # No row attached: the test died before zoo_check (a fixture error, a lost xdist worker).
@@ -133,14 +179,22 @@ class ZooState:
             row.update(self.runtime)  # which onnxruntime package ran it, for merging environments
             self.rows[report.nodeid] = row
             self._stream_row(row)
+            if samples:
+                self.samples[str(row["case_id"])] = samples
+                self._stream(SAMPLES_FILE, {"case_id": row["case_id"], "samples_ms": samples})
 
     def _stream_row(self, row: dict[str, Any]) -> None:
         # Rows are appended as they arrive, so even a killed run leaves what it did.
+        self._stream("rows.jsonl", row)
+
+    def _stream(self, name: str, item: dict[str, Any]) -> None:
         if self.run_dir is None:
-            self.run_dir = new_run_dir(self.reports_dir)
+            shard = self.regression.shard
+            suffix = f"-shard{shard.index}of{shard.count}" if shard else ""
+            self.run_dir = new_run_dir(self.reports_dir, _folder_name(self.run_id) + suffix)
             self._keep_benchmark_json(self.run_dir)
-        with (self.run_dir / "rows.jsonl").open("a") as handle:
-            handle.write(json.dumps(row, default=str) + "\n")
+        with (self.run_dir / name).open("a") as handle:
+            handle.write(json.dumps(item, default=str) + "\n")
 
     def _keep_benchmark_json(self, run_dir: Path) -> None:
         """pytest-benchmark's own JSON goes beside the rows, unless --benchmark-json names a place."""
@@ -148,15 +202,13 @@ class ZooState:
         if benchmarks is not None and "latency" in self.selection.paths and not benchmarks.json:
             benchmarks.json = run_dir / "benchmark.json"
 
-    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if self.is_worker or not (self.rows or self.collected):
             return
-        for nodeid in self.collected:
-            if nodeid not in self.rows:
-                self.rows[nodeid] = _row_without_record(
-                    nodeid, Status.SKIP, "not run: the session ended before this case"
-                )
-                self._stream_row(self.rows[nodeid])
+        unfinished = [nodeid for nodeid in self.collected if nodeid not in self.rows]
+        for nodeid in unfinished:
+            self.rows[nodeid] = _row_without_record(nodeid, Status.SKIP, NOT_RUN)
+            self._stream_row(self.rows[nodeid])
         assert self.run_dir is not None
         meta = run_metadata(
             Path(self.config.rootpath), self.selection.describe(), list(self.config.invocation_params.args)
@@ -174,7 +226,57 @@ class ZooState:
                 "large_batch": self.latency.large_batch,
             }
         meta["notices"] = list(self.notices)
-        self.report_paths = write_run(self.run_dir, list(self.rows.values()), meta)
+        interrupted = bool(unfinished) or exitstatus == pytest.ExitCode.INTERRUPTED
+        meta.update(
+            {
+                "run_id": self.run_id,
+                "shard": self.regression.shard.label if self.regression.shard else "",
+                "started_at": self.started_at,
+                "state": "interrupted" if interrupted else "complete",
+                "profile": self.selection.profile,
+            }
+        )
+        rows = list(self.rows.values())
+        self._store_run(rows, meta)
+        summary_html = self._diff_against_baseline(rows, meta)
+        self.report_paths = write_run(self.run_dir, rows, meta, summary_html)
+        if self.diff is not None:
+            self.report_paths.update({f"diff {k}": v for k, v in self.diff.paths.items()})
+            gate_failed = bool(self.diff.gate)
+            # With a baseline the diff is the verdict: known failures that still fail are not news.
+            if gate_failed:
+                session.exitstatus = EXIT_REGRESSION
+            elif session.exitstatus == pytest.ExitCode.TESTS_FAILED:
+                session.exitstatus = pytest.ExitCode.OK
+
+    def _store_run(self, rows: list[dict[str, Any]], meta: dict[str, Any]) -> None:
+        """The part's rows and samples into the history, in one transaction; a failure is said, not raised."""
+        if self.store is None:
+            return
+        try:
+            self.store.write_part(self._run_part(meta), rows, self.samples, meta["state"])
+            self.history_note = f"history: run {self.run_id} stored in {self.store.safe_url}"
+        except Exception as exc:  # noqa: BLE001 - the run folder still holds everything; say how to import it
+            self.history_note = (
+                f"history: could not store the run ({type(exc).__name__}: {str(exc)[:200]}); "
+                f"import it later with: python -m suite.history import {self.run_dir}"
+            )
+
+    def _diff_against_baseline(self, rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
+        """The diff section for results.html (diff.csv/.md/.html beside it), or "" without --zoo-baseline."""
+        from suite.diff import RunData
+        from suite.diff_report import render_diff_section
+        from suite.report import rows_frame
+
+        if not self.regression.baseline or self.run_dir is None:
+            return ""
+        candidate = RunData(self.run_id, rows_frame(rows), self.samples, meta)
+        try:
+            self.diff = run_diff(self.store, candidate, self.regression.baseline, self.run_dir, self.regression.fail_on)
+        except HistoryError as exc:
+            self.history_note += f"\nNOTE: no diff: {exc}"
+            return ""
+        return render_diff_section(self.diff.diff, self.diff.baseline, candidate, self.diff.gate, self.diff.trend)
 
     def export_counts(self) -> dict[str, int]:
         flags = [r.get("export_cached") for r in self.rows.values()]
@@ -198,6 +300,19 @@ class ZooState:
             terminalreporter.write_line(f"NOTE: {notice}")
         for kind, path in self.report_paths.items():
             terminalreporter.write_line(f"{kind}: {path}")
+        if self.history_note:
+            terminalreporter.write_line(self.history_note)
+        if self.diff is not None:
+            from suite.diff import counts
+
+            found = counts(self.diff.diff)
+            terminalreporter.write_line(
+                f"diff vs {self.diff.baseline.run_id}: " + ", ".join(f"{k} {v}" for k, v in found.items() if v)
+            )
+            for record in self.diff.diff[self.diff.diff["change"] == "regressed"].head(20).to_dict("records"):
+                terminalreporter.write_line(f"REGRESSED {record['case_id']}: {record['why']}: {record['cand_message']}")
+            if self.diff.gate:
+                terminalreporter.write_line(f"REGRESSION: {', '.join(self.diff.gate)} (exit {EXIT_REGRESSION})")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -238,6 +353,25 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--zoo-cache-dir", default=None, help="export and reference cache (default: <report dir>/cache)")
     group.addoption("--zoo-timeout", type=float, default=600.0, help="seconds one export or eager run may take")
     group.addoption("--zoo-no-cache", action="store_true", help="redo every export and reference, refreshing the cache")
+    group.addoption(
+        "--zoo-history",
+        default=None,
+        help="results history database URL (default $ZOO_HISTORY_URL or sqlite:///<report dir>/history.sqlite; "
+        "e.g. postgresql+psycopg://user@host/zoo); 'none' keeps no history",
+    )
+    group.addoption(
+        "--zoo-baseline",
+        default=None,
+        help="diff this run against a baseline: a run folder, run id, baseline name, 'latest' or 'previous'; "
+        f"exit {EXIT_REGRESSION} when the diff gate fails",
+    )
+    group.addoption(
+        "--zoo-fail-on", default="correctness", help="what fails the diff gate: correctness, drift, latency, all, none"
+    )
+    group.addoption("--zoo-shard", default=None, help="run shard K of N (K/N), split by model, e.g. 1/3")
+    group.addoption(
+        "--zoo-run-id", default=None, help="run id shared by the shards of one run (default $ZOO_RUN_ID or a new one)"
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -259,17 +393,55 @@ def pytest_configure(config: pytest.Config) -> None:
         registry.select(selection.models, selection.exclude)
         selection, notices = _serial_paths_only_when_serial(config, selection)
         providers = _providers(config, selection)
+        regression = _regression_settings(config, selection, providers)
     except (
         SelectionError,
         ProviderSelectionError,
         registry.UnknownModelError,
         registry.DuplicateModelError,
         ImportError,
+        ValueError,
     ) as exc:
         raise pytest.UsageError(f"zoo-suite: {exc}") from None
-    state = ZooState(config, selection, user_modules, providers, notices)
+    state = ZooState(config, selection, user_modules, providers, notices, regression)
     config.stash[_STATE] = state
     config.pluginmanager.register(state, "zoo-suite-state")
+
+
+@dataclasses.dataclass(frozen=True)
+class RegressionSettings:
+    """Where the run is stored, what it is diffed against, and which shard of a run it is."""
+
+    history_url: str | None = None
+    baseline: str | None = None
+    fail_on: tuple[str, ...] = ("correctness",)
+    run_id: str | None = None
+    shard: Shard | None = None
+    shard_models: frozenset[str] | None = None  # None: every selected model
+
+
+def _regression_settings(
+    config: pytest.Config, selection: Selection, providers: tuple[ProviderRequest, ...]
+) -> RegressionSettings:
+    reports = Path(config.getoption("zoo_report_dir") or Path(config.rootpath) / "reports").resolve()
+    shard_option = config.getoption("zoo_shard")
+    shard = parse_shard(shard_option) if shard_option else None
+    shard_models = None
+    if shard is not None:
+        specs = registry.select(selection.models, selection.exclude)
+        weights = {spec.name: 0 for spec in specs}
+        for path in selection.paths:
+            for case in matrix_cases(selection, providers, specs, path):
+                weights[case.model] += 1
+        shard_models = frozenset(models_of_shard(weights, shard))
+    return RegressionSettings(
+        history_url=history_url(config.getoption("zoo_history"), reports),
+        baseline=config.getoption("zoo_baseline"),
+        fail_on=parse_fail_on(config.getoption("zoo_fail_on")),
+        run_id=config.getoption("zoo_run_id") or os.environ.get("ZOO_RUN_ID") or None,
+        shard=shard,
+        shard_models=shard_models,
+    )
 
 
 def _runs_in_parallel(config: pytest.Config) -> bool:
@@ -312,6 +484,11 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         f"zoo-suite: {versions}",
         f"zoo-suite: {runtime['ort_package']} {runtime['ort_version']} offers {runtime['ort_providers']}",
     ]
+    if state.regression.shard is not None:
+        lines.append(
+            f"zoo-suite: shard {state.regression.shard.label} of run {state.run_id}: "
+            f"{', '.join(sorted(state.regression.shard_models or ())) or 'no models'}"
+        )
     if state.providers:
         lines.append(
             f"zoo-suite: latency on {', '.join(p.label for p in state.providers)} "
@@ -321,13 +498,23 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 
 def selected_cases(config: pytest.Config, path: str) -> list[Case]:
-    """The matrix for one path (a test module's ZOO_PATH) under this run's selection."""
-    selection = config.stash[_STATE].selection
+    """The matrix for one path (a test module's ZOO_PATH) under this run's selection (and shard)."""
+    state = config.stash[_STATE]
+    selection = state.selection
     if path not in selection.paths:
         return []
     specs = registry.select(selection.models, selection.exclude)
+    if state.regression.shard_models is not None:
+        specs = [spec for spec in specs if spec.name in state.regression.shard_models]
+    return matrix_cases(selection, state.providers, specs, path)
+
+
+def matrix_cases(
+    selection: Selection, providers: tuple[ProviderRequest, ...], specs: list[Any], path: str
+) -> list[Case]:
+    """The cases of one path for these models."""
     if path == "latency":
-        return latency_cases(specs, selection.opsets, selection.shapes, config.stash[_STATE].providers)
+        return latency_cases(specs, selection.opsets, selection.shapes, providers)
     if path == "optimize":
         return variant_cases(specs, selection.opsets, selection.shapes, optimizations_for)
     if path == "quantize":
@@ -388,6 +575,8 @@ def zoo_check(request: pytest.FixtureRequest) -> Callable[[Record], None]:
 
     def check(record: Record) -> None:
         request.node.user_properties.append((RECORD_KEY, record.to_json()))
+        if record.samples_ms:
+            request.node.user_properties.append((SAMPLES_KEY, json.dumps(record.samples_ms)))
         if record.status == Status.XFAIL:
             pytest.xfail(f"{record.message} [expected: {record.expectation}]")
         if record.status in (Status.SKIP, Status.UNSUPPORTED):
@@ -414,6 +603,17 @@ def _row_from_report(report: pytest.TestReport) -> dict[str, Any] | None:
         if key == RECORD_KEY:
             return json.loads(value)
     return None
+
+
+def _folder_name(run_id: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in run_id)
+
+
+def _samples_from_report(report: pytest.TestReport) -> list[float]:
+    for key, value in report.user_properties:
+        if key == SAMPLES_KEY:
+            return json.loads(value)
+    return []
 
 
 def _case_fields(nodeid: str) -> dict[str, Any]:

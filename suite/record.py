@@ -71,6 +71,8 @@ class Record:
     ort_run_seconds: float | None = None
     duration_seconds: float | None = None
     hops: dict[str, Any] = field(default_factory=dict)  # per-hop columns, e.g. onnx_tf_status
+    # Per-round latency in ms, for the history's significance test; kept out of the flat row.
+    samples_ms: list[float] = field(default_factory=list)
 
     def fail(self, status: Status, message: str, detail: str = "") -> Record:
         """Mark the case failed at the current stage; returns self for chaining."""
@@ -82,7 +84,7 @@ class Record:
     def to_row(self) -> dict[str, Any]:
         """The flat dict that goes into pandas and the CSV."""
         row = asdict(self)
-        del row["hops"]
+        del row["hops"], row["samples_ms"]
         row["status"] = self.status.value
         row["op_counts"] = json.dumps(self.op_counts, sort_keys=True) if self.op_counts else ""
         row.update(self.hops)
@@ -98,4 +100,4 @@ class Record:
         data["op_counts"] = json.loads(data["op_counts"]) if data.get("op_counts") else {}
         fields = cls.__dataclass_fields__
         hops = {k: v for k, v in data.items() if k not in fields}
-        return cls(**{k: v for k, v in data.items() if k in fields and k != "hops"}, hops=hops)
+        return cls(**{k: v for k, v in data.items() if k in fields and k not in ("hops", "samples_ms")}, hops=hops)

@@ -64,12 +64,17 @@ FIGURE_COLUMNS = (
 )
 
 
-def new_run_dir(reports_dir: Path) -> Path:
-    """A fresh, uniquely named folder under reports_dir/runs."""
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    run_dir = reports_dir / "runs" / f"{stamp}-{os.getpid()}"
-    run_dir.mkdir(parents=True, exist_ok=False)
-    return run_dir
+def new_run_dir(reports_dir: Path, name: str | None = None) -> Path:
+    """A fresh folder under reports_dir/runs, named `name` (the run id) or by date and process."""
+    base = name or f"{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+    for attempt in range(1, 100):
+        run_dir = reports_dir / "runs" / (base if attempt == 1 else f"{base}-{attempt}")
+        try:
+            run_dir.mkdir(parents=True, exist_ok=False)
+            return run_dir
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"{reports_dir / 'runs' / base} and 98 numbered variants exist; clean reports/runs")
 
 
 def rows_frame(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
@@ -80,8 +85,13 @@ def rows_frame(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     return frame.sort_values("case_id", kind="stable").reset_index(drop=True)
 
 
-def write_run(run_dir: Path, rows: Sequence[Mapping[str, Any]], metadata: Mapping[str, Any]) -> dict[str, Path]:
-    """Write results.csv, results.html and metadata.json; point reports/latest at run_dir."""
+def write_run(
+    run_dir: Path, rows: Sequence[Mapping[str, Any]], metadata: Mapping[str, Any], summary_html: str = ""
+) -> dict[str, Path]:
+    """Write results.csv, results.html and metadata.json; point reports/latest at run_dir.
+
+    `summary_html` (what changed since a baseline) opens the page, before the matrices.
+    """
     frame = rows_frame(rows)
     paths = {
         "csv": run_dir / "results.csv",
@@ -99,9 +109,20 @@ def write_run(run_dir: Path, rows: Sequence[Mapping[str, Any]], metadata: Mappin
         coverage.to_csv(paths["coverage"], index=False)
     meta = {**metadata, "status_counts": status_counts(frame), "rows": len(frame)}
     paths["metadata"].write_text(json.dumps(meta, indent=2, default=str))
-    paths["html"].write_text(render_html(frame, meta))
+    paths["html"].write_text(render_html(frame, meta, summary_html))
     _point_latest(run_dir)
     return paths
+
+
+def render_counts(frame: pd.DataFrame) -> str:
+    """One coloured cell per status with its count: the first thing a reader sees."""
+    found = status_counts(frame)
+    order = [s for s in (Status.PASS.value, *SEVERITY) if s in found]
+    cells = "".join(
+        f'<td style="background:{STATUS_COLOURS.get(s, "#fff")}"><b>{found[s]}</b><br>{html.escape(s)}</td>'
+        for s in order
+    )
+    return f'<table class="counts"><tr><td><b>{len(frame)}</b><br>cases</td>{cells}</tr></table>'
 
 
 def status_counts(frame: pd.DataFrame) -> dict[str, int]:
@@ -347,11 +368,15 @@ td.id { font-family: ui-monospace, monospace; white-space: nowrap; }
 .legend span { display: inline-block; padding: 2px 8px; margin-right: 4px; border: 1px solid #bbb; }
 dl.meta { display: grid; grid-template-columns: max-content auto; gap: 2px 12px; font-size: 13px; }
 dl.meta dt { font-weight: bold; }
+table.counts td { text-align: center; min-width: 5em; }
+.gate-fail { background: #e06666; color: #fff; padding: 6px 10px; display: inline-block; font-weight: bold; }
+.gate-pass { background: #b7e1a1; padding: 6px 10px; display: inline-block; font-weight: bold; }
+figure.plot img { max-width: 100%; }
 """
 
 
-def render_html(frame: pd.DataFrame, meta: Mapping[str, Any]) -> str:
-    """The whole report page."""
+def render_html(frame: pd.DataFrame, meta: Mapping[str, Any], summary_html: str = "") -> str:
+    """The whole report page: counts and what changed first, then the matrices and the details."""
     counts = ", ".join(f"{k}: {v}" for k, v in meta.get("status_counts", {}).items())
     versions = ", ".join(f"{k} {v}" for k, v in meta.get("versions", {}).items())
     facts = {
@@ -369,7 +394,8 @@ def render_html(frame: pd.DataFrame, meta: Mapping[str, Any]) -> str:
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>zoo-suite compatibility report</title>"
         f"<style>{_CSS}</style></head><body>"
         "<h1>zoo-suite compatibility report</h1>"
-        f'<dl class="meta">{meta_html}</dl>'
+        f"{render_counts(frame)}{summary_html}"
+        f'<h2>Run</h2><dl class="meta">{meta_html}</dl>'
         f'<h2>Compatibility matrices</h2><p class="legend">{legend}</p>'
         "<p>Hover a cell for its message; click it for the case's row below. "
         "A failing cell names the stage where it stopped.</p>"

@@ -1,0 +1,324 @@
+"""The results history from the command line: list runs, import run folders, name baselines, diff.
+
+    python -m suite.history list                       # runs, newest first, with state and baselines
+    python -m suite.history import reports/runs/*      # store run folders (e.g. CI shards' artifacts)
+    python -m suite.history promote RUN nightly        # name a run as a baseline
+    python -m suite.history diff latest --baseline nightly --out reports/diff
+    python -m suite.history trend 'resnet18-*-lat.fp32.*'
+
+A run reference (RUN, --baseline) is a run folder, a run id, a baseline name, `latest`
+(the newest complete run) or `previous` (the one before it). The database is
+--db URL, else $ZOO_HISTORY_URL, else sqlite:///reports/history.sqlite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import json
+import math
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from suite.diff import DiffThresholds, RunData, add_vs_fp32, diff_runs, gate_failures, parse_fail_on
+from suite.latency_verdict import LatencyThresholds
+from suite.store import HistoryError, HistoryStore, RunPart, default_url
+
+HISTORY_ENV = "ZOO_HISTORY_URL"
+SAMPLES_FILE = "samples.jsonl"
+ROWS_FILE = "rows.jsonl"
+EXIT_REGRESSED = 1
+EXIT_USAGE = 2
+
+
+def history_url(value: str | None, reports_dir: Path) -> str | None:
+    """The database a run writes to: an option, the environment, or the default file; None for 'none'."""
+    url = value or os.environ.get(HISTORY_ENV) or default_url(reports_dir)
+    return None if url.strip().lower() in ("none", "off", "") else url
+
+
+# -- run folders ------------------------------------------------------------------------------
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """Lines of a JSON-lines file; a damaged line is an error naming it."""
+    items = []
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            items.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            raise HistoryError(f"{path}:{number} is not JSON ({exc.msg}); the file is damaged") from None
+    return items
+
+
+def load_folder(folder: Path) -> tuple[RunData, str]:
+    """A run folder's rows, samples and metadata, and its state (complete or interrupted)."""
+    rows_path = folder / ROWS_FILE
+    if not rows_path.is_file():
+        raise HistoryError(f"{folder} is not a run folder (no {ROWS_FILE}); give e.g. reports/runs/<stamp>")
+    rows = read_jsonl(rows_path)
+    samples_path = folder / SAMPLES_FILE
+    samples = {s["case_id"]: s["samples_ms"] for s in read_jsonl(samples_path)} if samples_path.is_file() else {}
+    meta_path = folder / "metadata.json"
+    meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+    # No metadata.json: the process died before the session finished.
+    state = meta.get("state", "complete") if meta else "interrupted"
+    run_id = str(meta.get("run_id") or folder.resolve().name)
+    return RunData(run_id, pd.DataFrame(rows), samples, meta), state
+
+
+def import_folder(store: HistoryStore, folder: Path) -> tuple[str, str, int]:
+    """Store a run folder as a part of its run (its shard, or the whole run); returns run id, part, rows."""
+    run, state = load_folder(folder)
+    meta = dict(run.meta)
+    part = RunPart(
+        run_id=run.run_id,
+        part=str(meta.get("shard") or "all"),
+        started_at=str(meta.get("started_at") or meta.get("date") or ""),
+        metadata=meta,
+        folder=str(folder.resolve()),
+    )
+    store.write_part(part, run.rows.to_dict("records"), run.samples, state)
+    return run.run_id, part.part, len(run.rows)
+
+
+# -- references -------------------------------------------------------------------------------
+
+
+def resolve(ref: str, store: HistoryStore | None, exclude: str | None = None) -> RunData:
+    """A run folder, run id, baseline name, `latest` or `previous`, as RunData."""
+    if Path(ref).is_dir():
+        return load_folder(Path(ref))[0]
+    if store is None:
+        raise HistoryError(f"{ref!r} is not a run folder, and no history database is in use to look it up")
+    run_id = run_id_for(ref, store, exclude)
+    rows = pd.DataFrame(store.run_rows(run_id))
+    return RunData(run_id, rows, store.run_samples(run_id), store.run_info(run_id))
+
+
+def run_id_for(ref: str, store: HistoryStore, exclude: str | None = None) -> str:
+    if ref in ("latest", "previous"):
+        complete = [r.run_id for r in store.list_runs() if r.state == "complete" and r.run_id != exclude]
+        index = 0 if ref == "latest" else 1
+        if len(complete) <= index:
+            hint = " ('latest' is the newest run before this one)" if exclude and ref == "previous" else ""
+            raise HistoryError(f"the history {store.safe_url} has no {ref} complete run ({len(complete)} stored){hint}")
+        return complete[index]
+    named = store.baseline_run(ref)
+    if named is not None:
+        return named
+    if store.has_run(ref):
+        return ref
+    raise HistoryError(
+        f"{ref!r} is neither a run folder, a baseline name nor a run id in {store.safe_url}; "
+        "`python -m suite.history list` shows runs and baselines"
+    )
+
+
+def history_frame(store: HistoryStore | None, candidate: RunData, runs: int = 10) -> pd.DataFrame:
+    """Earlier complete runs' rows of the candidate's timed cases, with vs_fp32, for the latency judge."""
+    if store is None or candidate.rows.empty:
+        return pd.DataFrame()
+    earlier = store.earlier_runs(candidate.run_id, limit=runs)
+    timed = candidate.rows[[_is_timed(r) for r in candidate.rows.to_dict("records")]]
+    found = pd.DataFrame(store.case_history(timed["case_id"].astype(str), earlier))
+    if found.empty:
+        return found
+    return pd.concat([add_vs_fp32(group) for _, group in found.groupby("run_id")], ignore_index=True)
+
+
+def _is_timed(row: dict[str, Any]) -> bool:
+    return any(isinstance(row.get(c), int | float) and math.isfinite(row[c]) for c in ("p50_ms", "speedup"))
+
+
+# -- diff ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DiffOutcome:
+    diff: pd.DataFrame
+    baseline: RunData
+    candidate: RunData
+    gate: list[str]
+    paths: dict[str, Path]
+    trend: pd.DataFrame
+
+
+def run_diff(
+    store: HistoryStore | None,
+    candidate: RunData,
+    baseline_ref: str,
+    out: Path | None,
+    fail_on: Sequence[str] = ("correctness",),
+    thresholds: DiffThresholds | None = None,
+    trend_runs: int = 10,
+) -> DiffOutcome:
+    """Diff `candidate` against a baseline reference; write diff.csv, diff.md and diff.html to `out`."""
+    from suite.diff_report import write_diff
+
+    baseline = resolve(baseline_ref, store, exclude=candidate.run_id)
+    if baseline.run_id == candidate.run_id:
+        raise HistoryError(f"the baseline {baseline_ref!r} is the candidate run itself ({candidate.run_id})")
+    diff = diff_runs(baseline, candidate, history_frame(store, candidate, trend_runs), thresholds)
+    gate = gate_failures(diff, fail_on)
+    trend = trend_of(store, candidate, diff, trend_runs)
+    paths = write_diff(out, diff, baseline, candidate, gate, trend) if out else {}
+    return DiffOutcome(diff, baseline, candidate, gate, paths, trend)
+
+
+def trend_of(store: HistoryStore | None, candidate: RunData, diff: pd.DataFrame, runs: int) -> pd.DataFrame:
+    """status and p50 over the last runs (and the candidate) for the cases a reader will look at first."""
+    if store is None or diff.empty:
+        return pd.DataFrame()
+    notable = diff[
+        diff["change"].isin(["regressed", "fixed"])
+        | diff["latency_verdict"].isin(["slower", "faster"])
+        | (diff["drift"].astype(str) != "")
+    ]["case_id"].tolist()[:12]
+    if not notable:
+        return pd.DataFrame()
+    earlier = store.earlier_runs(candidate.run_id, limit=runs)
+    found = pd.DataFrame(store.case_history(notable, earlier))
+    now = candidate.rows[candidate.rows["case_id"].isin(notable)].assign(
+        run_id=candidate.run_id, started_at=str(candidate.meta.get("started_at") or "~now")
+    )
+    frame = pd.concat([found, now], ignore_index=True)
+    if "p50_ms" not in frame.columns:
+        frame["p50_ms"] = None
+    return frame[["run_id", "started_at", "case_id", "status", "p50_ms"]].sort_values("started_at")
+
+
+# -- command line ----------------------------------------------------------------------------
+
+
+def _store(args: argparse.Namespace) -> HistoryStore:
+    url = history_url(args.db, Path("reports"))
+    if url is None:
+        raise HistoryError("this command needs a history database; give --db URL")
+    return HistoryStore(url)
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    store = _store(args)
+    found = store.list_runs(args.limit)
+    if not found:
+        print(f"no runs in {store.safe_url}")
+        return 0
+    print(f"{'run':<36} {'started (UTC)':<26} {'state':<12} {'parts':>5} {'rows':>5}  profile  commit    package")
+    for run in found:
+        names = f"  [{', '.join(run.baselines)}]" if run.baselines else ""
+        print(
+            f"{run.run_id:<36} {run.started_at:<26} {run.state:<12} {run.parts:>5} {run.rows:>5}  "
+            f"{run.profile:<8} {run.git_commit[:8]:<9} {run.ort_package}{names}"
+        )
+    return 0
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    store = _store(args)
+    for folder in args.folders:
+        run_id, part, rows = import_folder(store, folder)
+        print(f"imported {folder} as run {run_id} part {part}: {rows} rows")
+    return 0
+
+
+def _cmd_promote(args: argparse.Namespace) -> int:
+    store = _store(args)
+    run_id = run_id_for(args.run, store)
+    store.promote(run_id, args.name)
+    print(f"baseline {args.name!r} -> run {run_id}")
+    return 0
+
+
+def _cmd_show_baseline(args: argparse.Namespace) -> int:
+    run_id = _store(args).baseline_run(args.name)
+    if run_id is None:
+        print(f"no baseline named {args.name!r}")
+        return 1
+    print(run_id)
+    return 0
+
+
+def _cmd_diff(args: argparse.Namespace) -> int:
+    fail_on = parse_fail_on(args.fail_on)
+    store = _store(args) if not (Path(args.candidate).is_dir() and Path(args.baseline).is_dir()) else None
+    candidate = resolve(args.candidate, store)
+    thresholds = DiffThresholds(
+        drift_factor=args.drift_factor,
+        latency=LatencyThresholds(min_effect=args.min_effect, min_history=args.min_history),
+    )
+    outcome = run_diff(store, candidate, args.baseline, args.out, fail_on, thresholds)
+    print((args.out / "diff.md").read_text() if "markdown" in outcome.paths else "")
+    for kind, path in outcome.paths.items():
+        print(f"{kind}: {path}")
+    if outcome.gate:
+        print(f"REGRESSION: {', '.join(outcome.gate)} (gate: {', '.join(fail_on) or 'none'})")
+        return EXIT_REGRESSED
+    return 0
+
+
+def _cmd_trend(args: argparse.Namespace) -> int:
+    store = _store(args)
+    run_ids = [r.run_id for r in store.list_runs(args.runs)]
+    rows = pd.DataFrame(store.case_history(_matching_cases(store, run_ids, args.cases), run_ids))
+    if rows.empty:
+        print(f"no case matches {args.cases!r} in the last {args.runs} runs")
+        return 1
+    table = rows.pivot_table(index="case_id", columns="started_at", values="status", aggfunc="first")
+    print(table.to_string())
+    return 0
+
+
+def _matching_cases(store: HistoryStore, run_ids: Sequence[str], pattern: str) -> list[str]:
+    seen = {str(r["case_id"]) for run_id in run_ids[:1] for r in store.run_rows(run_id)}
+    return sorted(c for c in seen if fnmatch.fnmatch(c, pattern))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m suite.history", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", help=f"database URL (default ${HISTORY_ENV} or sqlite:///reports/history.sqlite)")
+    commands = parser.add_subparsers(dest="command", required=True)
+    listing = commands.add_parser("list", help="runs, newest first")
+    listing.add_argument("--limit", type=int, default=30)
+    listing.set_defaults(func=_cmd_list)
+    importing = commands.add_parser("import", help="store run folders (shards of one run become one run)")
+    importing.add_argument("folders", nargs="+", type=Path)
+    importing.set_defaults(func=_cmd_import)
+    promoting = commands.add_parser("promote", help="name a run as a baseline")
+    promoting.add_argument("run", help="run id, folder's run, `latest` or another baseline name")
+    promoting.add_argument("name")
+    promoting.set_defaults(func=_cmd_promote)
+    showing = commands.add_parser("show-baseline", help="the run a baseline name points at (exit 1 if none)")
+    showing.add_argument("name")
+    showing.set_defaults(func=_cmd_show_baseline)
+    diffing = commands.add_parser("diff", help="compare a candidate run with a baseline; exit 1 on a regression")
+    diffing.add_argument("candidate", nargs="?", default="latest", help="run folder, run id or `latest`")
+    diffing.add_argument("--baseline", default="previous", help="run folder, run id, baseline name, `previous`")
+    diffing.add_argument("--out", type=Path, default=Path("reports/diff"), help="where diff.csv/.md/.html go")
+    diffing.add_argument("--fail-on", default="correctness", help="correctness, drift, latency (comma list), all, none")
+    diffing.add_argument("--min-effect", type=float, default=LatencyThresholds.min_effect)
+    diffing.add_argument("--min-history", type=int, default=LatencyThresholds.min_history)
+    diffing.add_argument("--drift-factor", type=float, default=DiffThresholds.drift_factor)
+    diffing.set_defaults(func=_cmd_diff)
+    trending = commands.add_parser("trend", help="status of matching cases over the last runs")
+    trending.add_argument("cases", help="case id glob, e.g. 'resnet18-*-lat.fp32.*'")
+    trending.add_argument("--runs", type=int, default=10)
+    trending.set_defaults(func=_cmd_trend)
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except (HistoryError, ValueError) as exc:
+        print(f"suite.history: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

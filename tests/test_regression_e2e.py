@@ -1,0 +1,100 @@
+"""End to end through the real plugin: history, injected regressions caught (and only they), shards of one run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from suite.history import resolve
+from suite.plugin import EXIT_REGRESSION
+from suite.store import HistoryStore
+from tests.test_plugin_e2e import ROOT, run_zoo
+
+pytestmark = pytest.mark.slow
+INJECTED = ROOT / "tests" / "injected_zoo.py"
+ONE_EXPORT = ("--zoo-exporters=torchscript", "--zoo-opsets=17", "--zoo-shapes=static")
+
+
+def run_suite(pytester: pytest.Pytester, report_dir: Path, *args: str, inject: bool = False) -> pytest.RunResult:
+    """The plugin on the injected zoo, with ZOO_INJECT set for that run only."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ZOO_INJECT", "1" if inject else "0")
+        return run_zoo(pytester, report_dir, report_dir / "cache", f"--zoo-module={INJECTED}", *args)
+
+
+def test_injected_regressions_are_named_and_nothing_else(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    args = (
+        "--zoo-models=inj_*",
+        *ONE_EXPORT,
+        "--zoo-paths=ort,latency",
+        "--zoo-latency-seconds=0.3",
+        "-k",
+        "ort_cpu or lat.fp32",
+    )
+    # Five earlier runs: the latency verdict needs a history to tell a change from this machine's noise.
+    for _ in range(5):
+        result = run_suite(pytester, tmp_path, *args)
+        assert result.ret == 0, result.stdout.str()[-3000:]
+    result = run_suite(pytester, tmp_path, *args, "--zoo-baseline=latest", "--zoo-fail-on=all", inject=True)
+    output = result.stdout.str()
+    assert result.ret == EXIT_REGRESSION, output[-3000:]
+    diff = pd.read_csv(tmp_path / "latest" / "diff.csv").set_index("case_id")
+    regressed = set(diff.index[diff["change"] == "regressed"])
+    assert {case.split("-")[0] for case in regressed} == {"inj_nan", "inj_export"}
+    latency = diff[["latency_verdict", "p50_ratio", "detectable_change", "history_runs", "latency_reason"]].dropna()
+    slower = set(diff.index[diff["latency_verdict"] == "slower"])
+    assert slower == {"inj_slow-torchscript-op17-static-lat.fp32.cpu"}, latency.to_string()
+    untouched = diff[~diff.index.str.startswith(("inj_nan", "inj_export"))]
+    assert (untouched["change"] == "unchanged").all()
+    assert (
+        not untouched["latency_verdict"]
+        .isin(["slower", "faster"])
+        .drop("inj_slow-torchscript-op17-static-lat.fp32.cpu")
+        .any()
+    )
+    summary = (tmp_path / "latest" / "diff.md").read_text()
+    assert "**FAIL**" in summary and "injected export failure" in summary and "non-finite" in summary
+    page = (tmp_path / "latest" / "results.html").read_text()
+    assert page.index("Since the baseline") < page.index("Compatibility matrices")
+    assert "REGRESSION: 4 regressed, 1 slower" in output
+    store = HistoryStore(f"sqlite:///{tmp_path / 'history.sqlite'}")
+    runs = store.list_runs()
+    assert len(runs) == 6 and all(r.state == "complete" for r in runs)
+    # Per-round samples are kept for every timed case (the failed export was never timed).
+    assert sorted(resolve("latest", store).samples) == [
+        f"inj_{name}-torchscript-op17-static-lat.fp32.cpu" for name in ("nan", "slow", "stable")
+    ]
+
+
+def test_two_shards_make_the_same_run_as_one_unsharded(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    args = ("--zoo-models=inj_stable,inj_slow,mlp", "--zoo-exporters=torchscript", "--zoo-opsets=17", "--zoo-paths=ort")
+    whole = run_suite(pytester, tmp_path / "whole", *args, "--zoo-history=none")
+    assert whole.ret == 0, whole.stdout.str()[-3000:]
+    history = f"sqlite:///{tmp_path / 'shards.sqlite'}"
+    for shard in ("1/2", "2/2"):
+        result = run_suite(
+            pytester,
+            tmp_path / "shards",
+            *args,
+            f"--zoo-shard={shard}",
+            "--zoo-run-id=nightly-1",
+            f"--zoo-history={history}",
+        )
+        assert result.ret == 0, result.stdout.str()[-3000:]
+    store = HistoryStore(history)
+    (run,) = store.list_runs()
+    assert (run.run_id, run.parts, run.state) == ("nightly-1", 2, "complete")
+    sharded = {r["case_id"]: r["status"] for r in store.run_rows("nightly-1")}
+    unsharded = pd.read_csv(tmp_path / "whole" / "latest" / "results.csv").set_index("case_id")["status"].to_dict()
+    assert sharded == unsharded and len(sharded) == 6
+    folders = sorted(p.name for p in (tmp_path / "shards" / "runs").iterdir())
+    assert folders == ["nightly-1-shard1of2", "nightly-1-shard2of2"]
+
+
+def test_an_unknown_baseline_is_refused_before_any_case_runs(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    result = run_suite(pytester, tmp_path, "--zoo-models=inj_stable", *ONE_EXPORT, "--zoo-baseline=nightly")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "'nightly' is neither a run folder, a baseline name nor a run id" in result.stderr.str()
+    assert not (tmp_path / "runs").exists()
