@@ -98,3 +98,13 @@ def test_an_unknown_baseline_is_refused_before_any_case_runs(pytester: pytest.Py
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "'nightly' is neither a run folder, a baseline name nor a run id" in result.stderr.str()
     assert not (tmp_path / "runs").exists()
+
+
+def test_a_run_stopped_early_is_stored_as_interrupted(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    result = run_zoo(
+        pytester, tmp_path, tmp_path / "cache", "--zoo-models=fake_forward_raises", "--zoo-exporters=torchscript",
+        "--zoo-opsets=17", "--zoo-paths=ort", "-x",
+    )  # fmt: skip
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    (run,) = HistoryStore(f"sqlite:///{tmp_path / 'history.sqlite'}").list_runs()
+    assert (run.state, run.rows) == ("interrupted", 2)
