@@ -56,7 +56,7 @@ STAGE_ORDER = (
     "done",
 )
 # Within-run ratios that survive machine noise better than times; True where higher is better.
-RATIO_METRICS = {"vs_fp32": True, "speedup_vs_eager": True, "speedup": True}
+RATIO_METRICS = {"vs_fp32": True, "vs_cpu_provider": True, "speedup_vs_eager": True, "speedup": True}
 DEFAULT_ATOL = 1e-4
 
 
@@ -125,18 +125,32 @@ def error_drift(base: Mapping[str, Any], cand: Mapping[str, Any], thresholds: Di
     return drifted
 
 
-def add_vs_fp32(rows: pd.DataFrame) -> pd.DataFrame:
-    """vs_fp32 (FP32 p50 / variant p50, same model, package and provider) on each latency row."""
+def add_within_run_ratios(rows: pd.DataFrame) -> pd.DataFrame:
+    """Ratios of two timings from the same run, on each latency row.
+
+    vs_fp32: FP32 p50 / variant p50 (same model, package and provider);
+    vs_cpu_provider: the CPU provider's p50 / this provider's (same model, variant and package).
+    """
     if "path" not in rows.columns or "p50_ms" not in rows.columns:
-        return rows.assign(vs_fp32=math.nan)
-    latency = rows["path"].astype(str).str.startswith(LATENCY_PREFIX)
-    keys = [c for c in ("model", "ort_package", "provider_label") if c in rows.columns]
-    p50 = pd.to_numeric(rows["p50_ms"], errors="coerce")
-    fp32 = rows[latency & (rows.get("variant") == "fp32") & (rows["status"] == Status.PASS.value)]
-    base = fp32.assign(_fp32=p50[fp32.index])[[*keys, "_fp32"]].drop_duplicates(keys)
-    merged = rows.merge(base, on=keys, how="left")
-    merged.index = rows.index
-    return rows.assign(vs_fp32=(merged["_fp32"] / p50).where(latency))
+        return rows.assign(vs_fp32=math.nan, vs_cpu_provider=math.nan)
+    latency = rows["path"].astype(str).str.startswith(LATENCY_PREFIX) & (rows["status"] == Status.PASS.value)
+    p50 = pd.to_numeric(rows["p50_ms"], errors="coerce").where(latency)
+    variant = rows.get("variant", pd.Series("", index=rows.index))
+    on_cpu = rows.get("provider_label", pd.Series("", index=rows.index)) == "cpu"
+    return rows.assign(
+        vs_fp32=_ratio_to(rows, p50, latency & (variant == "fp32"), ("model", "ort_package", "provider_label")),
+        vs_cpu_provider=_ratio_to(rows, p50, latency & on_cpu, ("model", "ort_package", "variant")).where(~on_cpu),
+    )
+
+
+def _ratio_to(rows: pd.DataFrame, p50: pd.Series, reference: pd.Series, keys: Sequence[str]) -> pd.Series:
+    """The reference row's p50 (same keys) over each row's p50."""
+    keys = [k for k in keys if k in rows.columns]
+    if len(keys) < 2:
+        return pd.Series(math.nan, index=rows.index)
+    references = rows[reference][keys].assign(_ref=p50[reference]).drop_duplicates(keys)
+    merged = rows[keys].merge(references, on=keys, how="left")
+    return pd.Series(merged["_ref"].to_numpy(), index=rows.index) / p50
 
 
 def diff_runs(
@@ -152,8 +166,8 @@ def diff_runs(
             columns), the baseline among them and never the candidate.
     """
     thresholds = thresholds or DiffThresholds()
-    base_rows = _by_case(add_vs_fp32(baseline.rows))
-    cand_rows = _by_case(add_vs_fp32(candidate.rows))
+    base_rows = _by_case(add_within_run_ratios(baseline.rows))
+    cand_rows = _by_case(add_within_run_ratios(candidate.rows))
     history = _history_with_ratios(history)
     out = []
     for case_id in sorted(set(base_rows) | set(cand_rows)):

@@ -26,7 +26,7 @@ from typing import Any
 
 import pandas as pd
 
-from suite.diff import DiffThresholds, RunData, add_vs_fp32, diff_runs, gate_failures, parse_fail_on
+from suite.diff import DiffThresholds, RunData, add_within_run_ratios, diff_runs, gate_failures, parse_fail_on
 from suite.latency_verdict import LatencyThresholds
 from suite.store import HistoryError, HistoryStore, RunPart, default_url
 
@@ -132,7 +132,7 @@ def history_frame(store: HistoryStore | None, candidate: RunData, runs: int = 10
     found = pd.DataFrame(store.case_history(timed["case_id"].astype(str), earlier))
     if found.empty:
         return found
-    return pd.concat([add_vs_fp32(group) for _, group in found.groupby("run_id")], ignore_index=True)
+    return pd.concat([add_within_run_ratios(group) for _, group in found.groupby("run_id")], ignore_index=True)
 
 
 def _is_timed(row: dict[str, Any]) -> bool:

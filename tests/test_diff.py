@@ -132,3 +132,21 @@ def test_shards_split_by_model_cover_everything_once_and_are_deterministic() -> 
     for bad in ("3/2", "0/2", "two/3", "1"):
         with pytest.raises(ValueError, match="--zoo-shard"):
             parse_shard(bad)
+
+
+def test_within_run_ratios_pair_each_row_with_its_reference() -> None:
+    from suite.diff import add_within_run_ratios
+
+    rows = pd.DataFrame(
+        [
+            {**_latency_row("f-cpu", "pass", 2.0), "provider_label": "cpu"},
+            {**_latency_row("q-cpu", "pass", 1.0, "quant_int8"), "provider_label": "cpu"},
+            {**_latency_row("f-ov", "pass", 4.0), "provider_label": "openvino"},
+            {**_latency_row("q-ov", "mismatch", 1.0, "quant_int8"), "provider_label": "openvino"},
+            {"case_id": "o", "model": "m", "path": "ort_cpu", "status": "pass", "stage": "done"},
+        ]
+    )
+    ratios = add_within_run_ratios(rows).set_index("case_id")
+    assert ratios.loc["q-cpu", "vs_fp32"] == 2.0 and ratios.loc["f-cpu", "vs_fp32"] == 1.0
+    assert ratios.loc["f-ov", "vs_cpu_provider"] == 0.5 and pd.isna(ratios.loc["f-cpu", "vs_cpu_provider"])
+    assert pd.isna(ratios.loc["q-ov", "vs_fp32"]) and pd.isna(ratios.loc["o", "vs_fp32"])
