@@ -3,7 +3,11 @@
 A hop is ORT on an exported file, onnx-tf on it, ORT on the tf2onnx round trip,
 ORT on a version-converted copy... Each is judged the same way: the first size
 is the export's own ("home") size, where a failure belongs to the converter or
-runtime; a failure only at another size means the axes are not really dynamic.
+runtime; a failure only at another size means the axes are not really dynamic,
+and how it fails there says why: an error or a wrong output shape means a size is
+baked into the graph; right shapes with wrong values mean the graph computes
+something else there (tracing recorded one branch of data-dependent control flow,
+or a size used as a value).
 """
 
 from __future__ import annotations
@@ -100,7 +104,7 @@ def judge_sizes(
             if index == 0:
                 return result.failed(Status.RUNTIME_ERROR, message)
             result.at_other_size = True
-            return result.failed(Status.MISMATCH, _not_dynamic(message))
+            return result.failed(Status.MISMATCH, _size_baked(message))
         comparison = compare_outputs(
             reference_at(dims),
             list(outputs),
@@ -116,15 +120,28 @@ def judge_sizes(
             if index == 0:
                 return result.failed(Status.MISMATCH, comparison.message)
             result.at_other_size = True
+            diagnose = _size_baked if _shapes_differ(comparison) else _values_differ
             return result.failed(
                 Status.MISMATCH,
-                _not_dynamic(f"{label} matches eager at {checked[0]} but not at {size} ({comparison.message})"),
+                diagnose(f"{label} matches eager at {checked[0]} but not at {size} ({comparison.message})"),
             )
     return result
 
 
-def _not_dynamic(message: str) -> str:
-    return f"dynamic axes not dynamic: {message}; the graph likely baked a size in as a constant"
+def _shapes_differ(comparison: Comparison) -> bool:
+    return bool(comparison.problem) or any((o.problem or "").startswith("shape differs") for o in comparison.outputs)
+
+
+def _size_baked(message: str) -> str:
+    return f"dynamic axes not dynamic: {message}; a size is baked into the graph (it fails or gives wrong shapes there)"
+
+
+def _values_differ(message: str) -> str:
+    return (
+        f"values differ away from the export's size: {message}; the shapes are right, so the graph computes "
+        "something else there: one branch of data-dependent control flow recorded by tracing, or a traced size "
+        "used as a value"
+    )
 
 
 def ort_hop(

@@ -42,12 +42,16 @@ _UNSUPPORTED_PHRASES = (
     "not implemented for opset",
     "no adapter",  # onnx.version_converter has no adapter for an op between two opsets
     "no previous version",  # ... nor a version of the op below the one in the graph
+    # TorchScript's symbolic functions refuse an op's variant with a SymbolicValueError, the same
+    # refusal UnsupportedOperatorError makes for a whole op.
+    "unsupported: onnx export of operator",
 )
 # Stages whose tool's refusal ("cannot do X") is an `unsupported` row, and the status of
 # their other failures.
 _CONVERTING_STAGES = {
     "export": Status.EXPORT_ERROR,
-    "convert": Status.EXPORT_ERROR,
+    # The version converter rewrites an exported file: nothing is exported at that hop.
+    "convert": Status.TRANSFORM_ERROR,
     "tf2onnx": Status.EXPORT_ERROR,
     "transform": Status.TRANSFORM_ERROR,
 }

@@ -62,6 +62,17 @@ def fake_baked_batch():
 
 
 @register_model(inputs=_X, dims=_DIMS, other_dims=_OTHER, task=Task.REGRESSION, tags={"fake"})
+def fake_branch_on_size():
+    """Control flow the tracer records as one branch: right shapes, wrong values at other sizes."""
+
+    def forward(self, x):
+        y = self.linear(x)
+        return y * 2 if x.shape[0] % 2 == 0 else -y
+
+    return _module(forward)
+
+
+@register_model(inputs=_X, dims=_DIMS, other_dims=_OTHER, task=Task.REGRESSION, tags={"fake"})
 def fake_segfault():
     """Kills its own process during export: a crash row, and the run goes on."""
 

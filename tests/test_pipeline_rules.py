@@ -28,6 +28,24 @@ from zoo.expectations import Expectation
             Status.UNSUPPORTED,
         ),
         (RemoteError("builtins.ValueError", "quantizer broke", "tb"), "transform", Status.TRANSFORM_ERROR),
+        (
+            RemoteError(
+                "torch.onnx.errors.SymbolicValueError",
+                "Unsupported: ONNX export of operator adaptive_avg_pool2d, output size that are not factor of input",
+                "tb",
+            ),
+            "export",
+            Status.UNSUPPORTED,
+        ),
+        (
+            RemoteError(
+                "onnx.onnx_cpp2py_export.checker.ValidationError",
+                "Unrecognized attribute: noop_with_empty_axes for operator ReduceMean",
+                "tb",
+            ),
+            "convert",
+            Status.TRANSFORM_ERROR,
+        ),
     ],
 )
 def test_worker_errors_are_classified(error, stage: str, status: Status) -> None:

@@ -51,7 +51,7 @@ def test_failures_become_labelled_rows_and_the_run_goes_on(
     assert result.ret == 1  # some cases fail; the run itself completed
     rows = read_rows(tmp_path)
     collected = result.parseoutcomes()
-    assert len(rows) == collected.get("passed", 0) + collected.get("failed", 0) == 10
+    assert len(rows) == collected.get("passed", 0) + collected.get("failed", 0) == 12
 
     def row(model: str, shape: str) -> pd.Series:
         return rows.loc[f"{model}-torchscript-op17-{shape}-ort_cpu"]
@@ -69,7 +69,12 @@ def test_failures_become_labelled_rows_and_the_run_goes_on(
     assert row("fake_baked_batch", "static").status == "pass"
     baked = row("fake_baked_batch", "dynamic")
     assert baked.status == "mismatch" and baked.stage == "dynamic_sizes"
-    assert "dynamic axes not dynamic" in baked.message
+    assert "dynamic axes not dynamic" in baked.message and "a size is baked into the graph" in baked.message
+    branch = row("fake_branch_on_size", "dynamic")
+    assert branch.status == "mismatch" and branch.stage == "dynamic_sizes"
+    assert (
+        branch.message.startswith("values differ away from the export's size") and "shapes are right" in branch.message
+    )
     assert (tmp_path / "latest" / "results.html").is_file()
     result.stdout.fnmatch_lines(["*crash at export: torch worker crashed*SIGSEGV*"])
 
