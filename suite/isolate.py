@@ -164,6 +164,10 @@ class Worker:
         process.join(timeout=10)
         return process.exitcode
 
+    def recycle(self) -> None:
+        """End the current process; the next call starts a new one (state left by earlier calls goes)."""
+        self.close()
+
     def close(self) -> None:
         """Ask the worker to exit, then make sure it has."""
         if self._conn is not None and self._process is not None and self._process.is_alive():

@@ -56,6 +56,11 @@ _CONVERTING_STAGES = {
     "transform": Status.TRANSFORM_ERROR,
 }
 
+# Exporters that get a new worker process for every export. torch.export-based exports of the
+# same model in one process came out differently (gru/lstm, opsets 18 then 25: the second wrote
+# the time axis as a fixed size, alone it stays dynamic) even from a new module instance after
+# torch.compiler.reset(); only a new process gave every export the verdict it gets alone.
+FRESH_PROCESS_EXPORTERS = frozenset({"dynamo"})
 # Which worker and stage module serve each model framework.
 FRAMEWORK_WORKERS = {"torch": "torch", "keras": "tf"}
 STAGE_MODULES = {"torch": "suite.torch_stage", "keras": "suite.tf_stage"}
@@ -265,6 +270,8 @@ class CaseRunner:
     def _run_export(self, spec: ModelSpec, case: Case, key: str, output_count: int) -> CachedOutcome:
         scratch = self.cache.scratch_path("exports", key, ".onnx")
         request = ExportRequest(spec.name, case.exporter, case.opset, case.dynamic, str(scratch))
+        if case.exporter in FRESH_PROCESS_EXPORTERS:
+            self.workers[FRAMEWORK_WORKERS[spec.framework]].recycle()
         try:
             example = make_inputs(spec, export_dims(spec, case.dynamic))
             result = self._model_call(spec, "export", "export", request, example, output_count)

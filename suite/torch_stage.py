@@ -28,11 +28,21 @@ class ModelError(Exception):
 
 
 def _build(name: str) -> Any:
-    import torch
-
+    """The model for eager work (digest, references, timing), reused while its cases run."""
     if name in _MODEL_CACHE:
         _MODEL_CACHE.move_to_end(name)
         return _MODEL_CACHE[name]
+    model = _construct(name)
+    _MODEL_CACHE[name] = model
+    while len(_MODEL_CACHE) > _MODEL_CACHE_SIZE:
+        _MODEL_CACHE.popitem(last=False)
+    return model
+
+
+def _construct(name: str) -> Any:
+    """A new instance from the seeded builder, in eval mode."""
+    import torch
+
     spec = registry.get(name)
     torch.manual_seed(spec.seed)
     try:
@@ -40,9 +50,6 @@ def _build(name: str) -> Any:
     except Exception as exc:
         raise ModelError(f"building {name} failed: {type(exc).__name__}: {exc}") from exc
     model.eval()
-    _MODEL_CACHE[name] = model
-    while len(_MODEL_CACHE) > _MODEL_CACHE_SIZE:
-        _MODEL_CACHE.popitem(last=False)
     return model
 
 
@@ -98,8 +105,15 @@ def _flatten(result: Any) -> list[Any]:
 def export(request: ExportRequest, inputs: dict[str, np.ndarray], output_count: int) -> ExportResult:
     """Export the model on `inputs` as asked; the file lands at request.path."""
 
+    import torch
+
     spec = registry.get(request.model)
-    model = _build(request.model)
+    # Every export starts from a new module and clean compiler state: an exporter may leave
+    # state on the module it traced (torch.export did, on nn.GRU/nn.LSTM: a second export of the
+    # same instance kept the time axis dynamic where the first fixed it), so a reused instance
+    # would make a case's verdict depend on which cases ran before it in this worker.
+    torch.compiler.reset()
+    model = _construct(request.model)
     return get_exporter(request.exporter).export(spec, model, _tensors(inputs), output_count, request)
 
 

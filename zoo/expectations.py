@@ -41,18 +41,6 @@ EXPECTATIONS: list[Expectation] = [
         "https://github.com/pytorch/pytorch/issues/146152",
     ),
     Expectation(
-        "lstm-dynamo-*-dynamic-*",
-        "export_error",
-        "torch.export's nn.LSTM decomposition specializes the time axis, so seq is written as a fixed size",
-        "https://github.com/google-ai-edge/litert-torch/issues/1062",
-    ),
-    Expectation(
-        "gru-dynamo-*-dynamic-*",
-        "export_error",
-        "torch.export's nn.GRU decomposition specializes the time axis, so seq is written as a fixed size",
-        "https://github.com/google-ai-edge/litert-torch/issues/1062",
-    ),
-    Expectation(
         "transformer_encoder-torchscript-*-dynamic-*",
         "mismatch",
         "the TorchScript tracer records nn.MultiheadAttention's reshape with the traced sequence length, "
