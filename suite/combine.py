@@ -19,9 +19,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from suite.history import read_jsonl
 from suite.latency_report import frame_table, latency_rows, provider_comparison
-from suite.store import HistoryError
+from suite.runs import HistoryError, read_jsonl
 
 
 class RunFolderError(ValueError):

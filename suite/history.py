@@ -17,7 +17,6 @@ import argparse
 import fnmatch
 import json
 import math
-import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,35 +27,14 @@ import pandas as pd
 
 from suite.diff import DiffThresholds, RunData, add_within_run_ratios, diff_runs, gate_failures, parse_fail_on
 from suite.latency_verdict import LatencyThresholds
-from suite.store import HistoryError, HistoryStore, RunPart, default_url
+from suite.runs import HISTORY_ENV, ROWS_FILE, SAMPLES_FILE, HistoryError, RunPart, history_url, read_jsonl
+from suite.store import HistoryStore
 
-HISTORY_ENV = "ZOO_HISTORY_URL"
-SAMPLES_FILE = "samples.jsonl"
-ROWS_FILE = "rows.jsonl"
 EXIT_REGRESSED = 1
 EXIT_USAGE = 2
 
 
-def history_url(value: str | None, reports_dir: Path) -> str | None:
-    """The database a run writes to: an option, the environment, or the default file; None for 'none'."""
-    url = value or os.environ.get(HISTORY_ENV) or default_url(reports_dir)
-    return None if url.strip().lower() in ("none", "off", "") else url
-
-
 # -- run folders ------------------------------------------------------------------------------
-
-
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """Lines of a JSON-lines file; a damaged line is an error naming it."""
-    items = []
-    for number, line in enumerate(path.read_text().splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            items.append(json.loads(line))
-        except json.JSONDecodeError as exc:
-            raise HistoryError(f"{path}:{number} is not JSON ({exc.msg}); the file is damaged") from None
-    return items
 
 
 def load_folder(folder: Path) -> tuple[RunData, str]:

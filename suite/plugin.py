@@ -22,7 +22,6 @@ from suite.cache import Cache
 from suite.cases import Case, build_matrix, variant_cases
 from suite.config import Selection, SelectionError, make_selection, profiles
 from suite.diff import parse_fail_on
-from suite.history import SAMPLES_FILE, DiffOutcome, history_url, run_diff, run_id_for
 from suite.isolate import Worker
 from suite.latency import LatencySettings, latency_cases
 from suite.metadata import library_versions, run_metadata
@@ -31,8 +30,8 @@ from suite.pipeline import CaseRunner
 from suite.providers import ProviderRequest, ProviderSelectionError, parse_providers, runtime_inventory
 from suite.record import Record, Status
 from suite.report import new_run_dir, write_run
+from suite.runs import SAMPLES_FILE, HistoryError, RunPart, history_url, now_iso
 from suite.shard import Shard, models_of_shard, parse_shard
-from suite.store import HistoryError, HistoryStore, RunPart, now_iso
 from suite.timing import TimingPlan
 from suite.variants import optimizations_for, quantizations_for
 from zoo import registry
@@ -78,8 +77,8 @@ class ZooState:
         self.samples: dict[str, list[float]] = {}
         self.started_at = now_iso()
         self.run_id = self.regression.run_id or f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
-        self.store: HistoryStore | None = None
-        self.diff: DiffOutcome | None = None
+        self.store: Any = None  # a suite.store.HistoryStore, when a history is in use
+        self.diff: Any = None  # a suite.history.DiffOutcome, with --zoo-baseline
         self.history_note = ""
 
     def record_worker_stats(self, stats: dict[str, dict[str, int]]) -> None:
@@ -145,10 +144,12 @@ class ZooState:
         baseline = self.regression.baseline
         try:
             if self.regression.history_url is not None:
-                self.store = HistoryStore(self.regression.history_url)
+                self.store = _open_store(self.regression.history_url)
             if baseline and not Path(baseline).is_dir():
                 if self.store is None:
                     raise HistoryError(f"--zoo-baseline {baseline!r} is not a run folder, and --zoo-history is none")
+                from suite.history import run_id_for
+
                 run_id_for(baseline, self.store, exclude=self.run_id)
             if self.store is not None:
                 self.store.begin_part(self._run_part())
@@ -202,7 +203,15 @@ class ZooState:
         if benchmarks is not None and "latency" in self.selection.paths and not benchmarks.json:
             benchmarks.json = run_dir / "benchmark.json"
 
-    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+    @pytest.hookimpl(hookwrapper=True, tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> Iterator[None]:
+        # Outermost and before the yield: the run folder and the history are written before
+        # other plugins finish (pytest-benchmark saves its JSON there), so their failure
+        # cannot cost the rows.
+        self._finish(session, exitstatus)
+        yield
+
+    def _finish(self, session: pytest.Session, exitstatus: int) -> None:
         if self.is_worker or not (self.rows or self.collected):
             return
         unfinished = [nodeid for nodeid in self.collected if nodeid not in self.rows]
@@ -266,6 +275,7 @@ class ZooState:
         """The diff section for results.html (diff.csv/.md/.html beside it), or "" without --zoo-baseline."""
         from suite.diff import RunData
         from suite.diff_report import render_diff_section
+        from suite.history import run_diff
         from suite.report import rows_frame
 
         if not self.regression.baseline or self.run_dir is None:
@@ -444,6 +454,18 @@ def _regression_settings(
     )
 
 
+def _open_store(url: str) -> Any:
+    """The history database (SQLAlchemy is imported only here, when a history is in use)."""
+    try:
+        from suite.store import HistoryStore
+    except ImportError as exc:
+        raise HistoryError(
+            f"the results history needs SQLAlchemy ({exc}); pip install 'sqlalchemy>=2,<3' "
+            "(and psycopg for PostgreSQL), or run with --zoo-history none"
+        ) from None
+    return HistoryStore(url)
+
+
 def _runs_in_parallel(config: pytest.Config) -> bool:
     return hasattr(config, "workerinput") or config.getoption("dist", "no") not in ("no", None)
 
@@ -469,8 +491,32 @@ def _providers(config: pytest.Config, selection: Selection) -> tuple[ProviderReq
         return ()
     import onnxruntime as ort
 
+    _check_pytest_benchmark()
     inventory = runtime_inventory()
     return parse_providers(config.getoption("zoo_providers"), ort.get_available_providers(), inventory["ort_package"])
+
+
+PYTEST_BENCHMARK_RANGE = ((5, 3), (6, 0))
+
+
+def _check_pytest_benchmark() -> None:
+    """The latency path hands pytest-benchmark a JSON path; before 5.3 it wanted an open file and
+    crashed at the very end of the run. Say so before the run."""
+    import importlib.metadata
+
+    try:
+        version = importlib.metadata.version("pytest-benchmark")
+    except importlib.metadata.PackageNotFoundError:
+        raise SelectionError(
+            "the latency path needs pytest-benchmark; pip install 'pytest-benchmark>=5.3,<6'"
+        ) from None
+    parts = tuple(int(p) for p in version.split(".")[:2] if p.isdigit())
+    low, high = PYTEST_BENCHMARK_RANGE
+    if not low <= parts < high:
+        raise SelectionError(
+            f"the latency path needs pytest-benchmark >=5.3,<6, found {version}; "
+            "pip install 'pytest-benchmark>=5.3,<6' (or a wheel of it, where no registry is reachable)"
+        )
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

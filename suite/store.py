@@ -10,7 +10,6 @@ nothing, and an interrupted part is stored as such.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -21,8 +20,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from suite.runs import HistoryError, RunPart, now_iso
+
 SCHEMA_VERSION = 1
-DEFAULT_DB_NAME = "history.sqlite"
 
 _meta = sa.MetaData()
 schema_info = sa.Table("schema_info", _meta, sa.Column("version", sa.Integer, nullable=False))
@@ -82,21 +82,6 @@ baselines = sa.Table(
 sa.Index("ix_results_case", results.c.case_id)
 
 
-class HistoryError(ValueError):
-    """A history database or reference that cannot be used; the message says what to do."""
-
-
-@dataclass(frozen=True)
-class RunPart:
-    """What one pytest process (one shard, or a whole unsharded run) contributes to a run."""
-
-    run_id: str
-    part: str
-    started_at: str
-    metadata: Mapping[str, Any]
-    folder: str = ""
-
-
 @dataclass(frozen=True)
 class RunSummary:
     """A line of `python -m suite.history list`."""
@@ -119,14 +104,6 @@ def _create_v1(conn: Connection) -> None:
 # Index = the version a migration produces minus one. Append, never edit: databases in the
 # field hold every earlier version.
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_create_v1,)
-
-
-def now_iso() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-
-
-def default_url(reports_dir: Path) -> str:
-    return f"sqlite:///{(reports_dir / DEFAULT_DB_NAME).resolve()}"
 
 
 def make_engine(url: str) -> Engine:

@@ -13,7 +13,8 @@ import pytest
 import sqlalchemy as sa
 
 from suite import history
-from suite.store import SCHEMA_VERSION, HistoryError, HistoryStore, RunPart, schema_info
+from suite.runs import HistoryError, RunPart
+from suite.store import SCHEMA_VERSION, HistoryStore, schema_info
 from tests.pg_server import postgres_bin, postgres_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -172,3 +173,18 @@ def test_the_command_line_imports_lists_promotes_and_diffs(tmp_path: Path) -> No
     unknown = cli("diff", "cand", "--baseline", "weekly")
     assert unknown.returncode == history.EXIT_USAGE and "Traceback" not in unknown.stderr
     assert "'weekly' is neither" in unknown.stderr
+
+
+def test_without_sqlalchemy_the_plugin_loads_and_a_history_asks_for_it() -> None:
+    code = (
+        "import sys; sys.modules['sqlalchemy'] = None\n"
+        "import suite.plugin, suite.combine\n"
+        "from suite.runs import HistoryError\n"
+        "try:\n"
+        "    suite.plugin._open_store('sqlite:///x.sqlite')\n"
+        "except HistoryError as exc:\n"
+        "    print(exc)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "needs SQLAlchemy" in done.stdout and "--zoo-history none" in done.stdout

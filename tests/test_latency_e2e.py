@@ -68,3 +68,27 @@ def test_latency_is_refused_under_xdist_and_missing_providers_are_usage_errors(
     missing = run_zoo(pytester, tmp_path, tmp_path / "cache", *MLP, "--zoo-paths=latency", "--zoo-providers=cuda")
     assert missing.ret == pytest.ExitCode.USAGE_ERROR
     missing.stderr.fnmatch_lines(["*CUDAExecutionProvider is not offered by onnxruntime* it needs onnxruntime-gpu*"])
+
+
+def test_rows_do_not_depend_on_pytest_benchmark_saving_its_json(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    result = run_zoo(
+        pytester, tmp_path, tmp_path / "cache", *MLP, "--zoo-paths=latency", "--zoo-latency-seconds=0.1",
+        "-k", "lat.fp32", f"--benchmark-json={tmp_path / 'missing' / 'dir' / 'b.json'}",
+    )  # fmt: skip
+    assert result.ret != 0  # pytest-benchmark fails to write its JSON at the end...
+    rows = pd.read_csv(tmp_path / "latest" / "results.csv")  # ...after the run folder was written
+    assert list(rows["status"]) == ["pass"] and rows["p50_ms"].iloc[0] > 0
+
+
+def test_an_old_pytest_benchmark_is_refused_before_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.metadata
+
+    from suite import plugin
+    from suite.config import SelectionError
+
+    real = importlib.metadata.version
+    monkeypatch.setattr(
+        importlib.metadata, "version", lambda name: "4.0.0" if name == "pytest-benchmark" else real(name)
+    )
+    with pytest.raises(SelectionError, match=r"needs pytest-benchmark >=5\.3,<6, found 4\.0\.0"):
+        plugin._check_pytest_benchmark()

@@ -1,0 +1,63 @@
+"""What identifies a stored run, and where the history lives; no database library needed.
+
+The pytest plugin imports this module always and suite.store (SQLAlchemy) only when a
+history is in use, so a run with --zoo-history none needs no database packages (a GPU
+machine without a package registry, say).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+HISTORY_ENV = "ZOO_HISTORY_URL"
+DEFAULT_DB_NAME = "history.sqlite"
+SAMPLES_FILE = "samples.jsonl"
+ROWS_FILE = "rows.jsonl"
+
+
+class HistoryError(ValueError):
+    """A history database or reference that cannot be used; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class RunPart:
+    """What one pytest process (one shard, or a whole unsharded run) contributes to a run."""
+
+    run_id: str
+    part: str
+    started_at: str
+    metadata: Mapping[str, Any]
+    folder: str = ""
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def default_url(reports_dir: Path) -> str:
+    return f"sqlite:///{(reports_dir / DEFAULT_DB_NAME).resolve()}"
+
+
+def history_url(value: str | None, reports_dir: Path) -> str | None:
+    """The database a run writes to: an option, the environment, or the default file; None for 'none'."""
+    url = value or os.environ.get(HISTORY_ENV) or default_url(reports_dir)
+    return None if url.strip().lower() in ("none", "off", "") else url
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """Lines of a JSON-lines file; a damaged line is an error naming it."""
+    items = []
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            items.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            raise HistoryError(f"{path}:{number} is not JSON ({exc.msg}); the file is damaged") from None
+    return items
