@@ -163,7 +163,7 @@ def run_latency(
     benchmark.extra_info.update({"case_id": case.case_id, "variant": case.variant, "provider": request.label})
     model_path, graph_nodes = prepared.artifact.path, prepared.info.node_count
     if case.variant != "fp32":
-        model_path, facts = build_variant(runner, case.variant, record, prepared)
+        model_path, facts = build_variant(runner, case.variant, record, prepared, case.provider)
         graph_nodes = facts.get("node_count") or graph_nodes
 
     dims = timed_dims(spec, case.shape)

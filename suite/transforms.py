@@ -52,15 +52,28 @@ def _facts(path: str) -> dict[str, Any]:
 
 
 @_in_scratch_dir
-def optimize_ort(source: str, target: str, level: str) -> dict[str, Any]:
-    """ONNX Runtime offline optimization at `level` (basic, extended, all), saved to `target`."""
+def optimize_ort(
+    source: str,
+    target: str,
+    level: str,
+    provider: str = "CPUExecutionProvider",
+    provider_options: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """ONNX Runtime offline optimization at `level` (basic, extended, all) for `provider`, saved to `target`.
+
+    Extended and layout optimizations write the provider's own kernels, so the file is for that
+    provider (with the CPU provider for what it does not take) and no other.
+    """
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.graph_optimization_level = getattr(ort.GraphOptimizationLevel, ORT_LEVELS[level])
     options.optimized_model_filepath = target
-    ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
-    return _facts(target)
+    providers: list[Any] = [(provider, provider_options or {})]
+    if provider != "CPUExecutionProvider":
+        providers.append("CPUExecutionProvider")
+    ort.InferenceSession(source, options, providers=providers)
+    return {**_facts(target), "optimized_for_provider": provider}
 
 
 @_in_scratch_dir

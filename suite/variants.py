@@ -19,6 +19,7 @@ from suite.cases import Case
 from suite.compare import compare_outputs
 from suite.inputs import make_inputs
 from suite.pipeline import CaseRunner, Prepared, StageFailure
+from suite.providers import ProviderRequest
 from suite.record import Record, Status
 from suite.timing import TIMING_THREADS, compare_latency
 from suite.transforms import TRANSFORMS_VERSION
@@ -29,6 +30,11 @@ EVAL_DRAWS = 16  # seeded input sets the variants are judged on
 CALIBRATION_DRAW_BASE = 100  # calibration draws never overlap the evaluation draws
 CALIBRATION_DRAWS = 16
 TRANSFORMER_TYPES = ("bert", "gpt2")  # tags that onnxruntime.transformers.optimizer has a model type for
+# ONNX Runtime's extended and layout optimizations run after the graph is partitioned among
+# providers and write kernels of the provider they optimized for (a CPU-optimized FusedConv does
+# not load on CUDA): such a variant is built for the provider that will run it.
+PROVIDER_SPECIFIC = ("opt_ort_extended", "opt_ort_all")
+CPU = ProviderRequest("CPUExecutionProvider")
 
 
 def optimizations_for(spec: ModelSpec) -> list[str]:
@@ -43,10 +49,12 @@ def quantizations_for(calibrations: Sequence[str]) -> list[str]:
     return ["quant_int8_dynamic", *(f"quant_int8_static_{m}" for m in calibrations), "quant_fp16"]
 
 
-def _transform_call(runner: CaseRunner, spec: ModelSpec, variant: str, source: str) -> Callable[[Path], Any]:
+def _transform_call(
+    runner: CaseRunner, spec: ModelSpec, variant: str, source: str, provider: ProviderRequest
+) -> Callable[[Path], Any]:
     """The onnx-worker call that writes `variant` of `source` to a scratch path."""
     if variant.startswith("opt_ort_"):
-        function, args = "optimize_ort", (variant.removeprefix("opt_ort_"),)
+        function, args = "optimize_ort", (variant.removeprefix("opt_ort_"), provider.name, provider.option_dict())
     elif variant == "opt_onnxscript":
         function, args = "optimize_onnxscript", ()
     elif variant == "opt_transformers":
@@ -94,18 +102,31 @@ def _outputs(session: Any, feeds: Sequence[Mapping[str, np.ndarray]]) -> list[li
     return [[np.asarray(o) for o in session.run(names, dict(f))] for f in feeds]
 
 
-def build_variant(runner: CaseRunner, variant: str, record: Record, prepared: Prepared) -> tuple[Path, dict[str, Any]]:
-    """The file of `variant` (through the cache) and the facts its transform reported."""
+def optimized_for(variant: str, provider: ProviderRequest) -> ProviderRequest | None:
+    """The provider a variant's file is built for, or None where the file suits every provider."""
+    return provider if variant in PROVIDER_SPECIFIC else None
+
+
+def build_variant(
+    runner: CaseRunner, variant: str, record: Record, prepared: Prepared, provider: ProviderRequest = CPU
+) -> tuple[Path, dict[str, Any]]:
+    """The file of `variant` for `provider` (through the cache) and the facts its transform reported."""
     record.stage = "transform"
+    target = optimized_for(variant, provider)
     key = content_key(
         kind="variant",
         export=prepared.export_key,
         variant=variant,
         transforms=TRANSFORMS_VERSION,
+        # Only provider-specific variants carry the provider: the others are shared by every provider.
+        **({"optimized_for": target.label} if target else {}),
         **runner.versions("onnx"),
     )
     outcome, product = runner.cached_step(
-        "variants", key, ".onnx", _transform_call(runner, prepared.spec, variant, str(prepared.artifact.path))
+        "variants",
+        key,
+        ".onnx",
+        _transform_call(runner, prepared.spec, variant, str(prepared.artifact.path), target or CPU),
     )
     if product is None:
         raise StageFailure(Status(outcome.status), outcome.message, outcome.detail)
@@ -121,6 +142,7 @@ def build_variant(runner: CaseRunner, variant: str, record: Record, prepared: Pr
             "op_delta": op_delta(prepared.info.op_counts, facts.get("op_counts", {})),
             "fusions": "; ".join(fusions(prepared.info.op_counts, facts.get("op_counts", {}))),
             "preprocess_note": facts.get("preprocess_note", ""),
+            "optimized_for": target.label if target else "",
         }
     )
     return product, facts

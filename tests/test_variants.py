@@ -65,3 +65,58 @@ def test_variant_lists() -> None:
         "quant_int8_static_entropy",
         "quant_fp16",
     ]
+
+
+class _RecordingRunner:
+    """Stands in for CaseRunner: records the transform calls and cache keys, writes an empty product."""
+
+    def __init__(self, tmp_path) -> None:
+        self.tmp_path, self.calls, self.keys = tmp_path, [], []
+
+    def versions(self, group: str) -> dict[str, str]:
+        return {"onnxruntime": "1.32.0"}
+
+    def call(self, worker: str, stage: str, ref: str, *args):
+        self.calls.append((ref, args))
+        return {}
+
+    def cached_step(self, kind: str, key: str, suffix: str, run):
+        from suite.cache import CachedOutcome
+
+        self.keys.append(key)
+        extra = run(self.tmp_path / f"{len(self.keys)}.onnx")
+        return CachedOutcome("ok", extra=extra, seconds=0.1), self.tmp_path / f"{len(self.keys)}.onnx"
+
+
+def test_a_provider_specific_variant_is_built_for_the_provider_that_runs_it(tmp_path) -> None:
+    from types import SimpleNamespace
+
+    from suite.providers import ProviderRequest
+    from suite.variants import build_variant
+
+    runner = _RecordingRunner(tmp_path)
+    info = SimpleNamespace(node_count=3, file_bytes=100, op_counts={})
+    prepared = SimpleNamespace(export_key="k", spec=_spec(), artifact=SimpleNamespace(path="m.onnx"), info=info)
+    openvino = ProviderRequest("OpenVINOExecutionProvider", (("device_type", "CPU"),))
+    rows = {}
+    for variant, provider in [
+        ("opt_ort_extended", None),
+        ("opt_ort_extended", openvino),
+        ("opt_ort_basic", openvino),
+        ("opt_ort_basic", None),
+    ]:
+        record = Record("c", "m", "torchscript", 17, "static", variant)
+        args = (runner, variant, record, prepared) + ((provider,) if provider else ())
+        build_variant(*args)  # type: ignore[arg-type]
+        rows[(variant, provider is not None)] = record.hops["optimized_for"]
+    extended_cpu, extended_ov, basic_ov, basic_cpu = runner.keys
+    assert extended_cpu != extended_ov  # an extended file is never shared between providers
+    assert basic_cpu == basic_ov  # a basic-level file suits every provider, so it is shared
+    assert runner.calls[1] == ("suite.transforms:optimize_ort", ("m.onnx", str(tmp_path / "2.onnx"), "extended",
+                               "OpenVINOExecutionProvider", {"device_type": "CPU"}))  # fmt: skip
+    assert rows == {
+        ("opt_ort_extended", False): "cpu",
+        ("opt_ort_extended", True): "openvino+device_type:CPU",
+        ("opt_ort_basic", True): "",
+        ("opt_ort_basic", False): "",
+    }
