@@ -56,6 +56,15 @@ class LatencyCase(Case):
     provider: ProviderRequest = field(default_factory=lambda: ProviderRequest("CPUExecutionProvider"))
 
 
+GPU_PROVIDERS = ("CUDAExecutionProvider", "TensorrtExecutionProvider")
+
+
+def eager_device_for(request: ProviderRequest) -> str:
+    """Where the eager baseline of a row runs: on the GPU for GPU providers, so speedup_vs_eager
+    compares like with like (the worker runs it on the CPU, and says so, where torch sees no GPU)."""
+    return "cuda" if request.name in GPU_PROVIDERS else "cpu"
+
+
 def latency_variants_for(spec: ModelSpec) -> list[str]:
     """FP32, an offline optimization, INT8 dynamic, INT8 static QDQ and FP16.
 
@@ -185,10 +194,11 @@ def run_latency(
     record.hops.update(_large_batch(session, spec, case, settings))
 
     record.stage = "eager"
-    eager = runner.eager_latency(spec, dims, settings.threads, settings.plan)
+    eager = runner.eager_latency(spec, dims, settings.threads, settings.plan, eager_device_for(request))
     record.hops.update(
         {
             "eager_p50_ms": eager["p50_ms"],
+            "eager_device": eager.get("device", "cpu"),
             "eager_threads": eager["threads"],
             "speedup_vs_eager": round(eager["p50_ms"] / stats.p50_ms, 4),
         }

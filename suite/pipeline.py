@@ -218,13 +218,17 @@ class CaseRunner:
         return list(outputs)
 
     def eager_latency(
-        self, spec: ModelSpec, dims: Mapping[str, int], threads: Threads, plan: TimingPlan
+        self, spec: ModelSpec, dims: Mapping[str, int], threads: Threads, plan: TimingPlan, device: str = "cpu"
     ) -> dict[str, Any]:
-        """The eager model's latency at `dims` (the latency stage's baseline), measured once per run."""
-        key = (spec.name, dims_label(dims), threads)
+        """The eager model's latency at `dims` on `device` (the latency stage's baseline), measured once per run.
+
+        The result names the device it ran on ("device"): a GPU asked for where the framework
+        sees none runs on the CPU, and says so.
+        """
+        key = (spec.name, dims_label(dims), threads, device)
         if key not in self._eager_latency:
             self._eager_latency[key] = self._model_call(
-                spec, "eager", "eager_latency", spec.name, make_inputs(spec, dims), threads.intra_op, plan
+                spec, "eager", "eager_latency", spec.name, make_inputs(spec, dims), threads.intra_op, plan, device
             )
         return self._eager_latency[key]
 

@@ -491,7 +491,9 @@ def eager_outputs(name: str, inputs: dict[str, np.ndarray]) -> list[np.ndarray]:
     return [np.asarray(t) for t in flatten_outputs(result)]
 
 
-def eager_latency(name: str, inputs: dict[str, np.ndarray], threads: int, plan: TimingPlan) -> dict[str, Any]:
+def eager_latency(
+    name: str, inputs: dict[str, np.ndarray], threads: int, plan: TimingPlan, device: str = "cpu"
+) -> dict[str, Any]:
     """TF eager call latency on `inputs`: the latency stage's baseline for Keras models.
 
     TF's thread pools were fixed when the worker started (ZOO_SUITE_THREADS); the
@@ -504,6 +506,8 @@ def eager_latency(name: str, inputs: dict[str, np.ndarray], threads: int, plan: 
         **summarize(samples).columns(),
         "threads": tf.config.threading.get_intra_op_parallelism_threads() or "tf default",
         "interop_threads": tf.config.threading.get_inter_op_parallelism_threads() or "tf default",
+        # The TF worker keeps to the CPU (the GPU machines have no TensorFlow; and it never shares one).
+        "device": "cpu" if device == "cpu" else "cpu (the Keras baseline runs on the CPU)",
     }
 
 

@@ -117,11 +117,28 @@ def export(request: ExportRequest, inputs: dict[str, np.ndarray], output_count: 
     return get_exporter(request.exporter).export(spec, model, _tensors(inputs), output_count, request)
 
 
-def eager_latency(name: str, inputs: dict[str, np.ndarray], threads: int, plan: TimingPlan) -> dict[str, Any]:
-    """Eager forward latency on `inputs` with `threads` intra-op threads: the latency stage's baseline."""
+def eager_latency(
+    name: str, inputs: dict[str, np.ndarray], threads: int, plan: TimingPlan, device: str = "cpu"
+) -> dict[str, Any]:
+    """Eager forward latency on `inputs`: the latency stage's baseline.
+
+    On the CPU with `threads` intra-op threads; on "cuda" (the baseline of CUDA and TensorRT
+    rows) with a copy of the model on the GPU, each call synchronized so the time is the
+    kernels', not the launch's. Where torch sees no GPU it runs on the CPU and says so.
+    """
     import torch
 
-    forward = _forward(name, inputs)
+    where = "cpu"
+    if device.startswith("cuda"):
+        if torch.cuda.is_available():
+            where = "cuda"
+        else:
+            device = "cpu (torch sees no GPU)"
+    if where == "cuda":
+        forward = _forward_on_gpu(name, inputs)
+        device = f"cuda:0 ({torch.cuda.get_device_name(0)})"
+    else:
+        forward = _forward(name, inputs)
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
@@ -129,7 +146,29 @@ def eager_latency(name: str, inputs: dict[str, np.ndarray], threads: int, plan: 
             samples = sample(forward, plan)
     finally:
         torch.set_num_threads(previous)
-    return {**summarize(samples).columns(), "threads": threads, "interop_threads": torch.get_num_interop_threads()}
+    return {
+        **summarize(samples).columns(),
+        "threads": threads,
+        "interop_threads": torch.get_num_interop_threads(),
+        "device": device,
+    }
+
+
+def _forward_on_gpu(name: str, inputs: dict[str, np.ndarray]) -> Callable[[], Any]:
+    """forward on a GPU copy of the model (the cached CPU model serves references), synchronized."""
+    import torch
+
+    spec = registry.get(name)
+    model = _construct(name).to("cuda")
+    tensors = {k: v.to("cuda") for k, v in _tensors(inputs).items()}
+    args, kwargs = call_arguments(spec, tensors)
+
+    def forward() -> Any:
+        result = model(*args, **(kwargs or {}))
+        torch.cuda.synchronize()
+        return result
+
+    return forward
 
 
 def init_worker(user_modules: tuple[str, ...]) -> None:

@@ -31,7 +31,7 @@ def test_latency_rows_join_benchmark_json_and_run_after_correctness(pytester: py
     fp32 = latency.loc["fp32"]
     assert fp32.status == "pass" and fp32.provider_label == "cpu" and fp32.placement_share == 1.0
     assert 0 < fp32.p50_ms <= fp32.p90_ms <= fp32.p99_ms
-    assert fp32.rounds >= 15 and fp32.eager_p50_ms > 0 and fp32.vs_fp32 == 1.0
+    assert fp32.rounds >= 15 and fp32.eager_p50_ms > 0 and fp32.vs_fp32 == 1.0 and fp32.eager_device == "cpu"
     assert fp32.large_batch == 8 and fp32.large_batch_throughput_per_s > 0
     assert fp32.intra_op_threads == 2 and fp32.inter_op_threads == 1
     # pytest-benchmark's own JSON sits beside the rows and joins them by case id.

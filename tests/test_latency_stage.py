@@ -145,3 +145,19 @@ def test_tables_put_providers_side_by_side() -> None:
     assert table.loc["fp32", "onnxruntime-openvino / openvino speedup vs onnxruntime / cpu"] == 2.0
     assert table.loc["fp32", "onnxruntime-openvino / openvino speedup vs onnxruntime-openvino / cpu"] == 2.5
     assert table.loc["quant_fp16", "p50 ms: onnxruntime-openvino / openvino"] == "fallback"
+
+
+def test_gpu_rows_ask_for_a_gpu_baseline_and_say_where_it_ran() -> None:
+    from suite.isolate import Worker
+    from suite.latency import eager_device_for
+    from suite.providers import ProviderRequest
+
+    assert eager_device_for(ProviderRequest("CUDAExecutionProvider")) == "cuda"
+    assert eager_device_for(ProviderRequest("TensorrtExecutionProvider")) == "cuda"
+    assert eager_device_for(ProviderRequest("OpenVINOExecutionProvider")) == "cpu"
+    with Worker("torch", "suite.torch_stage:init_worker", ((),)) as worker:
+        plan = TimingPlan(warmup_s=0.01, target_s=0.05)
+        inputs = {"x": np.ones((1, 10), dtype=np.float32)}
+        result = worker.call("suite.torch_stage:eager_latency", "mlp", inputs, 1, plan, "cuda", timeout=300)
+    # This machine has no GPU: the baseline ran on the CPU, and the row will say so.
+    assert result["device"] == "cpu (torch sees no GPU)" and result["p50_ms"] > 0
