@@ -57,6 +57,8 @@ class LatencyCase(Case):
 
 
 GPU_PROVIDERS = ("CUDAExecutionProvider", "TensorrtExecutionProvider")
+# The CUDA provider's switch for TF32 math in FP32 convolutions and matmuls (on by default).
+TF32_OPTION = "use_tf32"
 
 
 def eager_device_for(request: ProviderRequest) -> str:
@@ -203,7 +205,7 @@ def run_latency(
             "speedup_vs_eager": round(eager["p50_ms"] / stats.p50_ms, 4),
         }
     )
-    _judge_numerics(record, case, prepared, dims, first)
+    _judge_numerics(record, case, prepared, dims, first, _effective_options(session, request), model_path, settings)
 
 
 def _verified_session(
@@ -260,22 +262,77 @@ def _large_batch(session: Any, spec: ModelSpec, case: LatencyCase, settings: Lat
     }
 
 
+def _effective_options(session: Any, request: ProviderRequest) -> dict[str, str]:
+    """The provider options the session runs with (defaults included), as onnxruntime reports them."""
+    try:
+        return {str(k): str(v) for k, v in session.get_provider_options().get(request.name, {}).items()}
+    except Exception:  # noqa: BLE001 - a build without the call; the row then shows the options asked for
+        return request.option_dict()
+
+
+def strict_request(request: ProviderRequest, effective: Mapping[str, str]) -> ProviderRequest | None:
+    """The same provider with TF32 math off, where the timed session uses it (the CUDA provider's
+    default on GPUs that have it), so FP32 numerics can be judged strictly; else None."""
+    if effective.get(TF32_OPTION) != "1":
+        return None
+    options = (*((k, v) for k, v in request.options if k != TF32_OPTION), (TF32_OPTION, "0"))
+    return ProviderRequest(request.name, options)
+
+
+def numerics_policy(case: LatencyCase, strict: ProviderRequest | None, tolerance: Any) -> str:
+    """How this row's numerics are judged, in words, for the report."""
+    fp32 = f"atol={tolerance.atol:g}, rtol={tolerance.rtol:g} vs eager"
+    if case.variant not in EXACT_VARIANTS:
+        return "recorded, not judged here (the quantize path judges quantized variants against FP32)"
+    if strict is not None:
+        return f"FP32 judged with {TF32_OPTION}=0 ({fp32}); the timed session's TF32 error is reported, not judged"
+    return f"FP32 judged on the timed session ({fp32})"
+
+
 def _judge_numerics(
-    record: Record, case: LatencyCase, prepared: Prepared, dims: Mapping[str, int], outputs: list[Any]
+    record: Record,
+    case: LatencyCase,
+    prepared: Prepared,
+    dims: Mapping[str, int],
+    outputs: list[Any],
+    effective: Mapping[str, str],
+    model_path: Path,
+    settings: LatencySettings,
 ) -> None:
-    """Outputs on this provider against eager: recorded always, judged for unquantized variants."""
+    """Outputs on this provider against eager: recorded always, judged for unquantized variants.
+
+    Where the timed session uses TF32 math, its error is TF32 rounding, not a verdict: a second
+    session with TF32 off is judged with the FP32 tolerance, so a wrong kernel still fails.
+    """
     record.stage = "compare"
-    reference = prepared.reference_at(dims)
+    strict = strict_request(case.provider, effective)
+    record.hops["provider_options_in_effect"] = json.dumps(dict(effective), sort_keys=True)
+    record.hops["numerics_policy"] = numerics_policy(case, strict, prepared.spec.tolerance)
+    comparison = _against_eager(prepared, dims, outputs)
+    record.max_abs_err = comparison.worst("max_abs_err")
+    record.sizes_checked = dims_label(dims)
+    if strict is not None:
+        record.hops["tf32_max_abs_err"] = record.max_abs_err
+        try:
+            session, _ = timed_session(model_path, strict, settings.threads)
+            comparison = _against_eager(prepared, dims, session.run(None, make_inputs(prepared.spec, dims)))
+        except Exception as exc:  # noqa: BLE001 - the strict session is part of this row's verdict
+            raise StageFailure(Status.RUNTIME_ERROR, f"the {TF32_OPTION}=0 session failed: {exc}") from None
+        record.hops["strict_max_abs_err"] = comparison.worst("max_abs_err")
+    if case.variant in EXACT_VARIANTS and not comparison.ok:
+        mode = f" with {TF32_OPTION}=0" if strict is not None else ""
+        raise StageFailure(
+            Status.MISMATCH, f"{case.provider.name}{mode} output differs from eager: {comparison.message}"
+        )
+
+
+def _against_eager(prepared: Prepared, dims: Mapping[str, int], outputs: Sequence[Any]) -> Any:
     names = list(prepared.artifact.output_names)
-    comparison = compare_outputs(
-        reference,
+    return compare_outputs(
+        prepared.reference_at(dims),
         [np.asarray(o) for o in outputs],
         expected_names=names,
         candidate_names=names,
         tolerance=prepared.spec.tolerance,
         task=prepared.spec.task,
     )
-    record.max_abs_err = comparison.worst("max_abs_err")
-    record.sizes_checked = dims_label(dims)
-    if case.variant in EXACT_VARIANTS and not comparison.ok:
-        raise StageFailure(Status.MISMATCH, f"{case.provider.name} output differs from eager: {comparison.message}")

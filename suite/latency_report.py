@@ -30,6 +30,7 @@ LATENCY_COLUMNS = (
     "rounds",
     "vs_fp32",
     "eager_p50_ms",
+    "eager_device",
     "speedup_vs_eager",
     "throughput_per_s",
     "large_batch",
@@ -38,6 +39,12 @@ LATENCY_COLUMNS = (
     "first_run_ms",
     "placement_share",
     "placed_elsewhere",
+    "optimized_for",
+    "max_abs_err",
+    "tf32_max_abs_err",
+    "strict_max_abs_err",
+    "numerics_policy",
+    "provider_options_in_effect",
     "intra_op_threads",
     "inter_op_threads",
     "ort_version",
@@ -126,7 +133,11 @@ def frame_table(table: pd.DataFrame, css_class: str, columns: Sequence[str] | No
             value = record.get(column)
             colour = STATUS_COLOURS.get(str(value)) if isinstance(value, str) else None
             style = f' style="background:{colour}"' if colour else ""
-            css = ' class="msg"' if column in ("message", "placed_elsewhere") else ""
+            css = (
+                ' class="msg"'
+                if column in ("message", "placed_elsewhere", "numerics_policy", "provider_options_in_effect")
+                else ""
+            )
             cells.append(f"<td{style}{css}>{html.escape(_fmt(value))}</td>")
         body.append(f"<tr>{''.join(cells)}</tr>")
     return f'<table class="{css_class}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'

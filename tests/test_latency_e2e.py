@@ -34,6 +34,7 @@ def test_latency_rows_join_benchmark_json_and_run_after_correctness(pytester: py
     assert fp32.rounds >= 15 and fp32.eager_p50_ms > 0 and fp32.vs_fp32 == 1.0 and fp32.eager_device == "cpu"
     assert fp32.large_batch == 8 and fp32.large_batch_throughput_per_s > 0
     assert fp32.intra_op_threads == 2 and fp32.inter_op_threads == 1
+    assert fp32.numerics_policy.startswith("FP32 judged on the timed session") and pd.isna(fp32.get("tf32_max_abs_err"))
     # pytest-benchmark's own JSON sits beside the rows and joins them by case id.
     benchmarks = json.loads((run / "benchmark.json").read_text())["benchmarks"]
     by_case = {b["extra_info"]["case_id"]: b["stats"] for b in benchmarks}
