@@ -339,6 +339,19 @@ def counts(diff: pd.DataFrame) -> dict[str, int]:
     return result
 
 
+def called_latency(diff: pd.DataFrame) -> pd.DataFrame:
+    """Cases whose p50 or a within-run ratio was called slower/faster (worse/better): beyond noise."""
+    ratios = diff["ratio_verdicts"].astype(str)
+    called = ratios.str.contains(": worse") | ratios.str.contains(": better")
+    return diff[diff["latency_verdict"].isin(["slower", "faster"]) | called]
+
+
+def inconclusive_latency(diff: pd.DataFrame) -> pd.DataFrame:
+    """Cases with a large, significant timing change that the history is too short to judge."""
+    ratios = diff["ratio_verdicts"].astype(str).str.contains(": inconclusive")
+    return diff[(diff["latency_verdict"] == "inconclusive") | ratios]
+
+
 GATES = ("correctness", "drift", "latency")
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from suite.diff import RunData, counts
+from suite.diff import RunData, called_latency, counts, inconclusive_latency
 
 MD_LIMIT = 50  # rows per Markdown table: a job summary is read, not searched
 MESSAGE_CHARS = 160
@@ -135,8 +135,8 @@ def _md_cases(diff: pd.DataFrame, change: str, title: str, columns: Sequence[str
 
 
 def _md_latency(diff: pd.DataFrame) -> list[str]:
-    called = diff[diff["latency_verdict"].isin(["slower", "faster"]) | (diff["ratio_verdicts"].astype(str) != "")]
-    inconclusive = diff[diff["latency_verdict"] == "inconclusive"]
+    called = called_latency(diff)
+    inconclusive = inconclusive_latency(diff)
     timed = diff[diff["latency_verdict"].astype(str) != ""]
     if timed.empty and called.empty:
         return []
@@ -157,9 +157,9 @@ def _md_latency(diff: pd.DataFrame) -> list[str]:
         lines.append("")
     if not inconclusive.empty:
         lines += [
-            f"{len(inconclusive)} timing changes are inconclusive: significant and large, but the history "
-            "holds too few earlier runs of those cases to tell them from this machine's run-to-run noise "
-            "(see diff.csv, `latency_reason`).",
+            f"{len(inconclusive)} cases have timing changes (p50 or a within-run ratio) that are inconclusive: "
+            "significant and large, but the history holds too few earlier runs of those cases to tell them "
+            "from this machine's run-to-run noise (see diff.csv, `latency_reason`, `ratio_verdicts`).",
             "",
         ]
     if called.empty and inconclusive.empty:
@@ -210,7 +210,7 @@ def render_diff_section(
         else ""
     )
     notable = diff[diff["change"].isin(["regressed", "fixed"])]
-    latency = diff[diff["latency_verdict"].isin(["slower", "faster"]) | (diff["ratio_verdicts"].astype(str) != "")]
+    latency = called_latency(diff)
     drifted = diff[diff["drift"].astype(str) != ""]
     trend_html = trend_chart(trend, list(dict.fromkeys(trend["case_id"]))) if trend is not None and len(trend) else ""
     return (
