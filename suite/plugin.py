@@ -273,13 +273,13 @@ class ZooState:
 
     def _diff_against_baseline(self, rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         """The diff section for results.html (diff.csv/.md/.html beside it), or "" without --zoo-baseline."""
+        if not self.regression.baseline or self.run_dir is None:
+            return ""
         from suite.diff import RunData
         from suite.diff_report import render_diff_section
         from suite.history import run_diff
         from suite.report import rows_frame
 
-        if not self.regression.baseline or self.run_dir is None:
-            return ""
         candidate = RunData(self.run_id, rows_frame(rows), self.samples, meta)
         try:
             self.diff = run_diff(self.store, candidate, self.regression.baseline, self.run_dir, self.regression.fail_on)

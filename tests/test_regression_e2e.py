@@ -108,3 +108,18 @@ def test_a_run_stopped_early_is_stored_as_interrupted(pytester: pytest.Pytester,
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     (run,) = HistoryStore(f"sqlite:///{tmp_path / 'history.sqlite'}").list_runs()
     assert (run.state, run.rows) == ("interrupted", 2)
+
+
+def test_a_run_without_history_needs_no_database_library(
+    pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As on a GPU machine whose image has no SQLAlchemy: the run must not import it.
+    blocker = tmp_path / "site"
+    blocker.mkdir()
+    (blocker / "sitecustomize.py").write_text("import sys\nsys.modules['sqlalchemy'] = None\n")
+    monkeypatch.setenv("PYTHONPATH", f"{blocker}:{ROOT}")
+    result = run_suite(
+        pytester, tmp_path, "--zoo-models=inj_stable", *ONE_EXPORT, "--zoo-paths=ort", "--zoo-history=none"
+    )
+    assert result.ret == 0, result.stdout.str()[-3000:]
+    assert (tmp_path / "latest" / "results.csv").is_file() and not (tmp_path / "history.sqlite").exists()
