@@ -289,7 +289,7 @@ def _ratio_verdicts(
         if before is None or after is None:
             continue
         judged = judge_change(
-            before, after, _numbers(history, metric), thresholds, higher_is_worse=not higher_is_better
+            before, after, _numbers(history, metric), thresholds, higher_is_worse=not higher_is_better, is_time=False
         )
         if judged.verdict in (LatencyVerdict.SLOWER, LatencyVerdict.FASTER, LatencyVerdict.INCONCLUSIVE):
             label = {"slower": "worse", "faster": "better"}.get(judged.verdict.value, judged.verdict.value)

@@ -231,7 +231,12 @@ def _cmd_diff(args: argparse.Namespace) -> int:
     candidate = resolve(args.candidate, store)
     thresholds = DiffThresholds(
         drift_factor=args.drift_factor,
-        latency=LatencyThresholds(min_effect=args.min_effect, min_history=args.min_history),
+        latency=LatencyThresholds(
+            min_effect=args.min_effect,
+            min_abs_ms=args.min_abs_ms,
+            min_history=args.min_history,
+            confidence=args.confidence,
+        ),
     )
     outcome = run_diff(store, candidate, args.baseline, args.out, fail_on, thresholds)
     print((args.out / "diff.md").read_text() if "markdown" in outcome.paths else "")
@@ -284,6 +289,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     diffing.add_argument("--fail-on", default="correctness", help="correctness, drift, latency (comma list), all, none")
     diffing.add_argument("--min-effect", type=float, default=LatencyThresholds.min_effect)
     diffing.add_argument("--min-history", type=int, default=LatencyThresholds.min_history)
+    diffing.add_argument("--min-abs-ms", type=float, default=LatencyThresholds.min_abs_ms)
+    diffing.add_argument("--confidence", type=float, default=LatencyThresholds.confidence)
     diffing.add_argument("--drift-factor", type=float, default=DiffThresholds.drift_factor)
     diffing.set_defaults(func=_cmd_diff)
     trending = commands.add_parser("trend", help="status of matching cases over the last runs")

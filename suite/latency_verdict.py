@@ -5,7 +5,8 @@ more than 10% in half the cases, and within-run ratios too. Two stored medians
 therefore never carry a verdict alone. A change is called only when all three hold:
 
 1. the per-round samples of the two runs differ (Mann-Whitney U, p < alpha);
-2. the change is at least `min_effect` (relative);
+2. the change is at least `min_effect` (relative) and, for times, `min_abs_ms` (a few
+   microseconds are below what a timing loop driven from Python resolves on a shared VM);
 3. the history holds >= `min_history` earlier runs of the case, and the candidate
    lies outside the prediction interval those runs give for one more run (log scale,
    Student's t at `confidence`): with 3 earlier runs the interval is wide, and it
@@ -39,6 +40,7 @@ class LatencyThresholds:
 
     alpha: float = 1e-3
     min_effect: float = 0.15
+    min_abs_ms: float = 0.005
     min_history: int = 3
     confidence: float = 0.99
 
@@ -61,6 +63,7 @@ def judge_change(
     baseline_samples: Sequence[float] | None = None,
     candidate_samples: Sequence[float] | None = None,
     higher_is_worse: bool = True,
+    is_time: bool = True,
 ) -> Judgement:
     """Judge one metric (a p50, or a within-run ratio such as a speedup) against its baseline.
 
@@ -69,6 +72,7 @@ def judge_change(
         history: The metric in earlier complete runs (the baseline among them), not the candidate.
         baseline_samples, candidate_samples: Per-round times, where the metric is a latency.
         higher_is_worse: True for times (a higher p50 is slower), False for speedups.
+        is_time: The metric is in milliseconds (the absolute floor applies), not a ratio.
     """
     usable = [h for h in history if _positive(h)]
     if not (_positive(baseline) and _positive(candidate)):
@@ -89,6 +93,11 @@ def judge_change(
     if abs(math.log(ratio)) < min_log:
         return verdict(
             LatencyVerdict.UNCHANGED, f"change {ratio - 1:+.0%} is below the {thresholds.min_effect:.0%} minimum"
+        )
+    if is_time and abs(candidate - baseline) < thresholds.min_abs_ms:
+        return verdict(
+            LatencyVerdict.UNCHANGED,
+            f"change {candidate - baseline:+.4f} ms is below the {thresholds.min_abs_ms:g} ms resolved here",
         )
     if len(usable) < thresholds.min_history or threshold_log is None:
         return verdict(

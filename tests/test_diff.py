@@ -150,3 +150,11 @@ def test_within_run_ratios_pair_each_row_with_its_reference() -> None:
     assert ratios.loc["q-cpu", "vs_fp32"] == 2.0 and ratios.loc["f-cpu", "vs_fp32"] == 1.0
     assert ratios.loc["f-ov", "vs_cpu_provider"] == 0.5 and pd.isna(ratios.loc["f-cpu", "vs_cpu_provider"])
     assert pd.isna(ratios.loc["q-ov", "vs_fp32"]) and pd.isna(ratios.loc["o", "vs_fp32"])
+
+
+def test_a_change_of_a_few_microseconds_is_below_resolution_but_a_ratio_has_no_floor() -> None:
+    rules = LatencyThresholds()
+    tiny = judge_change(0.0097, 0.0067, [0.01] * 5, rules, _samples(0.0097), _samples(0.0067, seed=1))
+    assert tiny.verdict == LatencyVerdict.UNCHANGED and "ms resolved here" in tiny.reason
+    ratio = judge_change(0.0097, 0.0067, [0.01, 0.0101, 0.0099, 0.01], rules, is_time=False)
+    assert ratio.verdict == LatencyVerdict.FASTER
