@@ -242,6 +242,9 @@ class CaseRunner:
             opset=case.opset,
             shape=case.shape,
             export_dims=dims_label(export_dims(spec, case.dynamic)),
+            # Exports made before every torch.export-based export got a new process may carry the
+            # state of the exports before them: those cache entries must not be reused.
+            **({"process": "fresh"} if case.exporter in FRESH_PROCESS_EXPORTERS else {}),
             **self.versions(spec.framework),
         )
 
