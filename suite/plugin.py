@@ -30,7 +30,7 @@ from suite.pipeline import CaseRunner
 from suite.providers import ProviderRequest, ProviderSelectionError, parse_providers, runtime_inventory
 from suite.record import Record, Status
 from suite.report import new_run_dir, write_run
-from suite.runs import SAMPLES_FILE, HistoryError, RunPart, history_url, now_iso
+from suite.runs import HISTORY_ENV, SAMPLES_FILE, HistoryError, RunPart, history_url, now_iso
 from suite.shard import Shard, models_of_shard, parse_shard
 from suite.timing import TimingPlan
 from suite.variants import optimizations_for, quantizations_for
@@ -137,13 +137,15 @@ class ZooState:
             self.collected.extend(i for i in ids if "[" in i)
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
-        # The part is stored as running first: a process killed later leaves it visibly so.
-        # A baseline that cannot be found is said now, not after an hour of cases.
+        # A database named on the command line, or a baseline, is checked now, not after an hour
+        # of cases. The run itself is stored from its first row on (_begin_history): a pytest
+        # session without zoo cases (the project's own tests) leaves no trace in the history.
         if self.is_worker:
             return
         baseline = self.regression.baseline
+        explicit = self.config.getoption("zoo_history") or os.environ.get(HISTORY_ENV)
         try:
-            if self.regression.history_url is not None:
+            if self.regression.history_url is not None and (explicit or baseline):
                 self.store = _open_store(self.regression.history_url)
             if baseline and not Path(baseline).is_dir():
                 if self.store is None:
@@ -151,10 +153,23 @@ class ZooState:
                 from suite.history import run_id_for
 
                 run_id_for(baseline, self.store, exclude=self.run_id)
-            if self.store is not None:
-                self.store.begin_part(self._run_part())
         except HistoryError as exc:
             raise pytest.UsageError(f"zoo-suite: {exc}") from None
+
+    def _begin_history(self) -> None:
+        """Store the part as running (a process killed later leaves it visibly so)."""
+        if self.regression.history_url is None:
+            return
+        try:
+            if self.store is None:
+                self.store = _open_store(self.regression.history_url)
+            self.store.begin_part(self._run_part())
+        except Exception as exc:  # noqa: BLE001 - the run goes on; its folder keeps everything
+            self.store = None
+            self.history_note = (
+                f"history: not stored ({type(exc).__name__}: {str(exc)[:200]}); "
+                f"import the run later with: python -m suite.history import {self.run_dir}"
+            )
 
     def _run_part(self, metadata: dict[str, Any] | None = None) -> RunPart:
         shard = self.regression.shard
@@ -194,6 +209,7 @@ class ZooState:
             suffix = f"-shard{shard.index}of{shard.count}" if shard else ""
             self.run_dir = new_run_dir(self.reports_dir, _folder_name(self.run_id) + suffix)
             self._keep_benchmark_json(self.run_dir)
+            self._begin_history()
         with (self.run_dir / name).open("a") as handle:
             handle.write(json.dumps(item, default=str) + "\n")
 

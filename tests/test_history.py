@@ -188,3 +188,13 @@ def test_without_sqlalchemy_the_plugin_loads_and_a_history_asks_for_it() -> None
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert "needs SQLAlchemy" in done.stdout and "--zoo-history none" in done.stdout
+
+
+def test_a_pytest_session_without_zoo_cases_leaves_no_trace_in_the_history(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "tests/test_messages.py", "-q", "-p", "no:cacheprovider",
+         f"--zoo-report-dir={tmp_path}"],
+        cwd=ROOT, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-2000:]
+    assert not (tmp_path / "history.sqlite").exists() and not (tmp_path / "runs").exists()
