@@ -204,10 +204,7 @@ def render_diff_section(
     )
     changes = version_changes(baseline.meta, candidate.meta)
     differs = (
-        "<h3>What differs between the runs</h3>"
-        + _table(("", "baseline", "candidate"), [(k, b, c) for k, b, c in changes])
-        if changes
-        else ""
+        "<h3>What differs between the runs</h3>" + _table(("", "baseline", "candidate"), changes) if changes else ""
     )
     notable = diff[diff["change"].isin(["regressed", "fixed"])]
     latency = called_latency(diff)
@@ -217,57 +214,44 @@ def render_diff_section(
         f"<h2>Since the baseline: {html.escape(candidate.run_id)} vs {html.escape(baseline.run_id)}</h2>"
         f"{badge}<table><tr>{count_cells}</tr></table>{differs}"
         f"<h3>Regressed and fixed ({len(notable)})</h3>"
+        + (_frame_table(notable, NOTABLE_COLUMNS) if len(notable) else "<p>None.</p>")
         + (
-            _table(
-                ("case", "change", "was", "now", "stage", "why", "message now"),
-                [
-                    (
-                        r["case_id"],
-                        r["change"],
-                        r["base_status"],
-                        r["cand_status"],
-                        r["cand_stage"],
-                        r["why"],
-                        r["cand_message"],
-                    )
-                    for r in notable.to_dict("records")
-                ],
-                colour_column=1,
-            )
-            if len(notable)
-            else "<p>None.</p>"
-        )
-        + (
-            f"<h3>Numeric drift ({len(drifted)})</h3>"
-            + _table(("case", "figures"), [(r["case_id"], r["drift"]) for r in drifted.to_dict("records")])
+            f"<h3>Numeric drift ({len(drifted)})</h3>" + _frame_table(drifted, {"case": "case_id", "figures": "drift"})
             if len(drifted)
             else ""
         )
         + f"<h3>Latency changes ({len(latency)} called)</h3>"
-        + (
-            _table(
-                ("case", "verdict", "base p50 ms", "cand p50 ms", "ratio", "detectable", "why", "ratios"),
-                [
-                    (
-                        r["case_id"],
-                        r["latency_verdict"],
-                        r["base_p50_ms"],
-                        r["cand_p50_ms"],
-                        r["p50_ratio"],
-                        r["detectable_change"],
-                        r["latency_reason"],
-                        r["ratio_verdicts"],
-                    )
-                    for r in latency.to_dict("records")
-                ],
-                colour_column=1,
-            )
-            if len(latency)
-            else "<p>No latency change beyond noise.</p>"
-        )
+        + (_frame_table(latency, LATENCY_COLUMNS) if len(latency) else "<p>No latency change beyond noise.</p>")
         + diff_latency_chart(diff)
         + (f"<h3>Trends of these cases</h3>{trend_html}" if trend_html else "")
     )
+
+
+# Heading -> diff column, for the HTML tables; the second column is coloured by its value.
+NOTABLE_COLUMNS = {
+    "case": "case_id",
+    "change": "change",
+    "was": "base_status",
+    "now": "cand_status",
+    "stage": "cand_stage",
+    "why": "why",
+    "message now": "cand_message",
+}
+LATENCY_COLUMNS = {
+    "case": "case_id",
+    "verdict": "latency_verdict",
+    "base p50 ms": "base_p50_ms",
+    "cand p50 ms": "cand_p50_ms",
+    "ratio": "p50_ratio",
+    "detectable": "detectable_change",
+    "why": "latency_reason",
+    "ratios": "ratio_verdicts",
+}
+
+
+def _frame_table(frame: pd.DataFrame, columns: Mapping[str, str]) -> str:
+    rows = [tuple(record[c] for c in columns.values()) for record in frame.to_dict("records")]
+    return _table(tuple(columns), rows, colour_column=1)
 
 
 def _table(head: Sequence[str], rows: Sequence[Sequence[Any]], colour_column: int | None = None) -> str:
