@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from tests.test_plugin_e2e import run_zoo
+from tests.test_plugin_e2e import ROOT, run_zoo
 
 pytestmark = pytest.mark.slow
 # gru through torch.export, dynamic: a second export of it in one worker used to fix the time
@@ -23,8 +24,10 @@ def _statuses(pytester: pytest.Pytester, report_dir: Path, *args: str) -> dict[s
 
 
 def test_a_verdict_is_the_same_alone_after_other_cases_and_in_another_order(
-    pytester: pytest.Pytester, tmp_path: Path
+    pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The reversing plugin is imported by name in the pytester subprocess, which runs elsewhere.
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
     alone_18 = _statuses(pytester, tmp_path / "a18", "--zoo-opsets=18")
     alone_25 = _statuses(pytester, tmp_path / "a25", "--zoo-opsets=25")
     together = _statuses(pytester, tmp_path / "both", "--zoo-opsets=18,25")
