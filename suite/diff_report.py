@@ -209,6 +209,7 @@ def render_diff_section(
     notable = diff[diff["change"].isin(["regressed", "fixed"])]
     latency = called_latency(diff)
     drifted = diff[diff["drift"].astype(str) != ""]
+    reworded = diff[(diff["change"] == "still_failing") & diff["message_changed"].astype(bool)]
     trend_html = trend_chart(trend, list(dict.fromkeys(trend["case_id"]))) if trend is not None and len(trend) else ""
     return (
         f"<h2>Since the baseline: {html.escape(candidate.run_id)} vs {html.escape(baseline.run_id)}</h2>"
@@ -224,6 +225,11 @@ def render_diff_section(
         + (_frame_table(latency, LATENCY_COLUMNS) if len(latency) else "<p>No latency change beyond noise.</p>")
         + diff_latency_chart(diff)
         + (f"<h3>Trends of these cases</h3>{trend_html}" if trend_html else "")
+        + (
+            f"<h3>Still failing, message changed ({len(reworded)})</h3>" + _frame_table(reworded, REWORDED_COLUMNS)
+            if len(reworded)
+            else ""
+        )
     )
 
 
@@ -235,6 +241,13 @@ NOTABLE_COLUMNS = {
     "now": "cand_status",
     "stage": "cand_stage",
     "why": "why",
+    "message now": "cand_message",
+}
+REWORDED_COLUMNS = {
+    "case": "case_id",
+    "status": "cand_status",
+    "was": "base_status",
+    "message before": "base_message",
     "message now": "cand_message",
 }
 LATENCY_COLUMNS = {

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from suite.diff import Change, DiffThresholds, RunData, classify, diff_runs, error_drift, gate_failures, parse_fail_on
-from suite.diff_report import render_markdown, version_changes
+from suite.diff_report import render_diff_section, render_markdown, version_changes
 from suite.latency_verdict import LatencyThresholds, LatencyVerdict, judge_change
 from suite.shard import Shard, models_of_shard, parse_shard
 
@@ -119,6 +119,9 @@ def test_markdown_names_regressions_and_what_differs_between_the_runs() -> None:
     assert "**FAIL**: 1 regressed" in text and "### Regressed (1)" in text and "m \\| 1" in text
     assert "| onnxruntime | 1.31.0 | 1.32.0 |" in text
     assert version_changes(base.meta, base.meta) == []
+    still = diff_runs(cand, RunData("d", pd.DataFrame([_row("mismatch", "ort", "other words")])))
+    page = render_diff_section(still, cand, cand, [])
+    assert "Still failing, message changed (1)" in page and "other words" in page
 
 
 def test_shards_split_by_model_cover_everything_once_and_are_deterministic() -> None:
