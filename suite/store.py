@@ -145,7 +145,8 @@ class HistoryStore:
         try:
             self._migrate()
         except sa.exc.OperationalError as exc:
-            raise HistoryError(f"cannot open the history database {self.safe_url}: {exc.orig}") from None
+            reason = " ".join(str(exc.orig).split())  # drivers write several lines; one is enough here
+            raise HistoryError(f"cannot open the history database {self.safe_url}: {reason}") from None
 
     @property
     def safe_url(self) -> str:

@@ -198,3 +198,9 @@ def test_a_pytest_session_without_zoo_cases_leaves_no_trace_in_the_history(tmp_p
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-2000:]
     assert not (tmp_path / "history.sqlite").exists() and not (tmp_path / "runs").exists()
+
+
+def test_an_unreachable_server_is_a_one_line_error() -> None:
+    with pytest.raises(HistoryError, match="cannot open the history database") as caught:
+        HistoryStore("postgresql+psycopg://zoo@127.0.0.1:1/zoo")
+    assert "\n" not in str(caught.value)
