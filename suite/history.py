@@ -113,8 +113,12 @@ def history_frame(store: HistoryStore | None, candidate: RunData, runs: int = 10
     return pd.concat([add_within_run_ratios(group) for _, group in found.groupby("run_id")], ignore_index=True)
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and math.isfinite(value)
+
+
 def _is_timed(row: dict[str, Any]) -> bool:
-    return any(isinstance(row.get(c), int | float) and math.isfinite(row[c]) for c in ("p50_ms", "speedup"))
+    return any(_is_number(row.get(c)) for c in ("p50_ms", "speedup"))
 
 
 # -- diff ---------------------------------------------------------------------------------------
@@ -255,8 +259,23 @@ def _cmd_trend(args: argparse.Namespace) -> int:
     if rows.empty:
         print(f"no case matches {args.cases!r} in the last {args.runs} runs")
         return 1
-    table = rows.pivot_table(index="case_id", columns="started_at", values="status", aggfunc="first")
-    print(table.to_string())
+    if "p50_ms" not in rows.columns:
+        rows["p50_ms"] = None
+    rows = rows.sort_values(["case_id", "started_at"])
+    for case_id, runs in rows.groupby("case_id", sort=True):
+        print(case_id)
+        for run in runs.to_dict("records"):
+            p50 = f"{run['p50_ms']:.4g} ms" if _is_number(run["p50_ms"]) else ""
+            print(f"  {run['started_at']:<26} {run['run_id']:<30} {run['status']:<14} {p50}")
+    if args.out:
+        from suite.plots import trend_chart
+
+        args.out.mkdir(parents=True, exist_ok=True)
+        page = args.out / "trend.html"
+        chart = trend_chart(rows, sorted(rows["case_id"].unique()))
+        head = "<!DOCTYPE html><html><head><meta charset='utf-8'><title>zoo-suite trend</title></head>"
+        page.write_text(f"{head}<body>{chart}</body></html>")
+        print(f"html: {page}")
     return 0
 
 
@@ -293,9 +312,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     diffing.add_argument("--confidence", type=float, default=LatencyThresholds.confidence)
     diffing.add_argument("--drift-factor", type=float, default=DiffThresholds.drift_factor)
     diffing.set_defaults(func=_cmd_diff)
-    trending = commands.add_parser("trend", help="status of matching cases over the last runs")
+    trending = commands.add_parser("trend", help="status and p50 of matching cases over the last runs")
     trending.add_argument("cases", help="case id glob, e.g. 'resnet18-*-lat.fp32.*'")
     trending.add_argument("--runs", type=int, default=10)
+    trending.add_argument("--out", type=Path, help="also write trend.html (status and p50 over the runs) here")
     trending.set_defaults(func=_cmd_trend)
     args = parser.parse_args(argv)
     try:

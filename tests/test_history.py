@@ -170,6 +170,10 @@ def test_the_command_line_imports_lists_promotes_and_diffs(tmp_path: Path) -> No
     assert "Regressed (2)" in diffed.stdout and "REGRESSION: 2 regressed" in diffed.stdout
     assert (tmp_path / "diff" / "diff.csv").is_file() and (tmp_path / "diff" / "diff.html").is_file()
     assert cli("diff", "cand", "--baseline", "nightly", "--fail-on", "none").returncode == 0
+    trend = cli("trend", "m0-*", "--out", str(tmp_path / "trend"))
+    assert trend.returncode == 0 and "m0-torchscript-op17-static-ort_cpu" in trend.stdout
+    assert "pass" in trend.stdout and "mismatch" in trend.stdout and (tmp_path / "trend" / "trend.html").is_file()
+    assert cli("trend", "zz*").returncode == 1
     unknown = cli("diff", "cand", "--baseline", "weekly")
     assert unknown.returncode == history.EXIT_USAGE and "Traceback" not in unknown.stderr
     assert "'weekly' is neither" in unknown.stderr
