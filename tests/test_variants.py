@@ -120,3 +120,41 @@ def test_a_provider_specific_variant_is_built_for_the_provider_that_runs_it(tmp_
         ("opt_ort_basic", True): "",
         ("opt_ort_basic", False): "",
     }
+
+
+def test_top1_counts_only_rows_with_a_clear_fp32_top1() -> None:
+    from suite.variants import clear_rows
+
+    logits = np.array([[5.0, 0.0, 0.1], [1.0, 1.0001, 0.0], [0.0, 0.0, 0.0]])
+    assert list(clear_rows(logits)) == [True, False, False]  # a near-tie and a flat row are not clear
+    spec = _spec(task=Task.CLASSIFICATION, quant_policy=QuantPolicy(min_cosine=0.9, min_top1=0.9))
+    record = Record("c", "m", "torchscript", 17, "static", "quant_int8_dynamic")
+    record.top1_agreement = 0.5  # flips on near-ties: recorded, not judged
+    assert policy_problems(spec, record, {"cosine": 0.999, "top1_agreement_clear": 1.0, "clear_rows": 8}) == []
+    too_few = {"cosine": 0.999, "top1_agreement_clear": 0.5, "clear_rows": 2}
+    assert policy_problems(spec, record, too_few) == []
+    bad = {"cosine": 0.999, "top1_agreement_clear": 0.75, "clear_rows": 8}
+    assert policy_problems(spec, record, bad) == ["top-1 agreement 0.750 < 0.9 on the 8 rows with a clear FP32 top-1"]
+
+
+def test_the_noise_rerun_of_fp32_against_itself_is_near_perfect(tmp_path) -> None:
+    import onnx
+    from onnx import TensorProto, helper
+
+    from suite.backends.ort import session_from_artifact
+    from suite.variants import _outputs, policy_noise
+
+    weights = np.random.default_rng(1).standard_normal((8, 10)).astype(np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w"], ["y"])],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 10])],
+        [helper.make_tensor("w", TensorProto.FLOAT, [8, 10], weights.ravel().tolist())],
+    )
+    path = tmp_path / "m.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    session = session_from_artifact(path)
+    feeds = [{"x": np.random.default_rng(i).standard_normal((1, 8)).astype(np.float32)} for i in range(16)]
+    noise = policy_noise(_spec(task=Task.CLASSIFICATION), session, feeds, _outputs(session, feeds))
+    assert noise["noise_cosine"] > 0.9999 and noise["noise_top1_agreement_clear"] == 1.0
