@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import importlib.metadata
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+
+from suite.metadata import benchmark_version_problem
 
 # Module -> what to install when it is missing.
 REQUIRED = {
@@ -62,7 +63,9 @@ def problems() -> list[str]:
             found.append(f"cannot import {module} ({exc}); install {package}")
     if found:
         return found
-    found += _pytest_benchmark_problem()
+    problem = benchmark_version_problem()
+    if problem:
+        found.append(problem)
     import onnxruntime as ort
     import torch
 
@@ -76,14 +79,6 @@ def problems() -> list[str]:
     elif not nvidia_lib_dirs():
         found.append("no nvidia-* pip packages (CUDA, cuDNN libraries) on sys.path; install torch's CUDA build")
     return found
-
-
-def _pytest_benchmark_problem() -> list[str]:
-    version = importlib.metadata.version("pytest-benchmark")
-    major_minor = tuple(int(p) for p in version.split(".")[:2])
-    if not (5, 3) <= major_minor < (6, 0):
-        return [f"pytest-benchmark {version} is outside >=5.3,<6; put a 5.3 wheel first on PYTHONPATH"]
-    return []
 
 
 def library_path() -> str:

@@ -41,6 +41,29 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
+PYTEST_BENCHMARK_RANGE = ((5, 3), (6, 0))
+
+
+def benchmark_version_problem() -> str | None:
+    """Why the installed pytest-benchmark cannot serve the latency path, or None.
+
+    The latency path hands pytest-benchmark a JSON path; before 5.3 it wanted an open file
+    and crashed at the very end of the run, so this is checked before the run.
+    """
+    try:
+        version = importlib.metadata.version("pytest-benchmark")
+    except importlib.metadata.PackageNotFoundError:
+        return "the latency path needs pytest-benchmark; pip install 'pytest-benchmark>=5.3,<6'"
+    parts = tuple(int(p) for p in version.split(".")[:2] if p.isdigit())
+    low, high = PYTEST_BENCHMARK_RANGE
+    if low <= parts < high:
+        return None
+    return (
+        f"the latency path needs pytest-benchmark >=5.3,<6, found {version}; "
+        "pip install 'pytest-benchmark>=5.3,<6' (or a wheel of it, where no registry is reachable)"
+    )
+
+
 def cpu_info() -> dict[str, Any]:
     """CPU model, core count and the instruction-set flags that matter here."""
     model, flags = platform.processor() or "unknown", set()

@@ -24,7 +24,7 @@ from suite.config import Selection, SelectionError, make_selection, profiles
 from suite.diff import parse_fail_on
 from suite.isolate import Worker
 from suite.latency import LatencySettings, latency_cases
-from suite.metadata import library_versions, run_metadata
+from suite.metadata import benchmark_version_problem, library_versions, run_metadata
 from suite.paths import PATH_NAMES
 from suite.pipeline import CaseRunner
 from suite.providers import ProviderRequest, ProviderSelectionError, parse_providers, runtime_inventory
@@ -105,9 +105,7 @@ class ZooState:
 
     @property
     def reports_dir(self) -> Path:
-        value = self.config.getoption("zoo_report_dir")
-        # Absolute: worker processes run tools from scratch directories.
-        return Path(value).resolve() if value else Path(self.config.rootpath) / "reports"
+        return _reports_dir(self.config)
 
     @property
     def cache_dir(self) -> Path:
@@ -449,7 +447,7 @@ class RegressionSettings:
 def _regression_settings(
     config: pytest.Config, selection: Selection, providers: tuple[ProviderRequest, ...]
 ) -> RegressionSettings:
-    reports = Path(config.getoption("zoo_report_dir") or Path(config.rootpath) / "reports").resolve()
+    reports = _reports_dir(config)
     shard_option = config.getoption("zoo_shard")
     shard = parse_shard(shard_option) if shard_option else None
     shard_models = None
@@ -468,6 +466,12 @@ def _regression_settings(
         shard=shard,
         shard_models=shard_models,
     )
+
+
+def _reports_dir(config: pytest.Config) -> Path:
+    value = config.getoption("zoo_report_dir")
+    # Absolute: worker processes run tools from scratch directories.
+    return Path(value).resolve() if value else Path(config.rootpath) / "reports"
 
 
 def _open_store(url: str) -> Any:
@@ -512,27 +516,10 @@ def _providers(config: pytest.Config, selection: Selection) -> tuple[ProviderReq
     return parse_providers(config.getoption("zoo_providers"), ort.get_available_providers(), inventory["ort_package"])
 
 
-PYTEST_BENCHMARK_RANGE = ((5, 3), (6, 0))
-
-
 def _check_pytest_benchmark() -> None:
-    """The latency path hands pytest-benchmark a JSON path; before 5.3 it wanted an open file and
-    crashed at the very end of the run. Say so before the run."""
-    import importlib.metadata
-
-    try:
-        version = importlib.metadata.version("pytest-benchmark")
-    except importlib.metadata.PackageNotFoundError:
-        raise SelectionError(
-            "the latency path needs pytest-benchmark; pip install 'pytest-benchmark>=5.3,<6'"
-        ) from None
-    parts = tuple(int(p) for p in version.split(".")[:2] if p.isdigit())
-    low, high = PYTEST_BENCHMARK_RANGE
-    if not low <= parts < high:
-        raise SelectionError(
-            f"the latency path needs pytest-benchmark >=5.3,<6, found {version}; "
-            "pip install 'pytest-benchmark>=5.3,<6' (or a wheel of it, where no registry is reachable)"
-        )
+    problem = benchmark_version_problem()
+    if problem:
+        raise SelectionError(problem)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
