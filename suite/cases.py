@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from suite.exporters import EXPORTER_FRAMEWORKS
+from suite.providers import ProviderRequest
 from zoo.spec import ModelSpec
 
 SHAPE_MODES = ("static", "dynamic")
@@ -29,6 +30,26 @@ class Case:
     def case_id(self) -> str:
         """Lowercase and hyphenated, e.g. resnet18-dynamo-op18-dynamic-ort_cpu."""
         return f"{self.model}-{self.exporter}-op{self.opset}-{self.shape}-{self.path}".lower()
+
+
+CPU = ProviderRequest("CPUExecutionProvider")
+
+
+@dataclass(frozen=True)
+class ProviderCase(Case):
+    """An ort-path case on an execution provider other than the plain CPU one."""
+
+    provider: ProviderRequest = CPU
+
+
+def with_providers(cases: Iterable[Case], providers: Sequence[ProviderRequest]) -> list[Case]:
+    """Each case, followed by one copy per provider other than the plain CPU one (ids end ort_<label>)."""
+    others = [p for p in providers if p != CPU]
+    out: list[Case] = []
+    for case in cases:
+        out.append(case)
+        out.extend(ProviderCase(case.model, case.exporter, case.opset, case.shape, f"ort_{p.label}", p) for p in others)
+    return out
 
 
 def build_matrix(

@@ -3,7 +3,8 @@
 Rules, in order, for each output: the count and names must match; shape and
 dtype must match; a non-finite reference fails (nothing can be said to agree
 with NaN); a non-finite candidate value where the reference is finite fails;
-then every element must satisfy |c - r| <= atol + rtol * |r|.
+then every element must satisfy |c - r| <= atol + rtol * |r|, with atol and rtol from the
+output's Bound (static, or calibrated from the model's float32 floor: suite/floor.py).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from suite.floor import Bound
 from zoo.spec import Task, Tolerance
 
 
@@ -25,6 +27,7 @@ class OutputComparison:
     max_rel_err: float
     mismatch_frac: float
     problem: str | None = None
+    floor_ratio: float | None = None  # max abs err / the output's float32 floor (calibrated bounds only)
 
     @property
     def ok(self) -> bool:
@@ -55,7 +58,7 @@ class Comparison:
 
     def worst(self, field: str) -> float:
         """The largest value of a figure across outputs (NaN when there are none)."""
-        values = [getattr(o, field) for o in self.outputs]
+        values = [getattr(o, field) for o in self.outputs if getattr(o, field) is not None]
         return float(max(values)) if values else float("nan")
 
 
@@ -65,10 +68,13 @@ def compare_outputs(
     *,
     expected_names: Sequence[str],
     candidate_names: Sequence[str],
-    tolerance: Tolerance,
+    tolerance: Tolerance | Sequence[Bound],
     task: Task | None = None,
 ) -> Comparison:
-    """Compare `candidate` (e.g. ONNX Runtime outputs) with `reference` (eager outputs)."""
+    """Compare `candidate` (e.g. ONNX Runtime outputs) with `reference` (eager outputs).
+
+    `tolerance` is one rule for every output, or one Bound per output.
+    """
     if len(candidate) != len(reference):
         return Comparison(
             outputs=(),
@@ -80,9 +86,10 @@ def compare_outputs(
             outputs=(),
             problem=f"output names differ: expected {list(expected_names)}, got {list(candidate_names)}",
         )
+    bounds = [Bound.static(tolerance)] * len(reference) if isinstance(tolerance, Tolerance) else list(tolerance)
     outputs = tuple(
-        compare_array(name, ref, cand, tolerance)
-        for name, ref, cand in zip(expected_names, reference, candidate, strict=True)
+        compare_array(name, ref, cand, bound)
+        for name, ref, cand, bound in zip(expected_names, reference, candidate, bounds, strict=True)
     )
     top1 = None
     if task == Task.CLASSIFICATION and reference and outputs[0].ok:
@@ -90,8 +97,9 @@ def compare_outputs(
     return Comparison(outputs=outputs, top1_agreement=top1)
 
 
-def compare_array(name: str, ref: np.ndarray, cand: np.ndarray, tolerance: Tolerance) -> OutputComparison:
+def compare_array(name: str, ref: np.ndarray, cand: np.ndarray, tolerance: Tolerance | Bound) -> OutputComparison:
     """Element-wise comparison of one output."""
+    bound = tolerance if isinstance(tolerance, Bound) else Bound.static(tolerance)
     nan = float("nan")
     if ref.shape != cand.shape:
         return OutputComparison(name, nan, nan, 1.0, f"shape differs: expected {ref.shape}, got {cand.shape}")
@@ -106,11 +114,12 @@ def compare_array(name: str, ref: np.ndarray, cand: np.ndarray, tolerance: Toler
     diff = np.abs(cand64 - ref64)
     finite = ~(ref_bad | cand_bad)
     max_abs = float(diff[finite].max()) if finite.any() else nan
-    significant = finite & (np.abs(ref64) > tolerance.atol)
+    significant = finite & (np.abs(ref64) > bound.atol)
     max_rel = float((diff[significant] / np.abs(ref64[significant])).max()) if significant.any() else 0.0
     # NaN compares False, so non-finite elements count as mismatched here.
-    close = diff <= tolerance.atol + tolerance.rtol * np.abs(ref64)
+    close = diff <= bound.atol + bound.rtol * np.abs(ref64)
     mismatch_frac = float(1.0 - close.mean())
+    ratio = _floor_ratio(max_abs, bound)
     if ref_bad.any():
         return OutputComparison(
             name,
@@ -129,15 +138,25 @@ def compare_array(name: str, ref: np.ndarray, cand: np.ndarray, tolerance: Toler
             f"candidate has {int(cand_bad.sum())} non-finite values (NaN/Inf) where the reference is finite",
         )
     if mismatch_frac > 0:
+        times_floor = f", {ratio:.3g}x the floor" if ratio is not None else ""
         return OutputComparison(
             name,
             max_abs,
             max_rel,
             mismatch_frac,
-            f"{mismatch_frac:.2%} of {ref.size} elements outside atol={tolerance.atol:g} + "
-            f"rtol={tolerance.rtol:g}*|ref| (max abs err {max_abs:.3g})",
+            f"{mismatch_frac:.2%} of {ref.size} elements outside {bound.describe()} "
+            f"(max abs err {max_abs:.3g}{times_floor})",
+            ratio,
         )
-    return OutputComparison(name, max_abs, max_rel, 0.0)
+    return OutputComparison(name, max_abs, max_rel, 0.0, floor_ratio=ratio)
+
+
+def _floor_ratio(max_abs: float, bound: Bound) -> float | None:
+    if bound.floor is None or not np.isfinite(max_abs):
+        return None
+    if bound.floor == 0:
+        return 0.0 if max_abs == 0 else float("inf")
+    return max_abs / bound.floor
 
 
 def top1_agreement(reference: np.ndarray, candidate: np.ndarray) -> float:

@@ -1,12 +1,13 @@
 """One hop of a path: run a candidate at every size and judge it against the eager model.
 
 A hop is ORT on an exported file, onnx-tf on it, ORT on the tf2onnx round trip,
-ORT on a version-converted copy... Each is judged the same way: the first size
-is the export's own ("home") size, where a failure belongs to the converter or
-runtime; a failure only at another size means the axes are not really dynamic,
-and how it fails there says why: an error or a wrong output shape means a size is
-baked into the graph; right shapes with wrong values mean the graph computes
-something else there (tracing recorded one branch of data-dependent control flow,
+ORT on a version-converted copy... Each is judged the same way, on probes (a size and an
+input draw), each output within its bound (calibrated from the model's float32 floor:
+suite/floor.py). The first probes are the export's own ("home") size in more than one
+draw, where a failure belongs to the converter or runtime; a failure only at another
+size means the axes are not really dynamic, and how it fails there says why: an error
+or a wrong output shape means a size is baked into the graph; right shapes with wrong
+values mean the graph computes something else there (tracing recorded one branch of data-dependent control flow,
 or a size used as a value).
 """
 
@@ -16,22 +17,35 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from suite.backends.ort import run_session, session_from_artifact
+from suite.backends.ort import create_session, run_session, session_from_artifact
 from suite.compare import Comparison, compare_outputs
-from suite.inputs import dims_label, make_inputs
+from suite.inputs import Probe
 from suite.messages import first_line
+from suite.providers import ProviderRequest
 from suite.record import Status
 from zoo.spec import ModelSpec
 
-# Runs the candidate at one size; returns (output names, outputs) or raises.
-RunAt = Callable[[Mapping[str, int]], tuple[Sequence[str], Sequence[np.ndarray]]]
-ReferenceAt = Callable[[Mapping[str, int]], list[np.ndarray]]
+if TYPE_CHECKING:
+    from suite.pipeline import Reference
 
-HOP_FIGURES = ("status", "message", "max_abs_err", "max_rel_err", "mismatch_frac", "top1_agreement", "sizes_checked")
+# Runs the candidate on one probe; returns (output names, outputs) or raises.
+RunAt = Callable[[Probe], tuple[Sequence[str], Sequence[np.ndarray]]]
+ReferenceAt = Callable[[Probe], "Reference"]
+
+HOP_FIGURES = (
+    "status",
+    "message",
+    "max_abs_err",
+    "max_rel_err",
+    "mismatch_frac",
+    "floor_ratio",
+    "top1_agreement",
+    "sizes_checked",
+)
 
 
 @dataclass
@@ -43,6 +57,7 @@ class HopResult:
     max_abs_err: float | None = None
     max_rel_err: float | None = None
     mismatch_frac: float | None = None
+    floor_ratio: float | None = None  # worst max abs err over the float32 floor (calibrated bounds)
     top1_agreement: float | None = None
     sizes_checked: str = ""
     seconds: float | None = None
@@ -59,8 +74,8 @@ class HopResult:
 
     def absorb(self, comparison: Comparison) -> None:
         """Keep the worst figure seen so far."""
-        for name in ("max_abs_err", "max_rel_err", "mismatch_frac"):
-            if comparison.outputs:
+        for name in ("max_abs_err", "max_rel_err", "mismatch_frac", "floor_ratio"):
+            if comparison.outputs and any(getattr(o, name) is not None for o in comparison.outputs):
                 value = comparison.worst(name)
                 current = getattr(self, name)
                 setattr(self, name, value if current is None else max(current, value))
@@ -81,49 +96,51 @@ class HopResult:
 
 def judge_sizes(
     spec: ModelSpec,
-    sizes: Sequence[Mapping[str, int]],
+    probes: Sequence[Probe],
     run_at: RunAt,
     reference_at: ReferenceAt,
     expected_names: Sequence[str] | None,
     label: str,
     result: HopResult | None = None,
 ) -> HopResult:
-    """Run `run_at` at each size (home first) and compare with the eager references.
+    """Run `run_at` on each probe (home size first) and compare with the eager references.
 
     expected_names=None matches outputs by position (converters rename them).
     """
     result = result or HopResult()
     checked: list[str] = []
-    for index, dims in enumerate(sizes):
-        size = dims_label(dims)
+    home = probes[0].dims if probes else None
+    for probe in probes:
+        at_home = probe.dims == home
         try:
-            names, outputs = run_at(dims)
+            names, outputs = run_at(probe)
         except Exception as exc:  # noqa: BLE001 - every runner failure is this hop's verdict
-            message = f"{label} failed at {size}: {first_line(exc)}"
+            message = f"{label} failed at {probe.label}: {first_line(exc)}"
             result.sizes_checked = ";".join(checked)
-            if index == 0:
+            if at_home:
                 return result.failed(Status.RUNTIME_ERROR, message)
             result.at_other_size = True
             return result.failed(Status.MISMATCH, _size_baked(message))
+        reference = reference_at(probe)
         comparison = compare_outputs(
-            reference_at(dims),
+            reference.outputs,
             list(outputs),
             expected_names=list(names) if expected_names is None else expected_names,
             candidate_names=names,
-            tolerance=spec.tolerance,
+            tolerance=reference.bounds,
             task=spec.task,
         )
         result.absorb(comparison)
-        checked.append(size)
+        checked.append(probe.label)
         result.sizes_checked = ";".join(checked)
         if not comparison.ok:
-            if index == 0:
+            if at_home:
                 return result.failed(Status.MISMATCH, comparison.message)
             result.at_other_size = True
             diagnose = _size_baked if _shapes_differ(comparison) else _values_differ
             return result.failed(
                 Status.MISMATCH,
-                diagnose(f"{label} matches eager at {checked[0]} but not at {size} ({comparison.message})"),
+                diagnose(f"{label} matches eager at {checked[0]} but not at {probe.label} ({comparison.message})"),
             )
     return result
 
@@ -147,31 +164,39 @@ def _values_differ(message: str) -> str:
 def ort_hop(
     model_path: Path,
     spec: ModelSpec,
-    sizes: Sequence[Mapping[str, int]],
+    probes: Sequence[Probe],
     reference_at: ReferenceAt,
     expected_names: Sequence[str] | None,
     input_names: Mapping[str, str] | None = None,
+    request: ProviderRequest | None = None,
 ) -> HopResult:
-    """ONNX Runtime (CPU provider) on `model_path` at every size.
+    """ONNX Runtime on `model_path` on every probe, on the CPU provider or `request`'s.
 
     Args:
         input_names: Renames spec input names to the file's graph input names,
             for files whose converter renamed them.
+        request: Another execution provider; a session that does not put it first is a
+            `fallback` hop, never a pass on the CPU.
     """
     result = HopResult()
     try:
         start = time.perf_counter()
-        session = session_from_artifact(model_path, "cpu")
+        session = session_from_artifact(model_path, "cpu") if request is None else create_session(model_path, request)
         result.extra["session_seconds"] = round(time.perf_counter() - start, 4)
     except Exception as exc:  # noqa: BLE001 - ORT raises several types; all are this hop's verdict
         return result.failed(Status.RUNTIME_ERROR, f"ORT session creation failed: {first_line(exc)}")
+    if request is not None and session.get_providers()[0] != request.name:
+        return result.failed(
+            Status.FALLBACK, f"asked for {request.name}, the session runs on {', '.join(session.get_providers())}"
+        )
     rename = dict(input_names or {})
 
-    def run_at(dims: Mapping[str, int]) -> tuple[Sequence[str], Sequence[np.ndarray]]:
-        feeds = {rename.get(k, k): v for k, v in make_inputs(spec, dims).items()}
+    def run_at(probe: Probe) -> tuple[Sequence[str], Sequence[np.ndarray]]:
+        feeds = {rename.get(k, k): v for k, v in probe.inputs(spec).items()}
         start = time.perf_counter()
         names, outputs = run_session(session, feeds)
         result.extra["run_seconds"] = round(time.perf_counter() - start, 4)
         return names, outputs
 
-    return judge_sizes(spec, sizes, run_at, reference_at, expected_names, "ONNX Runtime", result)
+    label = "ONNX Runtime" if request is None else f"ONNX Runtime on {request.alias}"
+    return judge_sizes(spec, probes, run_at, reference_at, expected_names, label, result)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -13,6 +14,22 @@ from zoo.spec import ModelSpec
 def dims_label(dims: Mapping[str, int]) -> str:
     """A short, stable label for a size assignment, e.g. "batch=2,seq=7"."""
     return ",".join(f"{k}={v}" for k, v in sorted(dims.items())) or "static"
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One input set a hop is checked on: the sizes and which seeded draw at those sizes."""
+
+    dims: Mapping[str, int] = field(default_factory=dict)
+    draw: int = 0
+
+    @property
+    def label(self) -> str:
+        """e.g. "batch=2" for the first draw, "batch=2#1" for the next one."""
+        return dims_label(self.dims) + (f"#{self.draw}" if self.draw else "")
+
+    def inputs(self, spec: ModelSpec) -> dict[str, np.ndarray]:
+        return make_inputs(spec, self.dims, self.draw)
 
 
 def make_inputs(spec: ModelSpec, dims: Mapping[str, int] | None = None, draw: int = 0) -> dict[str, np.ndarray]:

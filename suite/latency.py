@@ -23,9 +23,9 @@ import numpy as np
 from suite.backends.ort import Threads, timed_session
 from suite.cases import Case, representative_exporter
 from suite.compare import compare_outputs
-from suite.inputs import dims_label, make_inputs
+from suite.inputs import Probe, dims_label, make_inputs
 from suite.pipeline import CaseRunner, Prepared, StageFailure
-from suite.providers import ProviderRequest
+from suite.providers import TF32_OPTION, ProviderRequest
 from suite.record import Record, Status
 from suite.timing import LatencyStats, TimingPlan, calibrate, sample, summarize
 from suite.variants import TRANSFORMER_TYPES, build_variant
@@ -57,8 +57,6 @@ class LatencyCase(Case):
 
 
 GPU_PROVIDERS = ("CUDAExecutionProvider", "TensorrtExecutionProvider")
-# The CUDA provider's switch for TF32 math in FP32 convolutions and matmuls (on by default).
-TF32_OPTION = "use_tf32"
 
 
 def eager_device_for(request: ProviderRequest) -> str:
@@ -279,9 +277,9 @@ def strict_request(request: ProviderRequest, effective: Mapping[str, str]) -> Pr
     return ProviderRequest(request.name, options)
 
 
-def numerics_policy(case: LatencyCase, strict: ProviderRequest | None, tolerance: Any) -> str:
-    """How this row's numerics are judged, in words, for the report."""
-    fp32 = f"atol={tolerance.atol:g}, rtol={tolerance.rtol:g} vs eager"
+def numerics_policy(case: LatencyCase, strict: ProviderRequest | None, rule: str) -> str:
+    """How this row's numerics are judged, in words, for the report (`rule`: the bounds' rule)."""
+    fp32 = f"{rule} vs eager"
     if case.variant not in EXACT_VARIANTS:
         return "recorded, not judged here (the quantize path judges quantized variants against FP32)"
     if strict is not None:
@@ -307,7 +305,7 @@ def _judge_numerics(
     record.stage = "compare"
     strict = strict_request(case.provider, effective)
     record.hops["provider_options_in_effect"] = json.dumps(dict(effective), sort_keys=True)
-    record.hops["numerics_policy"] = numerics_policy(case, strict, prepared.spec.tolerance)
+    record.hops["numerics_policy"] = numerics_policy(case, strict, prepared.reference_at(Probe(dims)).rule)
     comparison = _against_eager(prepared, dims, outputs)
     record.max_abs_err = comparison.worst("max_abs_err")
     record.sizes_checked = dims_label(dims)
@@ -328,11 +326,12 @@ def _judge_numerics(
 
 def _against_eager(prepared: Prepared, dims: Mapping[str, int], outputs: Sequence[Any]) -> Any:
     names = list(prepared.artifact.output_names)
+    reference = prepared.reference_at(Probe(dims))
     return compare_outputs(
-        prepared.reference_at(dims),
+        reference.outputs,
         [np.asarray(o) for o in outputs],
         expected_names=names,
         candidate_names=names,
-        tolerance=prepared.spec.tolerance,
+        tolerance=reference.bounds,
         task=prepared.spec.task,
     )

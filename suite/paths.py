@@ -18,13 +18,15 @@ from typing import Any
 
 import numpy as np
 
+from suite.backends.ort import Threads
 from suite.cache import CachedOutcome, content_key
-from suite.cases import Case
+from suite.cases import Case, ProviderCase
 from suite.hops import HopResult, judge_sizes, ort_hop
-from suite.inputs import dims_label, make_inputs
+from suite.inputs import Probe
 from suite.isolate import RemoteError, WorkerError
 from suite.messages import clip
 from suite.pipeline import CaseRunner, Prepared, StageFailure, classify_worker_error
+from suite.providers import TF32_OPTION, ProviderRequest
 from suite.record import Record, Status
 from suite.tf_stage import onnx_tf_failure_summary, parse_onnx_tf_failure
 
@@ -34,19 +36,59 @@ PATH_NAMES = {"ort": "ort_cpu", "tf": "tf_roundtrip", "version": "version"}
 
 
 def run_ort(runner: CaseRunner, case: Case, record: Record, prepared: Prepared) -> None:
-    """ONNX Runtime on the export at every size; figures go to the row's main columns."""
+    """ONNX Runtime on the export on every probe; figures go to the row's main columns.
+
+    A ProviderCase runs on its provider, after the onnx worker checked that the provider
+    really takes the graph (a fallback is a `fallback` row, as in the latency path).
+    """
+    request = correctness_request(case.provider) if isinstance(case, ProviderCase) else None
+    if request is not None:
+        _check_provider(runner, record, prepared, request)
     record.stage = "ort"
     hop = ort_hop(
-        prepared.artifact.path, prepared.spec, prepared.sizes, prepared.reference_at, prepared.artifact.output_names
+        prepared.artifact.path,
+        prepared.spec,
+        prepared.probes,
+        prepared.reference_at,
+        prepared.artifact.output_names,
+        request=request,
     )
     for name in ("max_abs_err", "max_rel_err", "mismatch_frac", "top1_agreement", "sizes_checked"):
         setattr(record, name, getattr(hop, name))
+    record.hops["floor_ratio"] = hop.floor_ratio
     record.outputs_checked = len(prepared.artifact.output_names)
     record.ort_session_seconds = hop.extra.get("session_seconds")
     record.ort_run_seconds = hop.extra.get("run_seconds")
     if not hop.ok:
         record.stage = "dynamic_sizes" if hop.at_other_size else "ort"
         raise StageFailure(hop.status, hop.message)
+
+
+def correctness_request(request: ProviderRequest) -> ProviderRequest:
+    """The provider as numerics are checked on it: CUDA with TF32 off unless the options say otherwise
+    (TF32 rounding is ~1e-3 on deep nets; the latency path reports it, this path judges FP32)."""
+    if request.name != "CUDAExecutionProvider" or TF32_OPTION in request.option_dict():
+        return request
+    return ProviderRequest(request.name, (*request.options, (TF32_OPTION, "0")))
+
+
+def _check_provider(runner: CaseRunner, record: Record, prepared: Prepared, request: ProviderRequest) -> None:
+    """Where the provider puts the graph, checked in the onnx worker (a crash there costs one row)."""
+    record.stage = "provider"
+    record.hops["provider_options"] = ",".join(f"{k}={v}" for k, v in request.options)
+    check = runner.call(
+        "onnx",
+        "provider",
+        "suite.backends.placement:probe_provider",
+        str(prepared.artifact.path),
+        request,
+        Threads(),
+        prepared.info.node_count,
+        prepared.probes[0].inputs(prepared.spec),
+    )
+    record.hops.update(check.columns())
+    if check.fallback:
+        raise StageFailure(Status.FALLBACK, check.fallback)
 
 
 def _first_failure(record: Record, hops: Sequence[tuple[str, HopResult]]) -> None:
@@ -117,17 +159,17 @@ def run_tf_roundtrip(runner: CaseRunner, case: Case, record: Record, prepared: P
         tf2onnx = _hop_from_outcome(outcome)
     else:
         input_names = outcome.extra.get("input_names") or {}
-        tf2onnx = ort_hop(converted, prepared.spec, prepared.sizes, prepared.reference_at, None, input_names)
+        tf2onnx = ort_hop(converted, prepared.spec, prepared.probes, prepared.reference_at, None, input_names)
         tf2onnx.seconds = outcome.seconds
         tf2onnx.extra = {"opset": outcome.extra.get("opset")}
     _first_failure(record, [("onnx_tf", onnx_tf), ("saved_model", saved), ("tf2onnx", tf2onnx)])
 
 
 def _onnx_tf_hop(runner: CaseRunner, prepared: Prepared) -> HopResult:
-    """onnx-tf prepares the export once and runs it at every size (through the cache)."""
-    spec, sizes = prepared.spec, prepared.sizes
+    """onnx-tf prepares the export once and runs it on every probe (through the cache)."""
+    spec, probes = prepared.spec, prepared.probes
     key = content_key(
-        kind="onnx_tf", export=prepared.export_key, sizes=[dims_label(d) for d in sizes], **runner.versions("tf")
+        kind="onnx_tf", export=prepared.export_key, sizes=[p.label for p in probes], **runner.versions("tf")
     )
     cached = runner.cache.load_arrays("onnx_tf", key) if runner.use_cache else None
     if cached is None:
@@ -144,18 +186,16 @@ def _onnx_tf_hop(runner: CaseRunner, prepared: Prepared) -> HopResult:
     per_size = _unflatten(flat, outcome.extra["counts"])
     errors: Mapping[str, str] = outcome.extra.get("errors", {})
 
-    def run_at(dims: Mapping[str, int]) -> tuple[Sequence[str], Sequence[np.ndarray]]:
-        label = dims_label(dims)
-        if label in errors:
-            raise RuntimeError(errors[label])
-        index = [dims_label(d) for d in sizes].index(label)
-        return outcome.output_names, per_size[index]
+    def run_at(probe: Probe) -> tuple[Sequence[str], Sequence[np.ndarray]]:
+        if probe.label in errors:
+            raise RuntimeError(errors[probe.label])
+        return outcome.output_names, per_size[probes.index(probe)]
 
-    return judge_sizes(spec, sizes, run_at, prepared.reference_at, None, "onnx-tf", hop)
+    return judge_sizes(spec, probes, run_at, prepared.reference_at, None, "onnx-tf", hop)
 
 
 def _run_onnx_tf(runner: CaseRunner, prepared: Prepared, key: str) -> tuple[CachedOutcome, list[np.ndarray]]:
-    inputs = [make_inputs(prepared.spec, d) for d in prepared.sizes]
+    inputs = [p.inputs(prepared.spec) for p in prepared.probes]
     start = time.perf_counter()
     try:
         results = runner.workers["tf"].call(
@@ -170,14 +210,14 @@ def _run_onnx_tf(runner: CaseRunner, prepared: Prepared, key: str) -> tuple[Cach
         return failure.outcome(), []
     seconds = time.perf_counter() - start
     counts, errors, flat, names = [], {}, [], ()
-    for dims, result in zip(prepared.sizes, results, strict=True):
+    for probe, result in zip(prepared.probes, results, strict=True):
         if result[0] == "ok":
             names = tuple(result[1])
             counts.append(len(result[2]))
             flat.extend(result[2])
         else:
             counts.append(0)
-            errors[dims_label(dims)] = f"{result[1]}: {result[2]}"
+            errors[probe.label] = f"{result[1]}: {result[2]}"
     outcome = CachedOutcome("ok", seconds=seconds, output_names=names, extra={"counts": counts, "errors": errors})
     runner.cache.store_arrays("onnx_tf", key, outcome, flat)
     return outcome, flat
@@ -226,7 +266,7 @@ def run_version(runner: CaseRunner, case: Case, record: Record, prepared: Prepar
             hop = _hop_from_outcome(outcome)
         else:
             hop = ort_hop(
-                converted, prepared.spec, prepared.sizes, prepared.reference_at, prepared.artifact.output_names
+                converted, prepared.spec, prepared.probes, prepared.reference_at, prepared.artifact.output_names
             )
             hop.seconds = outcome.seconds
         hops.append((name, hop))

@@ -25,7 +25,8 @@ from suite.backends.ort import Threads
 from suite.cache import Cache, CachedOutcome, content_key
 from suite.cases import Case
 from suite.exporters import ExportRequest
-from suite.inputs import dims_label, export_dims, make_inputs
+from suite.floor import FLOAT64_RUN_VERSION, Bound, bounds_for
+from suite.inputs import Probe, dims_label, export_dims, make_inputs
 from suite.isolate import RemoteError, Worker, WorkerCrashed, WorkerError, WorkerTimeout
 from suite.messages import clip, exporter_summary, first_line, raised_at
 from suite.providers import onnxruntime_version
@@ -130,6 +131,19 @@ def reclassified(outcome: CachedOutcome) -> CachedOutcome:
     return replace(outcome, status=failure.status.value, message=failure.message)
 
 
+# Input draws every hop is checked on at the export's own size: a verdict must not hang on one draw.
+HOME_DRAWS = 2
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The eager float32 outputs for one probe and the bound each output is judged by."""
+
+    outputs: list[np.ndarray]
+    bounds: tuple[Bound, ...]
+    rule: str  # "calibrated (...)" or "static (why)", for the row
+
+
 @dataclass(frozen=True)
 class Prepared:
     """What every path starts from: the exported file, its facts and the eager outputs."""
@@ -138,8 +152,13 @@ class Prepared:
     artifact: Artifact
     info: ArtifactInfo
     export_key: str
-    sizes: tuple[Mapping[str, int], ...]  # home first; the others only for dynamic cases
-    reference_at: Callable[[Mapping[str, int]], list[np.ndarray]]
+    # The export's own ("home") size in HOME_DRAWS draws first, then the other sizes (dynamic cases).
+    probes: tuple[Probe, ...]
+    reference_at: Callable[[Probe], Reference]
+
+    @property
+    def home_probes(self) -> int:
+        return sum(1 for p in self.probes if p.dims == self.probes[0].dims)
 
 
 PathRunner = Callable[["CaseRunner", Case, Record, Prepared], None]
@@ -155,11 +174,19 @@ class CaseRunner:
         use_cache: When False, redo (and refresh) every cached step.
     """
 
-    def __init__(self, workers: Mapping[str, Worker], cache: Cache, timeout: float = 600.0, use_cache: bool = True):
+    def __init__(
+        self,
+        workers: Mapping[str, Worker],
+        cache: Cache,
+        timeout: float = 600.0,
+        use_cache: bool = True,
+        input_draw: int = 0,
+    ):
         self.workers = dict(workers)
         self.cache = cache
         self.timeout = timeout
         self.use_cache = use_cache
+        self.input_draw = input_draw  # the first input draw the hops are checked on
         self._digests: dict[str, str] = {}  # model name -> weights digest, once per process
         self._eager_latency: dict[tuple[str, str, Threads], dict[str, Any]] = {}
         self._versions = {
@@ -190,32 +217,54 @@ class CaseRunner:
 
     # -- cached steps -------------------------------------------------------------------------
 
-    def reference(self, spec: ModelSpec, dims: Mapping[str, int]) -> list[np.ndarray]:
-        """Eager outputs at `dims`, from the cache or the model's worker."""
+    def reference(self, spec: ModelSpec, probe: Probe) -> list[np.ndarray]:
+        """Eager outputs on the probe's inputs, from the cache or the model's worker."""
+        outputs, failure = self._eager_outputs(spec, probe, "eager_outputs", "reference")
+        if failure is not None:
+            raise StageFailure(Status(failure.status), failure.message, failure.detail)
+        return outputs
+
+    def judged_reference(self, spec: ModelSpec, probe: Probe) -> Reference:
+        """The eager outputs with their bounds, calibrated from a float64 run where the model has one."""
+        ref32 = self.reference(spec, probe)
+        ref64, failure = self._eager_outputs(spec, probe, "eager_outputs_float64", "reference64")
+        if failure is not None:
+            bounds, _ = bounds_for(ref32, None, spec.tolerance)
+            return Reference(ref32, bounds, f"static (no float64 run: {clip(failure.message, 160)})")
+        bounds, rule = bounds_for(ref32, ref64, spec.tolerance)
+        return Reference(ref32, bounds, rule)
+
+    def _eager_outputs(
+        self, spec: ModelSpec, probe: Probe, function: str, kind: str
+    ) -> tuple[list[np.ndarray], CachedOutcome | None]:
+        """A worker's outputs on the probe's inputs through the cache; (outputs, None) or ([], failure).
+
+        A model error is kept in the cache; a crash or timeout is retried next run; any other
+        worker failure propagates.
+        """
         key = content_key(
-            kind="reference",
+            kind=kind,
             model=spec.name,
             digest=self.digest(spec),
             code=code_digest(spec),
-            dims=dims_label(dims),
+            dims=probe.label,
+            **({"float64_run": FLOAT64_RUN_VERSION} if kind == "reference64" else {}),
             **self.versions(spec.framework),
         )
-        cached = self.cache.load_arrays("references", key) if self.use_cache else None
+        cached = self.cache.load_arrays(f"{kind}s", key) if self.use_cache else None
         if cached is None:
             try:
-                outputs = self._model_call(spec, "reference", "eager_outputs", spec.name, make_inputs(spec, dims))
+                outputs = self._model_call(spec, kind, function, spec.name, probe.inputs(spec))
                 outcome = CachedOutcome("ok")
             except StageFailure as failure:
                 if failure.status != Status.MODEL_ERROR:
                     raise
                 outputs, outcome = [], failure.outcome()
-            self.cache.store_arrays("references", key, outcome, outputs)
+            self.cache.store_arrays(f"{kind}s", key, outcome, outputs)
         else:
             outcome, outputs = cached
             outcome = reclassified(outcome)
-        if outcome.status != "ok":
-            raise StageFailure(Status(outcome.status), outcome.message, outcome.detail)
-        return list(outputs)
+        return (list(outputs), None) if outcome.status == "ok" else ([], outcome)
 
     def eager_latency(
         self, spec: ModelSpec, dims: Mapping[str, int], threads: Threads, plan: TimingPlan, device: str = "cpu"
@@ -331,6 +380,7 @@ class CaseRunner:
             # The diff's numeric-drift floor is a share of the tolerance the case is judged by.
             record.hops.update({"tolerance_atol": spec.tolerance.atol, "tolerance_rtol": spec.tolerance.rtol})
             prepared = self.prepare(spec, case, record)
+            record.hops.update(_tolerance_columns(prepared.reference_at(prepared.probes[0])))
             path_runner(self, case, record, prepared)
             if record.status == Status.PASS:
                 record.stage = "done"
@@ -349,7 +399,7 @@ class CaseRunner:
         # runtime's; a failure only at the other sizes means the axes are not really dynamic.
         home = export_dims(spec, case.dynamic)
         record.stage = "reference"
-        reference = self.reference(spec, home)
+        reference = self.reference(spec, Probe(home, self.input_draw))
 
         record.stage = "export"
         outcome, record.export_cached, artifact = self.export(spec, case, len(reference))
@@ -365,7 +415,7 @@ class CaseRunner:
         record.ir_version, record.opset_written = info.ir_version, info.opset
         record.node_count, record.op_counts, record.file_bytes = info.node_count, info.op_counts, info.file_bytes
 
-        sizes: tuple[Mapping[str, int], ...] = (home,)
+        probes = tuple(Probe(home, self.input_draw + i) for i in range(HOME_DRAWS))
         if case.dynamic:
             record.stage = "dynamic_axes"
             baked = _baked_axes(spec, info.input_dims)
@@ -373,8 +423,21 @@ class CaseRunner:
                 raise StageFailure(
                     Status.EXPORT_ERROR, f"the exporter wrote dynamic axes as fixed sizes: {baked} (asked dynamic)"
                 )
-            sizes += tuple(d for d in (spec.dims, *spec.other_dims) if d != home)
-        return Prepared(spec, artifact, info, self.export_key(spec, case), sizes, lambda d: self.reference(spec, d))
+            probes += tuple(Probe(d, self.input_draw) for d in (spec.dims, *spec.other_dims) if d != home)
+        return Prepared(
+            spec, artifact, info, self.export_key(spec, case), probes, lambda p: self.judged_reference(spec, p)
+        )
+
+
+def _tolerance_columns(reference: Reference) -> dict[str, Any]:
+    """The rule the case is judged by, with the first output's bound at the home probe."""
+    bound = reference.bounds[0] if reference.bounds else None
+    return {
+        "tolerance_rule": reference.rule,
+        "tolerance_atol": None if bound is None else float(f"{bound.atol:.4g}"),
+        "tolerance_rtol": None if bound is None else bound.rtol,
+        "fp32_floor": None if bound is None or bound.floor is None else float(f"{bound.floor:.4g}"),
+    }
 
 
 @functools.cache

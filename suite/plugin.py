@@ -19,7 +19,7 @@ import pytest
 
 from suite.backends.ort import Threads
 from suite.cache import Cache
-from suite.cases import Case, build_matrix, variant_cases
+from suite.cases import Case, build_matrix, variant_cases, with_providers
 from suite.config import Selection, SelectionError, make_selection, profiles
 from suite.diff import parse_fail_on
 from suite.isolate import Worker
@@ -249,6 +249,7 @@ class ZooState:
                 "large_batch": self.latency.large_batch,
             }
         meta["notices"] = list(self.notices)
+        meta["input_draw"] = self.config.getoption("zoo_input_draw")
         interrupted = bool(unfinished) or exitstatus == pytest.ExitCode.INTERRUPTED
         meta.update(
             {
@@ -366,7 +367,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--zoo-providers",
         default="available",
-        help="execution providers for the latency path: 'available' (every local one this onnxruntime offers) "
+        help="execution providers for the latency and ort paths: 'available' (every local one this onnxruntime offers) "
         "or a list with provider options, e.g. 'cpu,openvino[device_type=CPU],tensorrt[trt_fp16_enable=True]'",
     )
     group.addoption("--zoo-threads", type=int, default=2, help="intra-op threads for latency (ORT, torch, TF)")
@@ -377,6 +378,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--zoo-cache-dir", default=None, help="export and reference cache (default: <report dir>/cache)")
     group.addoption("--zoo-timeout", type=float, default=600.0, help="seconds one export or eager run may take")
     group.addoption("--zoo-no-cache", action="store_true", help="redo every export and reference, refreshing the cache")
+    group.addoption(
+        "--zoo-input-draw",
+        type=int,
+        default=0,
+        help="first seeded input draw the hops are checked on (default 0); another value re-checks every "
+        "verdict on other inputs",
+    )
     group.addoption(
         "--zoo-history",
         default=None,
@@ -418,6 +426,8 @@ def pytest_configure(config: pytest.Config) -> None:
         selection, notices = _serial_paths_only_when_serial(config, selection)
         providers = _providers(config, selection)
         regression = _regression_settings(config, selection, providers)
+        if config.getoption("zoo_input_draw") < 0:
+            raise SelectionError(f"--zoo-input-draw must be 0 or more, got {config.getoption('zoo_input_draw')}")
     except (
         SelectionError,
         ProviderSelectionError,
@@ -506,12 +516,13 @@ def _serial_paths_only_when_serial(config: pytest.Config, selection: Selection) 
 
 
 def _providers(config: pytest.Config, selection: Selection) -> tuple[ProviderRequest, ...]:
-    """The latency path's providers, checked against this environment's onnxruntime."""
-    if "latency" not in selection.paths:
+    """The providers of the latency and ort paths, checked against this environment's onnxruntime."""
+    if "latency" not in selection.paths and "ort" not in selection.paths:
         return ()
     import onnxruntime as ort
 
-    _check_pytest_benchmark()
+    if "latency" in selection.paths:
+        _check_pytest_benchmark()
     inventory = runtime_inventory()
     return parse_providers(config.getoption("zoo_providers"), ort.get_available_providers(), inventory["ort_package"])
 
@@ -570,8 +581,10 @@ def matrix_cases(
         return variant_cases(
             specs, selection.opsets, selection.shapes, lambda _: quantizations_for(selection.calibrations)
         )
+    if path == "ort":  # every shape mode, on the CPU and on each other selected provider
+        return with_providers(build_matrix(specs, selection.opsets, selection.shapes, PATH_NAMES[path]), providers)
     # Paths that convert an export further take one shape mode per model (dynamic where possible).
-    return build_matrix(specs, selection.opsets, selection.shapes, PATH_NAMES[path], one_shape=path != "ort")
+    return build_matrix(specs, selection.opsets, selection.shapes, PATH_NAMES[path], one_shape=True)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -603,6 +616,7 @@ def zoo_runner(pytestconfig: pytest.Config) -> Iterator[CaseRunner]:
         Cache(state.cache_dir),
         timeout=pytestconfig.getoption("zoo_timeout"),
         use_cache=not pytestconfig.getoption("zoo_no_cache"),
+        input_draw=pytestconfig.getoption("zoo_input_draw"),
     )
     try:
         yield runner

@@ -31,6 +31,10 @@ PROVIDER_PACKAGES = {
 }
 
 
+# The CUDA provider's switch for TF32 math in FP32 convolutions and matmuls (on by default).
+TF32_OPTION = "use_tf32"
+
+
 class ProviderSelectionError(ValueError):
     """A --zoo-providers value that cannot be used here; the message says what can."""
 

@@ -491,6 +491,45 @@ def eager_outputs(name: str, inputs: dict[str, np.ndarray]) -> list[np.ndarray]:
     return [np.asarray(t) for t in flatten_outputs(result)]
 
 
+def eager_outputs_float64(name: str, inputs: dict[str, np.ndarray]) -> list[np.ndarray]:
+    """The Keras model's outputs in float64 on the same inputs: the exact side of its float32 floor.
+
+    The builder runs again with float64 as Keras' default float type, and takes the float32
+    model's weights widened (so nothing a builder calibrates on data can differ).
+
+    Raises:
+        ModelError: the model cannot be built or called in float64; the case falls back to
+            its static tolerance.
+    """
+    import keras
+    import tensorflow as tf  # noqa: TID251 - this is the TF worker
+
+    from suite.exporters.tf2onnx_keras import call_keras, flatten_outputs
+
+    spec = registry.get(name)
+    model32 = _build(name)
+    previous = keras.config.floatx(), keras.config.dtype_policy()
+    try:
+        # Both: Keras 3 layers take the dtype policy, which set_floatx alone leaves at float32.
+        keras.config.set_floatx("float64")
+        keras.config.set_dtype_policy("float64")
+        keras.utils.set_random_seed(spec.seed)
+        model64 = spec.builder()
+        model64.set_weights([_widened(np.asarray(w)) for w in model32.get_weights()])
+        values = [tf.constant(_widened(np.ascontiguousarray(inputs[n]))) for n in spec.input_names()]
+        result = call_keras(spec, model64, values)
+    except Exception as exc:
+        raise ModelError(f"{name} has no float64 call: {type(exc).__name__}: {exc}") from exc
+    finally:
+        keras.config.set_floatx(previous[0])
+        keras.config.set_dtype_policy(previous[1])
+    return [np.asarray(t) for t in flatten_outputs(result)]
+
+
+def _widened(array: np.ndarray) -> np.ndarray:
+    return array.astype(np.float64) if array.dtype.kind == "f" else array
+
+
 def eager_latency(
     name: str, inputs: dict[str, np.ndarray], threads: int, plan: TimingPlan, device: str = "cpu"
 ) -> dict[str, Any]:

@@ -94,6 +94,32 @@ def eager_outputs(name: str, inputs: dict[str, np.ndarray]) -> list[np.ndarray]:
     return [t.detach().cpu().numpy() for t in _flatten(result)]
 
 
+def eager_outputs_float64(name: str, inputs: dict[str, np.ndarray]) -> list[np.ndarray]:
+    """The model's outputs computed in float64 on the same inputs: the exact side of its float32 floor.
+
+    A float64 copy of the eager model (never the cached instance, which stays float32); float
+    inputs are widened, integer inputs are kept.
+
+    Raises:
+        ModelError: the model has no float64 forward (an op without a double kernel ...); the
+            case then falls back to its static tolerance.
+    """
+    import copy
+
+    import torch
+
+    spec = registry.get(name)
+    model = copy.deepcopy(_build(name)).double()
+    wide = {k: v.astype(np.float64) if v.dtype.kind == "f" else v for k, v in inputs.items()}
+    args, kwargs = call_arguments(spec, _tensors(wide))
+    try:
+        with torch.inference_mode():
+            result = model(*args, **(kwargs or {}))
+    except Exception as exc:
+        raise ModelError(f"{name} has no float64 forward: {type(exc).__name__}: {exc}") from exc
+    return [t.detach().cpu().numpy() for t in _flatten(result)]
+
+
 def _flatten(result: Any) -> list[Any]:
     import torch
     import torch.utils._pytree as pytree

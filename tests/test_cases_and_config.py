@@ -76,3 +76,20 @@ def test_option_overrides() -> None:
 def test_bad_options_name_the_choices(kwargs: dict, message: str) -> None:
     with pytest.raises(SelectionError, match=message):
         make_selection(**kwargs)
+
+
+def test_the_ort_path_gets_one_case_per_other_provider_next_to_its_cpu_case() -> None:
+    from suite.cases import CPU, Case, ProviderCase, with_providers
+    from suite.providers import ProviderRequest
+
+    openvino = ProviderRequest("OpenVINOExecutionProvider", (("device_type", "CPU"),))
+    base = [Case("m", "torchscript", 17, "static"), Case("n", "torchscript", 17, "static")]
+    cases = with_providers(base, (CPU, openvino))
+    assert [c.case_id for c in cases] == [
+        "m-torchscript-op17-static-ort_cpu",
+        "m-torchscript-op17-static-ort_openvino+device_type:cpu",
+        "n-torchscript-op17-static-ort_cpu",
+        "n-torchscript-op17-static-ort_openvino+device_type:cpu",
+    ]
+    assert isinstance(cases[1], ProviderCase) and cases[1].provider == openvino
+    assert with_providers(base, (CPU,)) == base  # no other provider: the ort path is unchanged

@@ -166,7 +166,6 @@ def test_gpu_rows_ask_for_a_gpu_baseline_and_say_where_it_ran() -> None:
 def test_a_tf32_session_is_judged_strictly_with_tf32_off_and_its_error_reported() -> None:
     from suite.latency import LatencyCase, numerics_policy, strict_request
     from suite.providers import ProviderRequest
-    from zoo.spec import Tolerance
 
     cuda = ProviderRequest("CUDAExecutionProvider", (("use_tf32", "1"), ("device_id", "0")))
     strict = strict_request(cuda, {"use_tf32": "1", "device_id": "0"})
@@ -174,7 +173,7 @@ def test_a_tf32_session_is_judged_strictly_with_tf32_off_and_its_error_reported(
     assert strict_request(ProviderRequest("CUDAExecutionProvider"), {"use_tf32": "0"}) is None
     assert strict_request(ProviderRequest("CPUExecutionProvider"), {}) is None
     fp32 = LatencyCase("m", "torchscript", 17, "static", "lat.fp32.cuda", "fp32", cuda)
-    assert "use_tf32=0" in numerics_policy(fp32, strict, Tolerance())
-    assert numerics_policy(fp32, None, Tolerance()).startswith("FP32 judged on the timed session")
+    assert "use_tf32=0" in numerics_policy(fp32, strict, "calibrated (16x fp32 floor)")
+    assert numerics_policy(fp32, None, "static").startswith("FP32 judged on the timed session")
     fp16 = LatencyCase("m", "torchscript", 17, "static", "lat.quant_fp16.cuda", "quant_fp16", cuda)
-    assert numerics_policy(fp16, strict, Tolerance()).startswith("recorded, not judged")
+    assert numerics_policy(fp16, strict, "static").startswith("recorded, not judged")

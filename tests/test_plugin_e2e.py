@@ -65,7 +65,11 @@ def test_failures_become_labelled_rows_and_the_run_goes_on(
         assert "reference has" in row("fake_nan_output", shape).message
         assert row("fake_segfault", shape).status == "crash"
         assert "SIGSEGV" in row("fake_segfault", shape).message
-    assert row("mlp", "dynamic").sizes_checked == "batch=2;batch=1;batch=7"  # export size first
+    # The export's own size first, in two input draws, then the other sizes.
+    assert row("mlp", "dynamic").sizes_checked == "batch=2;batch=2#1;batch=1;batch=7"
+    for shape in ("static", "dynamic"):  # held to its own float32 floor, not a fixed atol
+        assert row("mlp", shape).tolerance_rule.startswith("calibrated")
+        assert 0 <= row("mlp", shape).floor_ratio < 16 and row("mlp", shape).fp32_floor > 0
     assert row("fake_baked_batch", "static").status == "pass"
     baked = row("fake_baked_batch", "dynamic")
     assert baked.status == "mismatch" and baked.stage == "dynamic_sizes"
@@ -84,6 +88,12 @@ def test_unknown_model_glob_is_a_one_line_usage_error(pytester: pytest.Pytester,
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["ERROR: zoo-suite: no zoo model matches 'resnt18'; close names: resnet18*"])
     assert "Traceback" not in result.stderr.str()
+
+
+def test_a_negative_input_draw_is_a_one_line_usage_error(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    result = run_zoo(pytester, tmp_path, tmp_path / "cache", "--zoo-models=mlp", "--zoo-input-draw=-1")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: zoo-suite: --zoo-input-draw must be 0 or more, got -1"])
 
 
 def test_opsets_an_exporter_rejects_are_unsupported_rows(
@@ -106,6 +116,34 @@ def test_opsets_an_exporter_rejects_are_unsupported_rows(
     assert torchscript.status == dynamo.status == "unsupported"
     assert "99" in torchscript.message
     assert "wrote opset 18 when opset 11 was asked" in dynamo.message
+
+
+def test_the_ort_path_checks_numerics_on_each_selected_provider_and_a_fallback_is_a_row(
+    pytester: pytest.Pytester, tmp_path: Path, shared_cache: Path
+) -> None:
+    import onnxruntime as ort
+
+    if "AzureExecutionProvider" not in ort.get_available_providers():
+        pytest.skip("this onnxruntime build has no second provider to ask for")
+    # Azure runs remote endpoints, not graph nodes: onnxruntime accepts it and runs every node
+    # on the CPU, which must be a fallback row, never a pass.
+    run_zoo(
+        pytester,
+        tmp_path,
+        shared_cache,
+        "--zoo-models=mlp",
+        "--zoo-exporters=torchscript",
+        "--zoo-opsets=17",
+        "--zoo-shapes=static",
+        "--zoo-paths=ort",
+        "--zoo-providers=cpu,azure",
+    )
+    rows = read_rows(tmp_path)
+    assert sorted(rows.index) == ["mlp-torchscript-op17-static-ort_azure", "mlp-torchscript-op17-static-ort_cpu"]
+    assert rows.loc["mlp-torchscript-op17-static-ort_cpu"].status == "pass"
+    azure = rows.loc["mlp-torchscript-op17-static-ort_azure"]
+    assert azure.status == "fallback" and azure.stage == "provider"
+    assert "no node was placed on it" in azure.message
 
 
 def test_warm_cache_runs_no_export_and_xdist_gives_the_same_rows(pytester: pytest.Pytester, tmp_path: Path) -> None:
@@ -152,7 +190,7 @@ def test_tf_paths_rows_and_a_killed_tf_worker(pytester: pytest.Pytester, tmp_pat
     for hop in ("onnx_tf", "saved_model", "tf2onnx"):
         assert mlp[f"{hop}_status"] == "pass"
     assert mlp.onnx_tf_max_abs_err < 1e-5 and mlp.tf2onnx_max_abs_err < 1e-5
-    assert mlp.tf2onnx_sizes_checked == "batch=2;batch=1;batch=7"
+    assert mlp.tf2onnx_sizes_checked == "batch=2;batch=2#1;batch=1;batch=7"
 
     version = rows.loc["mlp-torchscript-op13-dynamic-version"]
     assert version.status == "pass", version.message
