@@ -282,6 +282,10 @@ def run_quantization(runner: CaseRunner, case: Case, record: Record, prepared: P
     record.hops.update(figures)
     record.sizes_checked = f"{len(feeds)} draws"
     problems = policy_problems(spec, record, figures)
+    not_judged = policy_not_judged(spec, figures)
+    record.hops["policy_not_judged"] = not_judged
+    if not problems and not judges_anything(spec, figures):
+        raise StageFailure(Status.SKIP, f"not judged: {not_judged}; the figures are in the row")
     if problems:
         if case.path.startswith("quant_int8_static_"):
             record.hops["worst_tensors"] = _worst_tensors(runner, prepared, product, feeds)
@@ -375,10 +379,15 @@ def describe_policy(spec: ModelSpec) -> str:
 
 
 def policy_problems(spec: ModelSpec, record: Record, figures: Mapping[str, Any]) -> list[str]:
-    """What breaks the model's quantization policy (NaN breaks every threshold)."""
+    """What breaks the model's quantization policy (NaN breaks every threshold).
+
+    A figure whose own noise (FP32 against FP32 on nudged inputs) already breaks its threshold
+    cannot tell a bad variant from rounding on this model: it is left out (policy_not_judged).
+    """
     policy, problems = spec.quant_policy, []
-    if not figures["cosine"] >= policy.min_cosine:
-        problems.append(f"cosine {figures['cosine']:.4f} < {policy.min_cosine}")
+    if figures.get("noise_cosine") is None or figures["noise_cosine"] >= policy.min_cosine:
+        if not figures["cosine"] >= policy.min_cosine:
+            problems.append(f"cosine {figures['cosine']:.4f} < {policy.min_cosine}")
     clear_agreement, clear = figures.get("top1_agreement_clear"), figures.get("clear_rows", 0)
     if clear_agreement is not None and clear >= MIN_CLEAR_ROWS and not clear_agreement >= policy.min_top1:
         problems.append(
@@ -388,6 +397,26 @@ def policy_problems(spec: ModelSpec, record: Record, figures: Mapping[str, Any])
     if drop is not None and not drop <= policy.max_accuracy_drop:
         problems.append(f"held-out accuracy drops {drop:.2f} pp > {policy.max_accuracy_drop}")
     return problems
+
+
+def policy_not_judged(spec: ModelSpec, figures: Mapping[str, Any]) -> str:
+    """Why a policy figure was left out of the verdict, or ""."""
+    noise = figures.get("noise_cosine")
+    if noise is not None and not noise >= spec.quant_policy.min_cosine:
+        return (
+            f"cosine not judged: FP32 against itself on nudged inputs already gives {noise:.4f} "
+            f"(< {spec.quant_policy.min_cosine}) on this model, so the figure cannot tell rounding from a bad variant"
+        )
+    return ""
+
+
+def judges_anything(spec: ModelSpec, figures: Mapping[str, Any]) -> bool:
+    """Whether any policy figure is left to judge the variant by."""
+    return (
+        not policy_not_judged(spec, figures)
+        or (figures.get("top1_agreement_clear") is not None and figures.get("clear_rows", 0) >= MIN_CLEAR_ROWS)
+        or figures.get("accuracy_drop_pp") is not None
+    )
 
 
 def _worst_tensors(runner: CaseRunner, prepared: Prepared, product: Path, feeds: list[dict[str, np.ndarray]]) -> str:

@@ -56,6 +56,23 @@ def test_policy_problems_use_the_models_thresholds() -> None:
     assert problems == ["cosine nan < 0.99", "held-out accuracy drops 1.50 pp > 1.0"]
 
 
+def test_a_figure_that_fails_on_its_own_noise_does_not_judge() -> None:
+    from suite.variants import judges_anything, policy_not_judged
+
+    detector = _spec(task=Task.DETECTION, quant_policy=QuantPolicy(min_cosine=0.99))
+    record = Record("c", "m", "torchscript", 17, "static", "quant_int8_dynamic")
+    noisy = {"cosine": 0.87, "noise_cosine": 0.886}
+    # FP32 against itself already scores 0.886: 0.87 says nothing about the INT8 variant.
+    assert policy_problems(detector, record, noisy) == []
+    assert "cosine not judged" in policy_not_judged(detector, noisy) and not judges_anything(detector, noisy)
+    quiet = {"cosine": 0.87, "noise_cosine": 0.99999}
+    assert policy_problems(detector, record, quiet) == ["cosine 0.8700 < 0.99"]
+    assert policy_not_judged(detector, quiet) == "" and judges_anything(detector, quiet)
+    classifier = _spec(task=Task.CLASSIFICATION)
+    clear = {**noisy, "top1_agreement_clear": 1.0, "clear_rows": 8}
+    assert judges_anything(classifier, clear)  # top-1 on clear rows still judges
+
+
 def test_variant_lists() -> None:
     assert optimizations_for(_spec(tags=frozenset({"bert"})))[-1] == "opt_transformers"
     assert "opt_transformers" not in optimizations_for(_spec())
