@@ -308,6 +308,7 @@ def _judge_numerics(
     record.hops["numerics_policy"] = numerics_policy(case, strict, prepared.reference_at(Probe(dims)).rule)
     comparison = _against_eager(prepared, dims, outputs)
     record.max_abs_err = comparison.worst("max_abs_err")
+    record.hops["floor_ratio"] = comparison.worst("floor_ratio")
     record.sizes_checked = dims_label(dims)
     if strict is not None:
         record.hops["tf32_max_abs_err"] = record.max_abs_err
@@ -317,6 +318,9 @@ def _judge_numerics(
         except Exception as exc:  # noqa: BLE001 - the strict session is part of this row's verdict
             raise StageFailure(Status.RUNTIME_ERROR, f"the {TF32_OPTION}=0 session failed: {exc}") from None
         record.hops["strict_max_abs_err"] = comparison.worst("max_abs_err")
+        # The judged figure is the strict session's; the TF32 one stays beside it.
+        record.hops["tf32_floor_ratio"] = record.hops["floor_ratio"]
+        record.hops["floor_ratio"] = comparison.worst("floor_ratio")
     if case.variant in EXACT_VARIANTS and not comparison.ok:
         mode = f" with {TF32_OPTION}=0" if strict is not None else ""
         raise StageFailure(
