@@ -27,7 +27,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest tests -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/lint-imports
 
 clean-cache:
 	rm -rf reports/cache

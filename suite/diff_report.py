@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from suite.diff import RunData, called_latency, counts, inconclusive_latency
+from suite.html_cells import cell_text
 
 MD_LIMIT = 50  # rows per Markdown table: a job summary is read, not searched
 MESSAGE_CHARS = 160
@@ -268,7 +269,6 @@ def _frame_table(frame: pd.DataFrame, columns: Mapping[str, str]) -> str:
 
 
 def _table(head: Sequence[str], rows: Sequence[Sequence[Any]], colour_column: int | None = None) -> str:
-    from suite.report import _fmt
 
     header = "".join(f"<th>{html.escape(h)}</th>" for h in head)
     body = []
@@ -279,6 +279,6 @@ def _table(head: Sequence[str], rows: Sequence[Sequence[Any]], colour_column: in
             if index == colour_column and str(value) in _CHANGE_COLOURS:
                 style = f' style="background:{_CHANGE_COLOURS[str(value)]}"'
             css = ' class="id"' if index == 0 else ' class="msg"' if isinstance(value, str) and len(value) > 40 else ""
-            cells.append(f"<td{style}{css}>{html.escape(_fmt(value))}</td>")
+            cells.append(f"<td{style}{css}>{html.escape(cell_text(value))}</td>")
         body.append(f"<tr>{''.join(cells)}</tr>")
     return f"<table><thead><tr>{header}</tr></thead><tbody>{''.join(body)}</tbody></table>"

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from suite.html_cells import STATUS_COLOURS, cell_text
 from suite.record import Status
 
 LATENCY_PREFIX = "lat."
@@ -122,7 +123,6 @@ def render_latency(frame: pd.DataFrame) -> str:
 
 def frame_table(table: pd.DataFrame, css_class: str, columns: Sequence[str] | None = None) -> str:
     """A plain HTML table; status cells coloured like the matrices."""
-    from suite.report import STATUS_COLOURS, _fmt
 
     shown = list(columns or table.columns)
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in shown)
@@ -138,6 +138,6 @@ def frame_table(table: pd.DataFrame, css_class: str, columns: Sequence[str] | No
                 if column in ("message", "placed_elsewhere", "numerics_policy", "provider_options_in_effect")
                 else ""
             )
-            cells.append(f"<td{style}{css}>{html.escape(_fmt(value))}</td>")
+            cells.append(f"<td{style}{css}>{html.escape(cell_text(value))}</td>")
         body.append(f"<tr>{''.join(cells)}</tr>")
     return f'<table class="{css_class}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'

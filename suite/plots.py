@@ -28,6 +28,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 from PIL import Image
 
+from suite.html_cells import STATUS_COLOURS
 from suite.record import Status
 
 # Small PNGs keep the self-contained HTML page a reasonable size.
@@ -520,7 +521,6 @@ def _case_runs(trend: pd.DataFrame, case_id: str, runs: Sequence[str]) -> pd.Dat
 
 def _status_colour(status: str) -> str:
     """Pass green, xfail purple, anything else red; the report's own colours, so the page reads as one."""
-    from suite.report import STATUS_COLOURS  # lazily: suite.report may import this module
 
     if status in (Status.PASS.value, Status.XFAIL.value):
         return STATUS_COLOURS[status]

@@ -12,24 +12,11 @@ from typing import Any
 
 import pandas as pd
 
+from suite.html_cells import STATUS_COLOURS, cell_text
 from suite.latency_report import latency_rows, render_latency
 from suite.record import Record, Status
+from zoo.expectations import expectation_usage
 
-STATUS_COLOURS = {
-    Status.PASS.value: "#b7e1a1",
-    Status.XFAIL.value: "#d9d2e9",
-    Status.SKIP.value: "#eeeeee",
-    Status.MISMATCH.value: "#ffd966",
-    Status.UNSUPPORTED.value: "#c9daf8",
-    Status.EXPORT_ERROR.value: "#f4a582",
-    Status.TRANSFORM_ERROR.value: "#f4a582",
-    Status.RUNTIME_ERROR.value: "#f4a582",
-    Status.MODEL_ERROR.value: "#e6b8af",
-    Status.FALLBACK.value: "#e69138",
-    Status.CRASH.value: "#e06666",
-    Status.TIMEOUT.value: "#e06666",
-    Status.XPASS.value: "#ffe599",
-}
 # Worst first, for the problems table.
 SEVERITY = (
     Status.CRASH.value,
@@ -257,7 +244,7 @@ def render_variant_table(frame: pd.DataFrame, prefix: str, title: str, columns: 
     for r in variants.sort_values(["model", "path"]).to_dict("records"):
         cells = []
         for column in shown:
-            text = _fmt(r.get(column))
+            text = cell_text(r.get(column))
             if column == "op_delta" and text.count(",") >= 8:  # the CSV keeps the whole list
                 text = ", ".join(text.split(", ")[:8]) + ", ..."
             if column == "speedup" and r.get("slower_than_fp32") is True:
@@ -314,21 +301,12 @@ def _cell_title(row: Mapping[str, Any]) -> str:
     return f"{row['case_id']}: {row['status']} at {row['stage']}" + (f" - {message}" if message else "")
 
 
-def _fmt(value: Any) -> str:
-    if value is None or (isinstance(value, float) and pd.isna(value)):
-        return ""
-    if isinstance(value, float):
-        # Counts read back from CSV as floats (a NaN in the column) print as counts: 2000, not 2e+03.
-        return str(int(value)) if value.is_integer() and abs(value) < 1e9 else f"{value:.3g}"
-    return str(value)
-
-
 def render_details(frame: pd.DataFrame) -> str:
     """Every case with its stage, status, message and figures; cells link here."""
     rows = []
     for r in frame.to_dict("records"):
         colour = STATUS_COLOURS.get(str(r["status"]), "#ffffff")
-        figures = "".join(f"<td>{html.escape(_fmt(r.get(c)))}</td>" for c in FIGURE_COLUMNS[3:])
+        figures = "".join(f"<td>{html.escape(cell_text(r.get(c)))}</td>" for c in FIGURE_COLUMNS[3:])
         message = html.escape(str(r.get("message") or ""))
         expectation = html.escape(str(r.get("expectation") or ""))
         rows.append(
@@ -353,12 +331,39 @@ def render_problems(frame: pd.DataFrame) -> str:
         f'<td style="background:{STATUS_COLOURS.get(str(r["status"]), "#fff")}">{html.escape(str(r["status"]))}</td>'
         f"<td>{html.escape(str(r['stage']))}</td>"
         f'<td class="msg">{html.escape(str(r.get("message") or ""))}</td>'
-        f'<td class="msg">{html.escape(_fmt(r.get("expectation")))}</td></tr>'
+        f'<td class="msg">{html.escape(cell_text(r.get("expectation")))}</td></tr>'
         for r in problems.to_dict("records")
     )
     return (
         '<table class="problems"><thead><tr><th>case</th><th>status</th><th>stage</th><th>message</th>'
         f"<th>known failure</th></tr></thead><tbody>{rows}</tbody></table>"
+    )
+
+
+def _link(url: str) -> str:
+    return f' <a href="{html.escape(url)}">tracked here</a>' if url else ""
+
+
+def render_expectations(frame: pd.DataFrame) -> str:
+    """The known failures (zoo/expectations.py), each with what it matched in this run; stale ones first."""
+    usage = expectation_usage(dict(zip(frame["case_id"], frame["status"], strict=True))) if len(frame) else []
+    if not usage:
+        return ""
+    order = {"stale: every case it matched passed": 0, "in use": 1, "matched no case in this run": 2}
+    usage.sort(key=lambda u: order.get(u["state"], 3))
+    rows = "".join(
+        f'<tr><td class="id">{html.escape(u["case_glob"])}</td><td>{html.escape(u["status"])}</td>'
+        f"<td{' class=slow' if u['state'].startswith('stale') else ''}>{html.escape(u['state'])}</td>"
+        f"<td>{u['cases']}</td><td>{u['xfail']}</td><td>{u['xpass']}</td>"
+        f'<td class="msg">{html.escape(u["reason"])}{_link(u["link"])}</td></tr>'
+        for u in usage
+    )
+    return (
+        "<h2>Known failures</h2><p>Each expectation in zoo/expectations.py and the cases of this run it "
+        "matched. A stale one (every case passed) should be removed; one that matched no case may only be "
+        "outside this run's selection.</p>"
+        '<table class="problems"><thead><tr><th>cases</th><th>expected</th><th>state</th><th>matched</th>'
+        f"<th>xfail</th><th>xpass</th><th>reason</th></tr></thead><tbody>{rows}</tbody></table>"
     )
 
 
@@ -413,6 +418,7 @@ def render_html(frame: pd.DataFrame, meta: Mapping[str, Any], summary_html: str 
         f"{render_variant_table(frame, 'quant_', 'Quantization', QUANTIZATION_COLUMNS)}"
         f"{render_latency(frame)}"
         f"<h2>Problems</h2>{render_problems(frame)}"
+        f"{render_expectations(frame)}"
         f"<h2>All cases</h2>{render_details(frame)}"
         "</body></html>"
     )

@@ -35,6 +35,7 @@ def test_run_folder_has_one_row_per_case_and_a_matrix(tmp_path) -> None:
     assert 'href="#case-gpt2-torchscript-op17-static-ort_cpu"' in page
     assert "&lt;off&gt; &amp; bad" in page and "<off>" not in page  # messages are escaped
     assert page.count('<tr><th class="model">') == 2  # one matrix row per model
+    assert "<h2>Known failures</h2>" in page and "matched no case in this run" in page
 
     meta = json.loads(paths["metadata"].read_text())
     assert meta["status_counts"] == {"export_error": 1, "mismatch": 1, "pass": 1}
@@ -69,3 +70,17 @@ def test_onnx_tf_coverage_counts_cases_per_refused_op(tmp_path) -> None:
     page = paths["html"].read_text()
     assert "onnx-tf coverage" in page and "<td>ReduceMean</td><td>18</td><td>2</td>" in page
     assert "TensorFlow round trip" in page  # the path gets its own matrix
+
+
+def test_the_report_lists_known_failures_and_flags_a_stale_one(tmp_path) -> None:
+    from zoo.expectations import EXPECTATIONS, expectation_usage
+
+    first, second = EXPECTATIONS[0], EXPECTATIONS[1]
+    # A case id each glob matches: the glob with its wildcards filled in.
+    case_a = first.case_glob.split("|")[0].replace("*", "x")
+    case_b = second.case_glob.split("|")[0].replace("*", "x")
+    usage = {u["case_glob"]: u for u in expectation_usage({case_a: "xpass", case_b: "xfail", "mlp-other": "pass"})}
+    assert usage[first.case_glob]["state"] == "stale: every case it matched passed"
+    assert usage[second.case_glob]["state"] == "in use" and usage[second.case_glob]["xfail"] == 1
+    others = [u for glob, u in usage.items() if glob not in (first.case_glob, second.case_glob)]
+    assert all(u["state"] == "matched no case in this run" and u["cases"] == 0 for u in others)

@@ -2,13 +2,16 @@
 
 A case that fails with the expected status becomes an xfail row that still
 carries the real message; one that passes becomes xpass, so a stale entry is
-seen; an entry that matched no case in a run is listed in the report.
+seen; the report lists every entry with the cases it matched in the run, and
+flags one whose cases all passed (stale) or that matched no case.
 """
 
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -87,3 +90,38 @@ EXPECTATIONS: list[Expectation] = [
 def expectation_for(case_id: str) -> Expectation | None:
     """The first expectation whose glob matches `case_id`."""
     return next((e for e in EXPECTATIONS if e.matches(case_id)), None)
+
+
+def expectation_usage(statuses: Mapping[str, str]) -> list[dict[str, Any]]:
+    """Each expectation with the run's cases it decided ({case_id: status}), and whether it looks stale.
+
+    A case is decided by the first matching entry (expectation_for). "stale" when every case
+    it decided passed (xpass); "matched no case" when the run had none; else "in use".
+    """
+    decided: dict[int, list[str]] = {}
+    for case_id, status in statuses.items():
+        entry = expectation_for(case_id)
+        if entry is not None:
+            decided.setdefault(EXPECTATIONS.index(entry), []).append(status)
+    usage = []
+    for index, entry in enumerate(EXPECTATIONS):
+        found = decided.get(index, [])
+        if not found:
+            state = "matched no case in this run"
+        elif all(s == "xpass" for s in found):
+            state = "stale: every case it matched passed"
+        else:
+            state = "in use"
+        usage.append(
+            {
+                "case_glob": entry.case_glob,
+                "status": entry.status,
+                "reason": entry.reason,
+                "link": entry.link,
+                "cases": len(found),
+                "xfail": found.count("xfail"),
+                "xpass": found.count("xpass"),
+                "state": state,
+            }
+        )
+    return usage
