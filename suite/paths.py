@@ -146,7 +146,8 @@ def run_tf_roundtrip(runner: CaseRunner, case: Case, record: Record, prepared: P
         return
 
     record.stage = "tf2onnx"
-    tf2onnx_key = content_key(kind="tf2onnx", saved=saved_key, opset=case.opset, **tf_versions)
+    # "in_worker": converted through tf2onnx's Python calls in the TF worker (once a subprocess).
+    tf2onnx_key = content_key(kind="tf2onnx", saved=saved_key, opset=case.opset, run="in_worker", **tf_versions)
     outcome, converted = runner.cached_step(
         "tf2onnx",
         tf2onnx_key,

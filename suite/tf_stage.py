@@ -30,8 +30,6 @@ import json
 import logging
 import os
 import re
-import subprocess
-import sys
 import time
 import warnings
 from collections import OrderedDict
@@ -57,7 +55,6 @@ _REP_CACHE: dict[tuple[str, int, int], _Prepared] = {}
 # absl lines printed before absl::InitializeLog (oneDNN, "no cuda drivers") still
 # appear once per process: no environment variable silences them in TF 2.21.
 _QUIET_ENV = {"TF_CPP_MIN_LOG_LEVEL": "2", "AUTOGRAPH_VERBOSITY": "0"}
-_TF2ONNX_TIMEOUT_S = 900.0
 _NAMES_SIDECAR = "assets.extra/onnx_io.json"
 
 
@@ -320,15 +317,16 @@ def _is_onnx_op(name: str) -> bool:
 
 
 def tf2onnx_from_saved_model(saved_model_dir: str, output_path: str, opset: int) -> dict[str, Any]:
-    """Convert a SavedModel back to ONNX with tf2onnx's command line, at `opset`.
+    """Convert a SavedModel back to ONNX with tf2onnx, in this worker, at `opset`.
 
-    Runs ``python -m tf2onnx.convert --saved-model DIR`` in a subprocess rather
-    than through the Python API: tf2onnx has no public from_saved_model function
-    (its CLI goes through tf_loader and the private convert._convert_common),
-    the subprocess starts with clean TF graph state (tf2onnx keeps module-level
-    function registries and loads the SavedModel into a global graph), and a
-    crash or leak in tf2onnx costs that subprocess, not this worker and the
-    models it holds. The price is one TensorFlow import per call (a few seconds).
+    The same calls tf2onnx's command line makes for ``--saved-model DIR``: tf_loader loads and
+    freezes the SavedModel (resetting TF's default graph after itself), then the converter runs
+    with the command line's defaults (default targets, no custom ops, stop at the first op it
+    cannot convert). tf2onnx's public from_graph_def would re-freeze the frozen graph and
+    convert with continue_on_error=True, writing files with unconverted ops instead of naming
+    the op it refused; so the converter is called as the command line calls it. In this worker
+    rather than a `python -m tf2onnx.convert` subprocess, which re-imported TensorFlow for every
+    case (6.4 s on average); a crash still costs only this worker, which restarts.
 
     Graph input names: tf2onnx names the inputs after the SavedModel signature,
     which onnx-tf keys by the ONNX input names, so plain names come back as they
@@ -342,24 +340,34 @@ def tf2onnx_from_saved_model(saved_model_dir: str, output_path: str, opset: int)
         {"opset": opset written, "seconds": conversion time,
         "input_names": {original: name in file} for unrestored names (empty when all match),
         "renamed": {tf2onnx's name: restored original}}.
-
-    Raises:
-        RuntimeError: tf2onnx exited non-zero (its last error lines are in the message).
     """
     import onnx
+    import tensorflow as tf  # noqa: TID251 - this is the TF worker
+    from tf2onnx import constants, tf_loader
+    from tf2onnx.convert import _convert_common
 
     from suite.exporters.tf2onnx_keras import rename_graph_tensors
 
-    env = dict(os.environ)
-    env.update(_QUIET_ENV)
-    command = [sys.executable, "-m", "tf2onnx.convert", "--saved-model", saved_model_dir]
-    command += ["--output", output_path, "--opset", str(opset)]
     start = time.perf_counter()
-    proc = subprocess.run(command, capture_output=True, text=True, env=env, timeout=_TF2ONNX_TIMEOUT_S, check=False)
+    graph_def, inputs, outputs, tables, to_rename = tf_loader.from_saved_model(
+        saved_model_dir, None, None, return_initialized_tables=True, return_tensors_to_rename=True
+    )
+    with tf.device("/cpu:0"):
+        model, _ = _convert_common(
+            graph_def,
+            name=saved_model_dir,
+            continue_on_error=False,
+            target=list(constants.DEFAULT_TARGET),
+            opset=opset,
+            custom_op_handlers={},
+            extra_opset=[],
+            input_names=inputs,
+            output_names=outputs,
+            tensors_to_rename=to_rename,
+            initialized_tables=tables,
+            output_path=output_path,
+        )
     seconds = time.perf_counter() - start
-    if proc.returncode != 0 or not Path(output_path).is_file():
-        raise RuntimeError(f"tf2onnx.convert failed (exit {proc.returncode}): {_tf2onnx_error(proc.stderr)}")
-    model = onnx.load(output_path)
     sidecar = Path(saved_model_dir, _NAMES_SIDECAR)
     original = json.loads(sidecar.read_text())["inputs"] if sidecar.is_file() else None
     renames, unmatched = restore_input_names([v.name for v in model.graph.input], original)
@@ -406,20 +414,6 @@ def restore_input_names(
 
 def _canonical(name: str) -> str:
     return re.sub(r"[^0-9A-Za-z]", "", re.sub(r":\d+$", "", name)).lower()
-
-
-def _tf2onnx_error(stderr: str) -> str:
-    """The Python exception tf2onnx died with (plus the lines after it), else its last non-log lines."""
-    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
-    raised = [i for i, line in enumerate(lines) if _EXCEPTION_LINE.match(line)]
-    if raised:
-        return " | ".join(lines[raised[-1] : raised[-1] + 3])[:1500]
-    plain = [line for line in lines if not _LOG_LINE.match(line)]
-    return " | ".join(plain[-3:])[-1500:] or "no output"
-
-
-_EXCEPTION_LINE = re.compile(r"^[\w.]*(Error|Exception|Exit)\b[^ ]*: ")
-_LOG_LINE = re.compile(r"^([IWEF]\d{4} |WARNING: All log messages|\d{4}-\d\d-\d\d )")
 
 
 # -- Keras models ---------------------------------------------------------------------------------
