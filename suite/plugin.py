@@ -30,7 +30,17 @@ from suite.pipeline import CaseRunner
 from suite.providers import ProviderRequest, ProviderSelectionError, parse_providers, runtime_inventory
 from suite.record import Record, Status
 from suite.report import new_run_dir, write_run
-from suite.runs import HISTORY_ENV, SAMPLES_FILE, HistoryError, RunPart, history_url, now_iso
+from suite.runs import (
+    EXIT_REGRESSION,
+    HISTORY_ENV,
+    SAMPLES_FILE,
+    EarlierPart,
+    HistoryError,
+    RunPart,
+    earlier_part,
+    history_url,
+    now_iso,
+)
 from suite.shard import Shard, models_of_shard, parse_shard
 from suite.timing import TimingPlan
 from suite.variants import optimizations_for, quantizations_for
@@ -38,8 +48,6 @@ from zoo import registry
 
 RECORD_KEY = "zoo_record"
 SAMPLES_KEY = "zoo_samples"
-# pytest's exit status when --zoo-baseline is given and the diff gate fails (0-5 are pytest's own).
-EXIT_REGRESSION = 6
 _STATE = pytest.StashKey["ZooState"]()
 NOT_RUN = "not run: the session ended before this case"
 
@@ -80,6 +88,8 @@ class ZooState:
         self.store: Any = None  # a suite.store.HistoryStore, when a history is in use
         self.diff: Any = None  # a suite.history.DiffOutcome, with --zoo-baseline
         self.history_note = ""
+        self.earlier: EarlierPart | None = None  # with --zoo-continue: what the run's earlier part wrote
+        self.history_begun = False
 
     def record_worker_stats(self, stats: dict[str, dict[str, int]]) -> None:
         """Worker starts and calls of this process; an xdist worker sends them to the controller."""
@@ -143,6 +153,8 @@ class ZooState:
         baseline = self.regression.baseline
         explicit = self.config.getoption("zoo_history") or os.environ.get(HISTORY_ENV)
         try:
+            if self.config.getoption("zoo_continue"):
+                self._continue_run()
             if self.regression.history_url is not None and (explicit or baseline):
                 self.store = _open_store(self.regression.history_url)
             if baseline and not Path(baseline).is_dir():
@@ -153,6 +165,24 @@ class ZooState:
                 run_id_for(baseline, self.store, exclude=self.run_id)
         except HistoryError as exc:
             raise pytest.UsageError(f"zoo-suite: {exc}") from None
+
+    def _continue_run(self) -> None:
+        """Take up the run folder an earlier invocation of this run id wrote (make zoo's latency part)."""
+        if self.regression.run_id is None:
+            raise HistoryError("--zoo-continue needs --zoo-run-id (or ZOO_RUN_ID) naming the run to continue")
+        self.run_dir = self.reports_dir / "runs" / (_folder_name(self.run_id) + self._shard_suffix())
+        self.earlier = earlier_part(self.run_dir)
+        self.samples.update(self.earlier.samples)
+
+    def _shard_suffix(self) -> str:
+        shard = self.regression.shard
+        return f"-shard{shard.index}of{shard.count}" if shard else ""
+
+    def _part_label(self) -> str:
+        """The shard, and the paths when they were named (the parts of one run must differ)."""
+        shard = self.regression.shard.label if self.regression.shard else ""
+        paths = "+".join(self.selection.paths) if self.config.getoption("zoo_paths") else ""
+        return " ".join(p for p in (shard, paths) if p) or "all"
 
     def _begin_history(self) -> None:
         """Store the part as running (a process killed later leaves it visibly so)."""
@@ -170,10 +200,9 @@ class ZooState:
             )
 
     def _run_part(self, metadata: dict[str, Any] | None = None) -> RunPart:
-        shard = self.regression.shard
         return RunPart(
             run_id=self.run_id,
-            part=shard.label if shard else "all",
+            part=self._part_label(),
             started_at=self.started_at,
             metadata=metadata or {"profile": self.selection.profile, "selection": self.selection.describe()},
             folder=str(self.run_dir or ""),
@@ -203,9 +232,9 @@ class ZooState:
 
     def _stream(self, name: str, item: dict[str, Any]) -> None:
         if self.run_dir is None:
-            shard = self.regression.shard
-            suffix = f"-shard{shard.index}of{shard.count}" if shard else ""
-            self.run_dir = new_run_dir(self.reports_dir, _folder_name(self.run_id) + suffix)
+            self.run_dir = new_run_dir(self.reports_dir, _folder_name(self.run_id) + self._shard_suffix())
+        if not self.history_begun:
+            self.history_begun = True
             self._keep_benchmark_json(self.run_dir)
             self._begin_history()
         with (self.run_dir / name).open("a") as handle:
@@ -262,6 +291,7 @@ class ZooState:
         )
         rows = list(self.rows.values())
         self._store_run(rows, meta)
+        rows, meta = self._with_earlier_part(rows, meta)
         summary_html = self._diff_against_baseline(rows, meta)
         self.report_paths = write_run(self.run_dir, rows, meta, summary_html)
         if self.diff is not None:
@@ -272,6 +302,19 @@ class ZooState:
                 session.exitstatus = EXIT_REGRESSION
             elif session.exitstatus == pytest.ExitCode.TESTS_FAILED:
                 session.exitstatus = pytest.ExitCode.OK
+
+    def _with_earlier_part(
+        self, rows: list[dict[str, Any]], meta: dict[str, Any]
+    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """The whole run's rows and metadata: the earlier part's, then this one's (which win on a case)."""
+        this_part = {"part": self._part_label(), "selection": meta["selection"], "wall_seconds": meta["wall_seconds"]}
+        if self.earlier is None:
+            return rows, {**meta, "parts": [this_part]}
+        ours = {str(row["case_id"]) for row in rows}
+        merged = [row for case_id, row in self.earlier.rows.items() if case_id not in ours] + rows
+        parts = [*self.earlier.metadata.get("parts", []), this_part]
+        wall = sum(float(p.get("wall_seconds") or 0) for p in parts)
+        return merged, {**meta, "parts": parts, "wall_seconds": round(wall, 1)}
 
     def _store_run(self, rows: list[dict[str, Any]], meta: dict[str, Any]) -> None:
         """The part's rows and samples into the history, in one transaction; a failure is said, not raised."""
@@ -401,6 +444,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--zoo-fail-on", default="correctness", help="what fails the diff gate: correctness, drift, latency, all, none"
     )
     group.addoption("--zoo-shard", default=None, help="run shard K of N (K/N), split by model, e.g. 1/3")
+    group.addoption(
+        "--zoo-continue",
+        action="store_true",
+        help="add this invocation's rows to the run folder of --zoo-run-id and write the report from all of "
+        "them (make zoo: correctness paths on every core, then latency alone, as one run)",
+    )
     group.addoption(
         "--zoo-run-id", default=None, help="run id shared by the shards of one run (default $ZOO_RUN_ID or a new one)"
     )

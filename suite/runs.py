@@ -18,6 +18,8 @@ from typing import Any
 HISTORY_ENV = "ZOO_HISTORY_URL"
 DEFAULT_DB_NAME = "history.sqlite"
 SAMPLES_FILE = "samples.jsonl"
+# The exit status of a run whose diff against --zoo-baseline fails the gate.
+EXIT_REGRESSION = 6
 ROWS_FILE = "rows.jsonl"
 
 
@@ -61,3 +63,31 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
         except json.JSONDecodeError as exc:
             raise HistoryError(f"{path}:{number} is not JSON ({exc.msg}); the file is damaged") from None
     return items
+
+
+@dataclass(frozen=True)
+class EarlierPart:
+    """What an earlier invocation of the same run left in its folder (see --zoo-continue)."""
+
+    rows: dict[str, dict[str, Any]]  # case id -> row
+    samples: dict[str, list[float]]  # case id -> per-round latency samples
+    metadata: dict[str, Any]
+
+
+def earlier_part(folder: Path) -> EarlierPart:
+    """The rows, samples and metadata an earlier invocation wrote to `folder`.
+
+    Raises:
+        HistoryError: the folder has no rows to continue.
+    """
+    rows_file = folder / "rows.jsonl"
+    if not rows_file.is_file():
+        raise HistoryError(
+            f"--zoo-continue: {folder} has no rows.jsonl to continue; run the first part with the same --zoo-run-id"
+        )
+    rows = {str(row["case_id"]): row for row in read_jsonl(rows_file)}
+    samples_file = folder / SAMPLES_FILE
+    samples = {str(s["case_id"]): s["samples_ms"] for s in read_jsonl(samples_file)} if samples_file.is_file() else {}
+    meta_file = folder / "metadata.json"
+    metadata = json.loads(meta_file.read_text()) if meta_file.is_file() else {}
+    return EarlierPart(rows, samples, metadata)

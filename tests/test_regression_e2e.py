@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from suite.history import resolve
-from suite.plugin import EXIT_REGRESSION
+from suite.runs import EXIT_REGRESSION
 from suite.store import HistoryStore
 from tests.test_plugin_e2e import ROOT, run_zoo
 
