@@ -1,17 +1,18 @@
-"""The main job (`make zoo`): a profile's correctness paths on every core, then its latency path alone.
+"""The main job (`make zoo`): a profile's untimed paths on every core, then its timed paths alone.
 
 Correctness cases give the same rows under pytest-xdist as serially (tests/test_plugin_e2e.py);
-latency has to be measured on a quiet machine, one case at a time. So where a selection has
-both and the machine has more than one core, the job runs two pytest invocations that share one
-run id: the correctness paths with `-n <cores>`, then the latency path with `--zoo-continue`,
-which adds its rows to the same run folder and writes one report (and one history run, in two
-parts) from all of them. A baseline (`--zoo-baseline`) is diffed once, by the second invocation,
-against the whole run. Otherwise (one core, `-n` given, or a selection without latency or with
-latency only) it is a single pytest invocation with the arguments as given.
+timings need a quiet machine, one case at a time: the latency path, and the quantize path,
+which times each variant against FP32. So where a selection has both kinds and the machine has
+more than one core, the job runs two pytest invocations that share one run id: the untimed
+paths (ort, tf, version, optimize) with `-n <cores>`, then the timed ones serially with
+`--zoo-continue`, which adds their rows to the same run folder and writes one report (and one
+history run, in two parts) from all of them. A baseline (`--zoo-baseline`) is diffed once, by
+the second invocation, against the whole run. Otherwise (one core, `-n` given, or a selection
+of one kind only) it is a single pytest invocation with the arguments as given.
 
 Usage: python -m suite.run_profile [pytest arguments...]   (e.g. suite/matrix --zoo-profile default -v)
-Exit status: pytest's, combined: a usage or internal error of either part wins, then the diff
-gate's 6, then 1 when any case failed.
+Exit status: a usage or internal error of either part wins; with a baseline, the diff's verdict
+over the whole run (6 or 0); else 1 when any case failed.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from suite.config import PATHS, profiles
 from suite.runs import EXIT_REGRESSION
 
 _PARALLEL_FLAGS = ("-n", "--numprocesses", "--dist")
+# Paths whose rows carry timings: they run serially, after the others.
+TIMED_PATHS = ("quantize", "latency")
 
 
 def option(args: Sequence[str], name: str) -> str | None:
@@ -66,13 +69,14 @@ def plan(args: Sequence[str], cores: int, run_id: str) -> list[list[str]]:
     """The pytest invocations (argument lists) the job runs, in order."""
     paths = selected_paths(args)
     parallel_given = any(a in _PARALLEL_FLAGS or a.startswith(("-n", "--numprocesses=")) for a in args)
-    correctness = [p for p in paths if p != "latency"]
-    if cores < 2 or parallel_given or "latency" not in paths or not correctness:
+    untimed = [p for p in paths if p not in TIMED_PATHS]
+    timed = [p for p in paths if p in TIMED_PATHS]
+    if cores < 2 or parallel_given or not timed or not untimed:
         return [list(args)]
     base = without(args, ("--zoo-paths", "--zoo-run-id", "--zoo-baseline"))
     baseline = option(args, "--zoo-baseline")
-    first = [*base, "--zoo-paths", ",".join(correctness), "-n", str(cores), "--zoo-run-id", run_id]
-    second = [*base, "--zoo-paths", "latency", "--zoo-run-id", run_id, "--zoo-continue"]
+    first = [*base, "--zoo-paths", ",".join(untimed), "-n", str(cores), "--zoo-run-id", run_id]
+    second = [*base, "--zoo-paths", ",".join(timed), "--zoo-run-id", run_id, "--zoo-continue"]
     return [first, second + (["--zoo-baseline", baseline] if baseline else [])]
 
 
@@ -95,7 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     codes: list[int] = []
     for index, pytest_args in enumerate(invocations, 1):
         if len(invocations) > 1:
-            part = "correctness paths on every core" if index == 1 else "latency, alone"
+            part = "untimed paths on every core" if index == 1 else "timed paths, alone"
             print(f"zoo-suite: part {index} of {len(invocations)} of run {run_id}: {part}", flush=True)
         code = subprocess.run([sys.executable, "-m", "pytest", *pytest_args], check=False).returncode
         codes.append(code)

@@ -1,4 +1,4 @@
-"""The main job: correctness paths on every core, then latency alone, as one run with one report."""
+"""The main job: untimed paths on every core, then the timed ones alone, as one run with one report."""
 
 import json
 from pathlib import Path
@@ -11,12 +11,12 @@ from suite.run_profile import combined_status, main, plan
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_a_selection_with_latency_is_split_into_a_parallel_part_and_a_serial_part() -> None:
+def test_timed_paths_run_alone_after_the_untimed_ones_run_on_every_core() -> None:
     args = ["suite/matrix", "--zoo-profile", "default", "-v", "--zoo-baseline=latest"]
     first, second = plan(args, cores=4, run_id="r1")
     assert first == ["suite/matrix", "--zoo-profile", "default", "-v", "--zoo-paths",
-                     "ort,tf,version,optimize,quantize", "-n", "4", "--zoo-run-id", "r1"]  # fmt: skip
-    assert second == ["suite/matrix", "--zoo-profile", "default", "-v", "--zoo-paths", "latency",
+                     "ort,tf,version,optimize", "-n", "4", "--zoo-run-id", "r1"]  # fmt: skip
+    assert second == ["suite/matrix", "--zoo-profile", "default", "-v", "--zoo-paths", "quantize,latency",
                       "--zoo-run-id", "r1", "--zoo-continue", "--zoo-baseline", "latest"]  # fmt: skip
 
 
@@ -24,7 +24,7 @@ def test_a_selection_with_latency_is_split_into_a_parallel_part_and_a_serial_par
     ("args", "cores"),
     [
         (["--zoo-profile", "quick"], 4),  # no latency in the profile
-        (["--zoo-paths=latency"], 4),  # latency only
+        (["--zoo-paths=latency,quantize"], 4),  # timed paths only
         (["--zoo-profile", "default"], 1),  # one core: nothing to gain
         (["--zoo-profile", "default", "-n", "3"], 4),  # the user chose the parallelism
     ],
