@@ -11,27 +11,15 @@ from suite.messages import first_line
 
 @dataclass(frozen=True)
 class Artifact:
-    """An ONNX model on disk plus its lineage.
+    """An exported ONNX model on disk (its lineage is the case and the cache key that made it).
 
     Attributes:
         path: The .onnx file (never modified once written).
-        model: Zoo model name.
-        exporter: Exporter that wrote it.
-        opset: Default-domain opset it was asked for.
-        dynamic: Whether dynamic axes were requested.
         output_names: Names of the graph outputs, in order.
-        export_seconds: Time the export took when it actually ran.
-        cached: True when this run reused an earlier export.
     """
 
     path: Path
-    model: str
-    exporter: str
-    opset: int
-    dynamic: bool
     output_names: tuple[str, ...]
-    export_seconds: float
-    cached: bool
 
 
 @dataclass(frozen=True)

@@ -10,14 +10,33 @@ from __future__ import annotations
 
 import importlib
 import multiprocessing
+import re
 import signal
 import time
 import traceback
 from collections.abc import Sequence
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 _POLL_SECONDS = 0.2
+# The harness's own code: an exception raised here that means "this code is wrong" is a bug of
+# ours, never a verdict on the model.
+_SUITE_DIR = str(Path(__file__).resolve().parent)
+_PROGRAMMING_ERRORS = {
+    "NameError",
+    "UnboundLocalError",
+    "AttributeError",
+    "TypeError",
+    "ImportError",
+    "ModuleNotFoundError",
+    "AssertionError",
+    "KeyError",
+    "IndexError",
+    "SyntaxError",
+}
+UNRESOLVABLE = "suite.isolate.UnresolvableCall"
+_FRAME = re.compile(r'^  File "([^"]+)", line (\d+), in (.+)$', re.MULTILINE)
 
 
 class WorkerError(Exception):
@@ -51,6 +70,23 @@ class RemoteError(WorkerError):
     def short_type(self) -> str:
         return self.type_name.rsplit(".", 1)[-1]
 
+    @property
+    def harness_bug(self) -> str:
+        """Where zoo-suite's own code failed ("suite/x.py:12 in f"), or "" when the failure is not ours.
+
+        Ours: the call could not be resolved, or a programming error (TypeError, NameError ...)
+        raised by a frame of the suite package itself, not by a library it called.
+        """
+        frames = _FRAME.findall(self.remote_traceback)
+        if self.type_name == UNRESOLVABLE:
+            return "the worker call"
+        if not frames or self.short_type not in _PROGRAMMING_ERRORS:
+            return ""
+        path, line, function = frames[-1]
+        if not path.startswith(_SUITE_DIR):
+            return ""
+        return f"suite{path[len(_SUITE_DIR) :]}:{line} in {function}"
+
 
 def _resolve(ref: str) -> Any:
     module, _, name = ref.partition(":")
@@ -69,7 +105,12 @@ def _serve(conn: Connection, initializer: str | None, init_args: Sequence[Any]) 
             return
         ref, args, kwargs = message
         try:
-            result = _resolve(ref)(*args, **kwargs)
+            function = _resolve(ref)
+        except Exception as exc:  # noqa: BLE001 - a call that names nothing is the harness's bug
+            conn.send(("error", (UNRESOLVABLE, f"cannot resolve {ref!r}: {exc!r}", traceback.format_exc())))
+            continue
+        try:
+            result = function(*args, **kwargs)
             conn.send(("ok", result))
         except BaseException as exc:  # noqa: BLE001 - everything goes back as data
             kind = f"{type(exc).__module__}.{type(exc).__qualname__}"

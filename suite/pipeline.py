@@ -109,6 +109,13 @@ def classify_worker_error(exc: WorkerError, stage: str) -> StageFailure:
         return StageFailure(Status.CRASH, str(exc))
     assert isinstance(exc, RemoteError)
     detail = clip(exc.remote_traceback)
+    if exc.harness_bug:  # never the model's fault, never cached (crash rows are retried)
+        return StageFailure(
+            Status.CRASH,
+            f"harness error at {exc.harness_bug}: {exc.short_type}: {first_line(exc.message)} "
+            "(a bug of zoo-suite, not a verdict on the model)",
+            detail,
+        )
     cause = {"stage": stage, "type_name": exc.type_name, "message": exc.message, "traceback": detail}
     if exc.short_type == "ModelError":
         return StageFailure(Status.MODEL_ERROR, first_line(exc.message), detail, cause)
@@ -119,6 +126,15 @@ def classify_worker_error(exc: WorkerError, stage: str) -> StageFailure:
         return StageFailure(Status.UNSUPPORTED, message, detail, cause)
     status = _CONVERTING_STAGES.get(stage, Status.RUNTIME_ERROR)
     return StageFailure(status, message, detail, cause)
+
+
+def _reusable(outcome: CachedOutcome | None) -> CachedOutcome | None:
+    """A cached outcome under this run's rules, or None where it must run again (a failure that is
+    now known to be a harness bug, kept by an older version)."""
+    if outcome is None:
+        return None
+    outcome = reclassified(outcome)
+    return None if outcome.status == Status.CRASH.value else outcome
 
 
 def reclassified(outcome: CachedOutcome) -> CachedOutcome:
@@ -304,23 +320,13 @@ class CaseRunner:
         and, when it is ok, the artifact.
         """
         key = self.export_key(spec, case)
-        outcome = self.cache.load("exports", key, ".onnx") if self.use_cache else None
+        outcome = _reusable(self.cache.load("exports", key, ".onnx")) if self.use_cache else None
         was_cached = outcome is not None
-        outcome = reclassified(outcome) if outcome is not None else None
         if outcome is None:
             outcome = self._run_export(spec, case, key, output_count)
         if outcome.status != "ok":
             return outcome, was_cached, None
-        artifact = Artifact(
-            path=self.cache.path("exports", key, ".onnx"),
-            model=spec.name,
-            exporter=case.exporter,
-            opset=case.opset,
-            dynamic=case.dynamic,
-            output_names=outcome.output_names,
-            export_seconds=outcome.seconds,
-            cached=was_cached,
-        )
+        artifact = Artifact(path=self.cache.path("exports", key, ".onnx"), output_names=outcome.output_names)
         return outcome, was_cached, artifact
 
     def _run_export(self, spec: ModelSpec, case: Case, key: str, output_count: int) -> CachedOutcome:
@@ -351,10 +357,8 @@ class CaseRunner:
         a StageFailure it raises is cached too, unless it is a crash or timeout.
         Returns the outcome and the product's path (None when the step failed).
         """
-        outcome = self.cache.load(kind, key, suffix) if self.use_cache else None
-        if outcome is not None:
-            outcome = reclassified(outcome)
-        else:
+        outcome = _reusable(self.cache.load(kind, key, suffix)) if self.use_cache else None
+        if outcome is None:
             scratch = self.cache.scratch_path(kind, key, suffix)
             start = time.perf_counter()
             try:

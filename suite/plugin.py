@@ -307,14 +307,16 @@ class ZooState:
         self, rows: list[dict[str, Any]], meta: dict[str, Any]
     ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         """The whole run's rows and metadata: the earlier part's, then this one's (which win on a case)."""
-        this_part = {"part": self._part_label(), "selection": meta["selection"], "wall_seconds": meta["wall_seconds"]}
+        counted = ("wall_seconds", "exports_run", "exports_cached")
+        this_part = {"part": self._part_label(), "selection": meta["selection"], **{k: meta[k] for k in counted}}
         if self.earlier is None:
             return rows, {**meta, "parts": [this_part]}
         ours = {str(row["case_id"]) for row in rows}
         merged = [row for case_id, row in self.earlier.rows.items() if case_id not in ours] + rows
         parts = [*self.earlier.metadata.get("parts", []), this_part]
-        wall = sum(float(p.get("wall_seconds") or 0) for p in parts)
-        return merged, {**meta, "parts": parts, "wall_seconds": round(wall, 1)}
+        totals = {k: round(sum(float(p.get(k) or 0) for p in parts), 1) for k in counted}
+        totals["exports_run"], totals["exports_cached"] = int(totals["exports_run"]), int(totals["exports_cached"])
+        return merged, {**meta, "parts": parts, **totals}
 
     def _store_run(self, rows: list[dict[str, Any]], meta: dict[str, Any]) -> None:
         """The part's rows and samples into the history, in one transaction; a failure is said, not raised."""

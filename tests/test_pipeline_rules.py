@@ -116,3 +116,15 @@ def test_an_expectation_glob_may_list_alternatives() -> None:
     expectation = Expectation("a-*-x|b-*-y", "crash", "why")
     assert expectation.matches("a-1-x") and expectation.matches("b-2-y")
     assert not expectation.matches("a-1-y")
+
+
+def test_a_cached_failure_now_known_as_a_harness_bug_runs_again() -> None:
+    from suite.cache import CachedOutcome
+    from suite.isolate import UNRESOLVABLE
+    from suite.pipeline import _reusable
+
+    cause = {"stage": "export", "type_name": UNRESOLVABLE, "message": "cannot resolve 'x:y'", "traceback": ""}
+    assert _reusable(CachedOutcome("export_error", "old verdict", cause=cause)) is None
+    kept = CachedOutcome("export_error", "RuntimeError: refused", cause={**cause, "type_name": "RuntimeError"})
+    assert _reusable(kept) is not None and _reusable(kept).status == "export_error"
+    assert _reusable(None) is None

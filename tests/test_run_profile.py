@@ -69,6 +69,9 @@ def test_both_parts_end_in_one_run_folder_one_report_and_one_history_run(tmp_pat
     assert (rows.status == "pass").all(), rows[["case_id", "status", "message"]]
     meta = json.loads((run_dir / "metadata.json").read_text())
     assert [p["part"] for p in meta["parts"]] == ["ort", "latency"]
+    # Counts cover the whole run: the first part exported mlp, the second reused it.
+    assert meta["exports_run"] == sum(p["exports_run"] for p in meta["parts"]) == 1
+    assert meta["exports_cached"] == sum(p["exports_cached"] for p in meta["parts"])
     assert "lat.fp32.cpu" in (run_dir / "results.html").read_text()
     assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["two-parts"]
 

@@ -34,10 +34,9 @@ class ExportUnsupported(Exception):
 
 
 class Exporter:
-    """Base exporter: subclasses implement _export_impl and declare their frameworks."""
+    """Base exporter: subclasses implement _export_impl (which framework each takes: EXPORTER_FRAMEWORKS)."""
 
     name: str = "base"
-    frameworks: tuple[str, ...] = ("torch",)
 
     def export(
         self, spec: ModelSpec, model: Any, example: dict[str, Any], output_count: int, request: ExportRequest

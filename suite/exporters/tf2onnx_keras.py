@@ -86,7 +86,6 @@ def _rename_in_graph(graph: Any, renames: Mapping[str, str]) -> None:
 
 class Tf2OnnxExporter(Exporter):
     name = "tf2onnx"
-    frameworks = ("keras",)
 
     def _export_impl(
         self,
