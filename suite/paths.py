@@ -23,12 +23,12 @@ from suite.cache import CachedOutcome, content_key
 from suite.cases import Case, ProviderCase
 from suite.hops import HopResult, judge_sizes, ort_hop
 from suite.inputs import Probe
-from suite.isolate import RemoteError, WorkerError
 from suite.messages import clip
-from suite.pipeline import CaseRunner, Prepared, StageFailure, classify_worker_error
+from suite.pipeline import CaseRunner, Prepared, StageFailure
 from suite.providers import TF32_OPTION, ProviderRequest
 from suite.record import Record, Status
 from suite.tf_stage import onnx_tf_failure_summary, parse_onnx_tf_failure
+from suite.worker_errors import RemoteError
 
 # Opsets the version path converts every export to (the export's own opset is skipped).
 VERSION_TARGETS = (13, 17, 21)
@@ -199,17 +199,14 @@ def _run_onnx_tf(runner: CaseRunner, prepared: Prepared, key: str) -> tuple[Cach
     inputs = [p.inputs(prepared.spec) for p in prepared.probes]
     start = time.perf_counter()
     try:
-        results = runner.workers["tf"].call(
-            "suite.tf_stage:onnx_tf_run_sizes", str(prepared.artifact.path), inputs, timeout=runner.timeout
+        results = runner.call_keeping_remote_errors(
+            "tf", "onnx_tf", "suite.tf_stage:onnx_tf_run_sizes", str(prepared.artifact.path), inputs
         )
-    except RemoteError as exc:
-        if exc.harness_bug:  # ours, not onnx-tf's: a crash row, retried next run
-            return classify_worker_error(exc, "onnx_tf").outcome(), []
+    except RemoteError as exc:  # onnx-tf refused or failed: kept, and classified again next run
         outcome = _onnx_tf_failure(exc)
         runner.cache.store_arrays("onnx_tf", key, outcome, [])
         return outcome, []
-    except WorkerError as exc:  # a crash or timeout: a row now, retried next run
-        failure = classify_worker_error(exc, "onnx_tf")
+    except StageFailure as failure:  # a crash, timeout or harness bug: a row now, retried next run
         return failure.outcome(), []
     seconds = time.perf_counter() - start
     counts, errors, flat, names = [], {}, [], ()

@@ -222,6 +222,19 @@ class CaseRunner:
         except WorkerError as exc:
             raise classify_worker_error(exc, stage) from None
 
+    def call_keeping_remote_errors(self, worker: str, stage: str, ref: str, *args: object) -> Any:
+        """Call `ref` in a worker; a crash or timeout is a StageFailure for `stage`, while an exception
+        raised by the function comes back as RemoteError, for a caller that reads it itself
+        (onnx-tf's refusals name the op); a harness bug is a StageFailure all the same."""
+        try:
+            return self.workers[worker].call(ref, *args, timeout=self.timeout)
+        except RemoteError as exc:
+            if exc.harness_bug:
+                raise classify_worker_error(exc, stage) from None
+            raise
+        except WorkerError as exc:
+            raise classify_worker_error(exc, stage) from None
+
     def _model_call(self, spec: ModelSpec, stage: str, function: str, *args: object) -> Any:
         module = STAGE_MODULES[spec.framework]
         return self.call(FRAMEWORK_WORKERS[spec.framework], stage, f"{module}:{function}", *args)
