@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
-import json
 import math
 import sys
 from collections.abc import Sequence
@@ -27,7 +26,7 @@ import pandas as pd
 
 from suite.diff import DiffThresholds, RunData, add_within_run_ratios, diff_runs, gate_failures, parse_fail_on
 from suite.latency_verdict import LatencyThresholds
-from suite.runs import HISTORY_ENV, ROWS_FILE, SAMPLES_FILE, HistoryError, RunPart, history_url, read_jsonl
+from suite.runs import HISTORY_ENV, HistoryError, RunPart, history_url, read_run_folder
 from suite.store import HistoryStore
 
 EXIT_REGRESSED = 1
@@ -39,18 +38,12 @@ EXIT_USAGE = 2
 
 def load_folder(folder: Path) -> tuple[RunData, str]:
     """A run folder's rows, samples and metadata, and its state (complete or interrupted)."""
-    rows_path = folder / ROWS_FILE
-    if not rows_path.is_file():
-        raise HistoryError(f"{folder} is not a run folder (no {ROWS_FILE}); give e.g. reports/runs/<stamp>")
-    rows = read_jsonl(rows_path)
-    samples_path = folder / SAMPLES_FILE
-    samples = {s["case_id"]: s["samples_ms"] for s in read_jsonl(samples_path)} if samples_path.is_file() else {}
-    meta_path = folder / "metadata.json"
-    meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+    found = read_run_folder(folder)
+    meta = found.metadata
     # No metadata.json: the process died before the session finished.
     state = meta.get("state", "complete") if meta else "interrupted"
     run_id = str(meta.get("run_id") or folder.resolve().name)
-    return RunData(run_id, pd.DataFrame(rows), samples, meta), state
+    return RunData(run_id, pd.DataFrame(found.rows), found.samples, meta), state
 
 
 def import_folder(store: HistoryStore, folder: Path) -> tuple[str, str, int]:

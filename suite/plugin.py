@@ -33,13 +33,14 @@ from suite.report import new_run_dir, write_run
 from suite.runs import (
     EXIT_REGRESSION,
     HISTORY_ENV,
+    ROWS_FILE,
     SAMPLES_FILE,
-    EarlierPart,
     HistoryError,
+    RunFolder,
     RunPart,
-    earlier_part,
     history_url,
     now_iso,
+    read_run_folder,
 )
 from suite.shard import Shard, models_of_shard, parse_shard
 from suite.timing import TimingPlan
@@ -88,7 +89,7 @@ class ZooState:
         self.store: Any = None  # a suite.store.HistoryStore, when a history is in use
         self.diff: Any = None  # a suite.history.DiffOutcome, with --zoo-baseline
         self.history_note = ""
-        self.earlier: EarlierPart | None = None  # with --zoo-continue: what the run's earlier part wrote
+        self.earlier: RunFolder | None = None  # with --zoo-continue: what the run's earlier part wrote
         self.history_begun = False
 
     def record_worker_stats(self, stats: dict[str, dict[str, int]]) -> None:
@@ -171,7 +172,12 @@ class ZooState:
         if self.regression.run_id is None:
             raise HistoryError("--zoo-continue needs --zoo-run-id (or ZOO_RUN_ID) naming the run to continue")
         self.run_dir = self.reports_dir / "runs" / (_folder_name(self.run_id) + self._shard_suffix())
-        self.earlier = earlier_part(self.run_dir)
+        if not (self.run_dir / ROWS_FILE).is_file():
+            raise HistoryError(
+                f"--zoo-continue: {self.run_dir} has no {ROWS_FILE} to continue; "
+                "run the first part with the same --zoo-run-id"
+            )
+        self.earlier = read_run_folder(self.run_dir)
         self.samples.update(self.earlier.samples)
 
     def _shard_suffix(self) -> str:
@@ -228,7 +234,7 @@ class ZooState:
 
     def _stream_row(self, row: dict[str, Any]) -> None:
         # Rows are appended as they arrive, so even a killed run leaves what it did.
-        self._stream("rows.jsonl", row)
+        self._stream(ROWS_FILE, row)
 
     def _stream(self, name: str, item: dict[str, Any]) -> None:
         if self.run_dir is None:
@@ -312,7 +318,7 @@ class ZooState:
         if self.earlier is None:
             return rows, {**meta, "parts": [this_part]}
         ours = {str(row["case_id"]) for row in rows}
-        merged = [row for case_id, row in self.earlier.rows.items() if case_id not in ours] + rows
+        merged = [row for row in self.earlier.rows if str(row["case_id"]) not in ours] + rows
         parts = [*self.earlier.metadata.get("parts", []), this_part]
         totals = {k: round(sum(float(p.get(k) or 0) for p in parts), 1) for k in counted}
         totals["exports_run"], totals["exports_cached"] = int(totals["exports_run"]), int(totals["exports_cached"])

@@ -66,28 +66,26 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
 
 
 @dataclass(frozen=True)
-class EarlierPart:
-    """What an earlier invocation of the same run left in its folder (see --zoo-continue)."""
+class RunFolder:
+    """What a pytest invocation streamed to its run folder: rows, latency samples, and metadata
+    (empty when the process died before the session finished)."""
 
-    rows: dict[str, dict[str, Any]]  # case id -> row
+    rows: list[dict[str, Any]]
     samples: dict[str, list[float]]  # case id -> per-round latency samples
     metadata: dict[str, Any]
 
 
-def earlier_part(folder: Path) -> EarlierPart:
-    """The rows, samples and metadata an earlier invocation wrote to `folder`.
+def read_run_folder(folder: Path) -> RunFolder:
+    """The rows, samples and metadata in `folder`.
 
     Raises:
-        HistoryError: the folder has no rows to continue.
+        HistoryError: the folder has no rows file, or a damaged line in one.
     """
-    rows_file = folder / "rows.jsonl"
-    if not rows_file.is_file():
-        raise HistoryError(
-            f"--zoo-continue: {folder} has no rows.jsonl to continue; run the first part with the same --zoo-run-id"
-        )
-    rows = {str(row["case_id"]): row for row in read_jsonl(rows_file)}
-    samples_file = folder / SAMPLES_FILE
-    samples = {str(s["case_id"]): s["samples_ms"] for s in read_jsonl(samples_file)} if samples_file.is_file() else {}
-    meta_file = folder / "metadata.json"
-    metadata = json.loads(meta_file.read_text()) if meta_file.is_file() else {}
-    return EarlierPart(rows, samples, metadata)
+    rows_path = folder / ROWS_FILE
+    if not rows_path.is_file():
+        raise HistoryError(f"{folder} is not a run folder (no {ROWS_FILE}); give e.g. reports/runs/<stamp>")
+    samples_path = folder / SAMPLES_FILE
+    samples = {s["case_id"]: s["samples_ms"] for s in read_jsonl(samples_path)} if samples_path.is_file() else {}
+    meta_path = folder / "metadata.json"
+    metadata = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+    return RunFolder(read_jsonl(rows_path), samples, metadata)
