@@ -56,6 +56,11 @@ class Bound:
         return f"{FLOOR_FACTOR:g}x the float32 floor {self.floor:.3g}"
 
 
+def widened(array: np.ndarray) -> np.ndarray:
+    """`array` as the float64 run takes it: floats widened to float64, integers and booleans kept."""
+    return array.astype(np.float64) if array.dtype.kind == "f" else array
+
+
 def output_floor(ref32: np.ndarray, ref64: np.ndarray) -> float | None:
     """max |float32 - float64| over the output (at least a few ulps of its scale); 0 for exact dtypes.
 

@@ -7,8 +7,8 @@ suite/floor.py). The first probes are the export's own ("home") size in more tha
 draw, where a failure belongs to the converter or runtime; a failure only at another
 size means the axes are not really dynamic, and how it fails there says why: an error
 or a wrong output shape means a size is baked into the graph; right shapes with wrong
-values mean the graph computes something else there (tracing recorded one branch of data-dependent control flow,
-or a size used as a value).
+values mean the graph computes something else there (tracing recorded one branch of
+data-dependent control flow, or a size used as a value).
 """
 
 from __future__ import annotations

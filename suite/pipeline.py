@@ -172,10 +172,6 @@ class Prepared:
     probes: tuple[Probe, ...]
     reference_at: Callable[[Probe], Reference]
 
-    @property
-    def home_probes(self) -> int:
-        return sum(1 for p in self.probes if p.dims == self.probes[0].dims)
-
 
 PathRunner = Callable[["CaseRunner", Case, Record, Prepared], None]
 
@@ -218,8 +214,8 @@ class CaseRunner:
     def call(self, worker: str, stage: str, ref: str, *args: object) -> Any:
         """Call `ref` in a worker; a failure becomes a StageFailure for `stage`."""
         try:
-            return self.workers[worker].call(ref, *args, timeout=self.timeout)
-        except WorkerError as exc:
+            return self.call_keeping_remote_errors(worker, stage, ref, *args)
+        except RemoteError as exc:
             raise classify_worker_error(exc, stage) from None
 
     def call_keeping_remote_errors(self, worker: str, stage: str, ref: str, *args: object) -> Any:
@@ -441,9 +437,18 @@ class CaseRunner:
                     Status.EXPORT_ERROR, f"the exporter wrote dynamic axes as fixed sizes: {baked} (asked dynamic)"
                 )
             probes += tuple(Probe(d, self.input_draw) for d in (spec.dims, *spec.other_dims) if d != home)
-        return Prepared(
-            spec, artifact, info, self.export_key(spec, case), probes, lambda p: self.judged_reference(spec, p)
-        )
+        return Prepared(spec, artifact, info, self.export_key(spec, case), probes, self._references_of(spec))
+
+    def _references_of(self, spec: ModelSpec) -> Callable[[Probe], Reference]:
+        """judged_reference for one case, kept per probe: every hop of a path asks for the same ones."""
+        kept: dict[str, Reference] = {}
+
+        def reference_at(probe: Probe) -> Reference:
+            if probe.label not in kept:
+                kept[probe.label] = self.judged_reference(spec, probe)
+            return kept[probe.label]
+
+        return reference_at
 
 
 def _tolerance_columns(reference: Reference) -> dict[str, Any]:

@@ -499,6 +499,7 @@ def eager_outputs_float64(name: str, inputs: dict[str, np.ndarray]) -> list[np.n
     import tensorflow as tf  # noqa: TID251 - this is the TF worker
 
     from suite.exporters.tf2onnx_keras import call_keras, flatten_outputs
+    from suite.floor import widened
 
     spec = registry.get(name)
     model32 = _build(name)
@@ -509,8 +510,8 @@ def eager_outputs_float64(name: str, inputs: dict[str, np.ndarray]) -> list[np.n
         keras.config.set_dtype_policy("float64")
         keras.utils.set_random_seed(spec.seed)
         model64 = spec.builder()
-        model64.set_weights([_widened(np.asarray(w)) for w in model32.get_weights()])
-        values = [tf.constant(_widened(np.ascontiguousarray(inputs[n]))) for n in spec.input_names()]
+        model64.set_weights([widened(np.asarray(w)) for w in model32.get_weights()])
+        values = [tf.constant(widened(np.ascontiguousarray(inputs[n]))) for n in spec.input_names()]
         result = call_keras(spec, model64, values)
     except Exception as exc:
         raise ModelError(f"{name} has no float64 call: {type(exc).__name__}: {exc}") from exc
@@ -518,10 +519,6 @@ def eager_outputs_float64(name: str, inputs: dict[str, np.ndarray]) -> list[np.n
         keras.config.set_floatx(previous[0])
         keras.config.set_dtype_policy(previous[1])
     return [np.asarray(t) for t in flatten_outputs(result)]
-
-
-def _widened(array: np.ndarray) -> np.ndarray:
-    return array.astype(np.float64) if array.dtype.kind == "f" else array
 
 
 def eager_latency(

@@ -108,10 +108,11 @@ def eager_outputs_float64(name: str, inputs: dict[str, np.ndarray]) -> list[np.n
 
     import torch
 
+    from suite.floor import widened
+
     spec = registry.get(name)
     model = copy.deepcopy(_build(name)).double()
-    wide = {k: v.astype(np.float64) if v.dtype.kind == "f" else v for k, v in inputs.items()}
-    args, kwargs = call_arguments(spec, _tensors(wide))
+    args, kwargs = call_arguments(spec, _tensors({k: widened(v) for k, v in inputs.items()}))
     try:
         with torch.inference_mode():
             result = model(*args, **(kwargs or {}))

@@ -219,7 +219,7 @@ def run_optimization(runner: CaseRunner, case: Case, record: Record, prepared: P
             candidate,
             expected_names=names,
             candidate_names=names,
-            tolerance=_bounds(runner, spec, draw),
+            tolerance=_bounds(prepared, draw),
             task=spec.task,
         )
         record.max_abs_err = max(record.max_abs_err or 0.0, comparison.worst("max_abs_err"))
@@ -230,12 +230,13 @@ def run_optimization(runner: CaseRunner, case: Case, record: Record, prepared: P
         raise StageFailure(Status.MISMATCH, f"optimized model differs from FP32 beyond tolerance: {worst}")
 
 
-def _bounds(runner: CaseRunner, spec: ModelSpec, draw: int) -> Sequence[Bound] | Tolerance:
+def _bounds(prepared: Prepared, draw: int) -> Sequence[Bound] | Tolerance:
     """The bounds of evaluation draw `draw`: calibrated from the model's floor on seeded draws;
     held-out samples have no float64 run, so the model's static tolerance applies there."""
+    spec = prepared.spec
     if spec.held_out is not None:
         return spec.tolerance
-    return runner.judged_reference(spec, Probe(spec.dims, draw)).bounds
+    return prepared.reference_at(Probe(spec.dims, draw)).bounds
 
 
 def run_quantization(runner: CaseRunner, case: Case, record: Record, prepared: Prepared) -> None:
@@ -259,11 +260,7 @@ def run_quantization(runner: CaseRunner, case: Case, record: Record, prepared: P
         ref_logits, cand_logits = _logits(fp32), _logits(variant)
         record.top1_agreement = topk_agreement(ref_logits, cand_logits, 1)
         figures["top5_agreement"] = topk_agreement(ref_logits, cand_logits, 5)
-        clear = clear_rows(ref_logits)
-        figures["clear_rows"] = int(clear.sum())
-        figures["top1_agreement_clear"] = (
-            topk_agreement(ref_logits[clear], cand_logits[clear], 1) if clear.any() else None
-        )
+        figures["clear_rows"], figures["top1_agreement_clear"] = clear_top1(ref_logits, cand_logits)
     figures.update(policy_noise(spec, fp32_session, feeds, fp32))
     if spec.held_out is not None:
         figures.update(held_out_accuracy(spec, fp32_session, variant_session))
@@ -281,7 +278,7 @@ def run_quantization(runner: CaseRunner, case: Case, record: Record, prepared: P
     )
     record.hops.update(figures)
     record.sizes_checked = f"{len(feeds)} draws"
-    problems = policy_problems(spec, record, figures)
+    problems = policy_problems(spec, figures)
     not_judged = policy_not_judged(spec, figures)
     record.hops["policy_not_judged"] = not_judged
     if not problems and not judges_anything(spec, figures):
@@ -305,6 +302,13 @@ def clear_rows(logits: np.ndarray) -> np.ndarray:
     return (top2[:, 1] - top2[:, 0]) >= CLEAR_MARGIN * np.where(spread > 0, spread, np.inf)
 
 
+def clear_top1(ref_logits: np.ndarray, cand_logits: np.ndarray) -> tuple[int, float | None]:
+    """How many rows have a clear FP32 top-1, and top-1 agreement on them (None without any)."""
+    clear = clear_rows(ref_logits)
+    agreement = topk_agreement(ref_logits[clear], cand_logits[clear], 1) if clear.any() else None
+    return int(clear.sum()), agreement
+
+
 def policy_noise(
     spec: ModelSpec, fp32_session: Any, feeds: Sequence[Mapping[str, np.ndarray]], fp32: Sequence[Sequence[np.ndarray]]
 ) -> dict[str, Any]:
@@ -324,11 +328,8 @@ def policy_noise(
     noise: dict[str, Any] = {"noise_cosine": round(cosine(ref, cand), 6)}
     if spec.task == Task.CLASSIFICATION:
         ref_logits, cand_logits = _logits(fp32), _logits(again)
-        clear = clear_rows(ref_logits)
         noise["noise_top1_agreement"] = topk_agreement(ref_logits, cand_logits, 1)
-        noise["noise_top1_agreement_clear"] = (
-            topk_agreement(ref_logits[clear], cand_logits[clear], 1) if clear.any() else None
-        )
+        _, noise["noise_top1_agreement_clear"] = clear_top1(ref_logits, cand_logits)
     return noise
 
 
@@ -378,18 +379,17 @@ def describe_policy(spec: ModelSpec) -> str:
     return ", ".join(parts)
 
 
-def policy_problems(spec: ModelSpec, record: Record, figures: Mapping[str, Any]) -> list[str]:
+def policy_problems(spec: ModelSpec, figures: Mapping[str, Any]) -> list[str]:
     """What breaks the model's quantization policy (NaN breaks every threshold).
 
     A figure whose own noise (FP32 against FP32 on nudged inputs) already breaks its threshold
     cannot tell a bad variant from rounding on this model: it is left out (policy_not_judged).
     """
     policy, problems = spec.quant_policy, []
-    if figures.get("noise_cosine") is None or figures["noise_cosine"] >= policy.min_cosine:
-        if not figures["cosine"] >= policy.min_cosine:
-            problems.append(f"cosine {figures['cosine']:.4f} < {policy.min_cosine}")
+    if _cosine_judged(spec, figures) and not figures["cosine"] >= policy.min_cosine:
+        problems.append(f"cosine {figures['cosine']:.4f} < {policy.min_cosine}")
     clear_agreement, clear = figures.get("top1_agreement_clear"), figures.get("clear_rows", 0)
-    if clear_agreement is not None and clear >= MIN_CLEAR_ROWS and not clear_agreement >= policy.min_top1:
+    if _top1_judged(figures) and not clear_agreement >= policy.min_top1:
         problems.append(
             f"top-1 agreement {clear_agreement:.3f} < {policy.min_top1} on the {clear} rows with a clear FP32 top-1"
         )
@@ -399,24 +399,30 @@ def policy_problems(spec: ModelSpec, record: Record, figures: Mapping[str, Any])
     return problems
 
 
+def _cosine_judged(spec: ModelSpec, figures: Mapping[str, Any]) -> bool:
+    """Cosine judges unless FP32 against itself on nudged inputs already breaks its threshold."""
+    noise = figures.get("noise_cosine")
+    return noise is None or noise >= spec.quant_policy.min_cosine
+
+
+def _top1_judged(figures: Mapping[str, Any]) -> bool:
+    """Top-1 agreement judges on clear rows, when there are enough of them."""
+    return figures.get("top1_agreement_clear") is not None and figures.get("clear_rows", 0) >= MIN_CLEAR_ROWS
+
+
 def policy_not_judged(spec: ModelSpec, figures: Mapping[str, Any]) -> str:
     """Why a policy figure was left out of the verdict, or ""."""
-    noise = figures.get("noise_cosine")
-    if noise is not None and not noise >= spec.quant_policy.min_cosine:
-        return (
-            f"cosine not judged: FP32 against itself on nudged inputs already gives {noise:.4f} "
-            f"(< {spec.quant_policy.min_cosine}) on this model, so the figure cannot tell rounding from a bad variant"
-        )
-    return ""
+    if _cosine_judged(spec, figures):
+        return ""
+    return (
+        f"cosine not judged: FP32 against itself on nudged inputs already gives {figures['noise_cosine']:.4f} "
+        f"(< {spec.quant_policy.min_cosine}) on this model, so the figure cannot tell rounding from a bad variant"
+    )
 
 
 def judges_anything(spec: ModelSpec, figures: Mapping[str, Any]) -> bool:
     """Whether any policy figure is left to judge the variant by."""
-    return (
-        not policy_not_judged(spec, figures)
-        or (figures.get("top1_agreement_clear") is not None and figures.get("clear_rows", 0) >= MIN_CLEAR_ROWS)
-        or figures.get("accuracy_drop_pp") is not None
-    )
+    return _cosine_judged(spec, figures) or _top1_judged(figures) or figures.get("accuracy_drop_pp") is not None
 
 
 def _worst_tensors(runner: CaseRunner, prepared: Prepared, product: Path, feeds: list[dict[str, np.ndarray]]) -> str:

@@ -49,10 +49,8 @@ def test_policy_problems_use_the_models_thresholds() -> None:
         quant_policy=QuantPolicy(min_cosine=0.99, min_top1=0.9, max_accuracy_drop=1.0),
         held_out=lambda: HeldOut("x", None, None, None),
     )
-    record = Record("c", "m", "torchscript", 17, "static", "quant_fp16")
-    record.top1_agreement = 0.95
-    assert policy_problems(held, record, {"cosine": 0.999, "accuracy_drop_pp": 0.5}) == []
-    problems = policy_problems(held, record, {"cosine": float("nan"), "accuracy_drop_pp": 1.5})
+    assert policy_problems(held, {"cosine": 0.999, "accuracy_drop_pp": 0.5}) == []
+    problems = policy_problems(held, {"cosine": float("nan"), "accuracy_drop_pp": 1.5})
     assert problems == ["cosine nan < 0.99", "held-out accuracy drops 1.50 pp > 1.0"]
 
 
@@ -60,13 +58,12 @@ def test_a_figure_that_fails_on_its_own_noise_does_not_judge() -> None:
     from suite.variants import judges_anything, policy_not_judged
 
     detector = _spec(task=Task.DETECTION, quant_policy=QuantPolicy(min_cosine=0.99))
-    record = Record("c", "m", "torchscript", 17, "static", "quant_int8_dynamic")
     noisy = {"cosine": 0.87, "noise_cosine": 0.886}
     # FP32 against itself already scores 0.886: 0.87 says nothing about the INT8 variant.
-    assert policy_problems(detector, record, noisy) == []
+    assert policy_problems(detector, noisy) == []
     assert "cosine not judged" in policy_not_judged(detector, noisy) and not judges_anything(detector, noisy)
     quiet = {"cosine": 0.87, "noise_cosine": 0.99999}
-    assert policy_problems(detector, record, quiet) == ["cosine 0.8700 < 0.99"]
+    assert policy_problems(detector, quiet) == ["cosine 0.8700 < 0.99"]
     assert policy_not_judged(detector, quiet) == "" and judges_anything(detector, quiet)
     classifier = _spec(task=Task.CLASSIFICATION)
     clear = {**noisy, "top1_agreement_clear": 1.0, "clear_rows": 8}
@@ -145,13 +142,11 @@ def test_top1_counts_only_rows_with_a_clear_fp32_top1() -> None:
     logits = np.array([[5.0, 0.0, 0.1], [1.0, 1.0001, 0.0], [0.0, 0.0, 0.0]])
     assert list(clear_rows(logits)) == [True, False, False]  # a near-tie and a flat row are not clear
     spec = _spec(task=Task.CLASSIFICATION, quant_policy=QuantPolicy(min_cosine=0.9, min_top1=0.9))
-    record = Record("c", "m", "torchscript", 17, "static", "quant_int8_dynamic")
-    record.top1_agreement = 0.5  # flips on near-ties: recorded, not judged
-    assert policy_problems(spec, record, {"cosine": 0.999, "top1_agreement_clear": 1.0, "clear_rows": 8}) == []
+    assert policy_problems(spec, {"cosine": 0.999, "top1_agreement_clear": 1.0, "clear_rows": 8}) == []
     too_few = {"cosine": 0.999, "top1_agreement_clear": 0.5, "clear_rows": 2}
-    assert policy_problems(spec, record, too_few) == []
+    assert policy_problems(spec, too_few) == []
     bad = {"cosine": 0.999, "top1_agreement_clear": 0.75, "clear_rows": 8}
-    assert policy_problems(spec, record, bad) == ["top-1 agreement 0.750 < 0.9 on the 8 rows with a clear FP32 top-1"]
+    assert policy_problems(spec, bad) == ["top-1 agreement 0.750 < 0.9 on the 8 rows with a clear FP32 top-1"]
 
 
 def test_the_noise_rerun_of_fp32_against_itself_is_near_perfect(tmp_path) -> None:
