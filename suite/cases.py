@@ -3,24 +3,34 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from suite.exporters import EXPORTER_FRAMEWORKS
 from suite.providers import ProviderRequest
 from zoo.spec import ModelSpec
 
 SHAPE_MODES = ("static", "dynamic")
+CPU = ProviderRequest("CPUExecutionProvider")
 
 
 @dataclass(frozen=True)
 class Case:
-    """One cell of the matrix; becomes exactly one row."""
+    """One cell of the matrix; becomes exactly one row.
+
+    `path` names the path that runs it (suite/paths), `variant` the transform a variant path
+    applies ("" where none does; "fp32" is the untransformed export on the latency path),
+    `provider` the execution provider it runs on. `label` is the case id's last part, written by
+    the path that drew the case (ort_cpu, tf_roundtrip, quant_fp16, lat.fp32.cpu ...).
+    """
 
     model: str
     exporter: str
     opset: int
     shape: str
-    path: str = "ort_cpu"
+    path: str = "ort"
+    label: str = "ort_cpu"
+    variant: str = ""
+    provider: ProviderRequest = CPU
 
     @property
     def dynamic(self) -> bool:
@@ -29,36 +39,32 @@ class Case:
     @property
     def case_id(self) -> str:
         """Lowercase and hyphenated, e.g. resnet18-dynamo-op18-dynamic-ort_cpu."""
-        return f"{self.model}-{self.exporter}-op{self.opset}-{self.shape}-{self.path}".lower()
-
-
-CPU = ProviderRequest("CPUExecutionProvider")
+        return f"{self.model}-{self.exporter}-op{self.opset}-{self.shape}-{self.label}".lower()
 
 
 @dataclass(frozen=True)
-class ProviderCase(Case):
-    """An ort-path case on an execution provider other than the plain CPU one."""
+class Draw:
+    """What a path draws its cases from: the run's selection, as the paths need it."""
 
-    provider: ProviderRequest = CPU
+    specs: Sequence[ModelSpec]
+    opsets: Mapping[str, Sequence[int]]
+    shapes: Sequence[str]
+    providers: Sequence[ProviderRequest] = (CPU,)
+    calibrations: Sequence[str] = ("minmax",)
+    profile: str = "default"
 
 
-def with_providers(cases: Iterable[Case], providers: Sequence[ProviderRequest]) -> list[Case]:
-    """Each case, followed by one copy per provider other than the plain CPU one (ids end ort_<label>)."""
+def with_providers(cases: Iterable[Case], providers: Sequence[ProviderRequest], prefix: str) -> list[Case]:
+    """Each case, followed by one copy per provider other than the plain CPU one (labels `<prefix><label>`)."""
     others = [p for p in providers if p != CPU]
     out: list[Case] = []
     for case in cases:
         out.append(case)
-        out.extend(ProviderCase(case.model, case.exporter, case.opset, case.shape, f"ort_{p.label}", p) for p in others)
+        out.extend(replace(case, label=f"{prefix}{p.label}", provider=p) for p in others)
     return out
 
 
-def build_matrix(
-    specs: Iterable[ModelSpec],
-    opsets_by_exporter: Mapping[str, Sequence[int]],
-    shapes: Sequence[str],
-    path: str = "ort_cpu",
-    one_shape: bool = False,
-) -> list[Case]:
+def build_matrix(draw: Draw, path: str, label: str, one_shape: bool = False) -> list[Case]:
     """Every case for the selection, grouped by model so a worker keeps one model warm.
 
     Dynamic cases are generated only for models that declare dynamic dims, and each
@@ -67,38 +73,33 @@ def build_matrix(
     dynamic where it has dynamic dims and dynamic is selected, else static.
     """
     cases = []
-    for spec in specs:
-        for exporter, opsets in opsets_by_exporter.items():
+    for spec in draw.specs:
+        for exporter, opsets in draw.opsets.items():
             if EXPORTER_FRAMEWORKS.get(exporter) != spec.framework:
                 continue
-            model_shapes = [s for s in shapes if s == "static" or spec.has_dynamic_dims]
+            model_shapes = [s for s in draw.shapes if s == "static" or spec.has_dynamic_dims]
             if one_shape:
                 model_shapes = model_shapes[-1:] if "dynamic" in model_shapes else model_shapes[:1]
             for opset in opsets:
                 for shape in model_shapes:
-                    cases.append(Case(spec.name, exporter, opset, shape, path))
+                    cases.append(Case(spec.name, exporter, opset, shape, path, label))
     return cases
 
 
-def variant_cases(
-    specs: Iterable[ModelSpec],
-    opsets_by_exporter: Mapping[str, Sequence[int]],
-    shapes: Sequence[str],
-    variants_for: Callable[[ModelSpec], Sequence[str]],
-) -> list[Case]:
+def variant_cases(draw: Draw, path: str, variants_for: Callable[[ModelSpec], Sequence[str]]) -> list[Case]:
     """One representative FP32 export per model, times its variants (optimizations, quantizations).
 
     The representative is the first selected exporter that accepts the model's framework,
     at its newest selected opset, static where static is selected (benchmarks run batch 1).
     """
     cases = []
-    for spec in specs:
-        exporter = representative_exporter(spec, opsets_by_exporter)
+    for spec in draw.specs:
+        exporter = representative_exporter(spec, draw.opsets)
         if exporter is None:
             continue
-        shape = "static" if "static" in shapes or not spec.has_dynamic_dims else "dynamic"
-        opset = max(opsets_by_exporter[exporter])
-        cases.extend(Case(spec.name, exporter, opset, shape, variant) for variant in variants_for(spec))
+        shape = "static" if "static" in draw.shapes or not spec.has_dynamic_dims else "dynamic"
+        opset = max(draw.opsets[exporter])
+        cases.extend(Case(spec.name, exporter, opset, shape, path, variant, variant) for variant in variants_for(spec))
     return cases
 
 

@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 
 from suite.cases import SHAPE_MODES
 from suite.exporters import EXPORTER_NAMES
+from suite.paths import PATH_NAMES as PATHS
+from suite.transforms import CALIBRATION_METHODS
 
-# Paths a case can take after its export (see suite/paths.py).
-PATHS = ("ort", "tf", "version", "optimize", "quantize", "latency")
-CALIBRATIONS = ("minmax", "entropy", "percentile")
+CALIBRATIONS = tuple(CALIBRATION_METHODS)
 
 
 def newest_dynamo_opset() -> int:

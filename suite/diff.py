@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from suite.latency_report import LATENCY_PREFIX
+from suite.latency_report import is_latency_path, latency_mask
 from suite.latency_verdict import Judgement, LatencyThresholds, LatencyVerdict, judge_change
 from suite.record import Status
 
@@ -133,7 +133,7 @@ def add_within_run_ratios(rows: pd.DataFrame) -> pd.DataFrame:
     """
     if "path" not in rows.columns or "p50_ms" not in rows.columns:
         return rows.assign(vs_fp32=math.nan, vs_cpu_provider=math.nan)
-    latency = rows["path"].astype(str).str.startswith(LATENCY_PREFIX) & (rows["status"] == Status.PASS.value)
+    latency = latency_mask(rows) & (rows["status"] == Status.PASS.value)
     p50 = pd.to_numeric(rows["p50_ms"], errors="coerce").where(latency)
     variant = rows.get("variant", pd.Series("", index=rows.index))
     on_cpu = rows.get("provider_label", pd.Series("", index=rows.index)) == "cpu"
@@ -248,7 +248,7 @@ def _latency_columns(
     if len(mine) and package:
         mine = mine[mine["ort_package"].fillna(package) == package]  # one environment's spread, not another's
     result = dict(empty)
-    if str(cand.get("path", "")).startswith(LATENCY_PREFIX):
+    if is_latency_path(str(cand.get("path", ""))):
         if not both_pass:
             result["latency_verdict"] = LatencyVerdict.NOT_MEASURED.value
         else:

@@ -13,7 +13,7 @@ import multiprocessing
 import signal
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -22,6 +22,16 @@ from suite.worker_errors import UNRESOLVABLE, RemoteError, WorkerCrashed, Worker
 __all__ = ["UNRESOLVABLE", "RemoteError", "Worker", "WorkerCrashed", "WorkerError", "WorkerTimeout"]
 
 _POLL_SECONDS = 0.2
+
+
+WorkerFunction = Callable[..., Any] | str
+
+
+def function_ref(function: WorkerFunction) -> str:
+    """ "module:qualname" of a module-level function (a string is taken as it is)."""
+    if isinstance(function, str):
+        return function
+    return f"{function.__module__}:{function.__qualname__}"
 
 
 def _resolve(ref: str) -> Any:
@@ -69,13 +79,13 @@ class Worker:
 
     Args:
         name: Label used in messages ("torch", "tf").
-        initializer: "module:function" run once at worker start.
+        initializer: a module-level function (or its "module:function") run once at worker start.
         init_args: Arguments for the initializer (picklable).
     """
 
-    def __init__(self, name: str, initializer: str | None = None, init_args: Sequence[Any] = ()) -> None:
+    def __init__(self, name: str, initializer: WorkerFunction | None = None, init_args: Sequence[Any] = ()) -> None:
         self.name = name
-        self._initializer = initializer
+        self._initializer = function_ref(initializer) if initializer else None
         self._init_args = tuple(init_args)
         self._ctx = multiprocessing.get_context("spawn")
         self._process: Any = None
@@ -93,14 +103,18 @@ class Worker:
         self._process, self._conn = process, parent
         self.starts += 1
 
-    def call(self, ref: str, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
-        """Call the function `ref` ("module:function") in the worker and return its result.
+    def call(self, function: WorkerFunction, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
+        """Call `function` (a module-level function, or its "module:function") in the worker.
+
+        The worker imports the function by name: a function object only saves the caller
+        from spelling that name, and lets tools and readers follow the call.
 
         Raises:
             RemoteError: the function raised.
             WorkerCrashed: the process died during the call.
             WorkerTimeout: no answer within `timeout` seconds.
         """
+        ref = function_ref(function)
         if self._process is None or not self._process.is_alive():
             self._discard()
             self._start()

@@ -15,7 +15,20 @@ import pandas as pd
 from suite.html_cells import STATUS_COLOURS, cell_text
 from suite.record import Status
 
-LATENCY_PREFIX = "lat."
+LATENCY_PATH = "latency"
+# Rows stored before the row named its path wrote the case id's last part there: lat.<variant>.<provider>.
+OLD_LATENCY_PREFIX = "lat."
+
+
+def is_latency_path(path: str) -> bool:
+    return path == LATENCY_PATH or path.startswith(OLD_LATENCY_PREFIX)
+
+
+def latency_mask(frame: pd.DataFrame) -> pd.Series:
+    """Which rows are latency rows."""
+    return frame["path"].astype(str).map(is_latency_path).astype(bool)
+
+
 LATENCY_COLUMNS = (
     "model",
     "variant",
@@ -58,7 +71,7 @@ def latency_rows(frame: pd.DataFrame) -> pd.DataFrame:
     """The latency rows with vs_fp32 (FP32 p50 / variant p50, same model, package and provider)."""
     if "path" not in frame.columns:
         return pd.DataFrame(columns=list(LATENCY_COLUMNS))
-    rows = frame[frame["path"].astype(str).str.startswith(LATENCY_PREFIX)].copy()
+    rows = frame[latency_mask(frame)].copy()
     if rows.empty:
         return pd.DataFrame(columns=list(LATENCY_COLUMNS))
     for column in LATENCY_COLUMNS:

@@ -27,7 +27,7 @@ from suite.cases import Case
 from suite.exporters import ExportRequest
 from suite.floor import FLOAT64_RUN_VERSION, Bound, bounds_for
 from suite.inputs import Probe, dims_label, export_dims, make_inputs
-from suite.isolate import RemoteError, Worker, WorkerCrashed, WorkerError, WorkerTimeout
+from suite.isolate import RemoteError, Worker, WorkerCrashed, WorkerError, WorkerFunction, WorkerTimeout
 from suite.messages import clip, exporter_summary, first_line, raised_at
 from suite.providers import onnxruntime_version
 from suite.record import Record, Status
@@ -211,19 +211,19 @@ class CaseRunner:
 
     # -- worker calls -------------------------------------------------------------------------
 
-    def call(self, worker: str, stage: str, ref: str, *args: object) -> Any:
-        """Call `ref` in a worker; a failure becomes a StageFailure for `stage`."""
+    def call(self, worker: str, stage: str, function: WorkerFunction, *args: object) -> Any:
+        """Call `function` in a worker; a failure becomes a StageFailure for `stage`."""
         try:
-            return self.call_keeping_remote_errors(worker, stage, ref, *args)
+            return self.call_keeping_remote_errors(worker, stage, function, *args)
         except RemoteError as exc:
             raise classify_worker_error(exc, stage) from None
 
-    def call_keeping_remote_errors(self, worker: str, stage: str, ref: str, *args: object) -> Any:
-        """Call `ref` in a worker; a crash or timeout is a StageFailure for `stage`, while an exception
+    def call_keeping_remote_errors(self, worker: str, stage: str, function: WorkerFunction, *args: object) -> Any:
+        """Call `function` in a worker; a crash or timeout is a StageFailure for `stage`, while an exception
         raised by the function comes back as RemoteError, for a caller that reads it itself
         (onnx-tf's refusals name the op); a harness bug is a StageFailure all the same."""
         try:
-            return self.workers[worker].call(ref, *args, timeout=self.timeout)
+            return self.workers[worker].call(function, *args, timeout=self.timeout)
         except RemoteError as exc:
             if exc.harness_bug:
                 raise classify_worker_error(exc, stage) from None
@@ -386,7 +386,16 @@ class CaseRunner:
     def run_case(self, case: Case, path_runner: PathRunner) -> Record:
         """Prepare the case's export, then let `path_runner` take it down its path."""
         start = time.perf_counter()
-        record = Record(case.case_id, case.model, case.exporter, case.opset, case.shape, case.path)
+        record = Record(
+            case.case_id,
+            case.model,
+            case.exporter,
+            case.opset,
+            case.shape,
+            case.path,
+            variant=case.variant,
+            provider_label=case.provider.label,
+        )
         try:
             spec = registry.get(case.model)
             record.family, record.task = spec.family, spec.task.value

@@ -19,13 +19,13 @@ import pytest
 
 from suite.backends.ort import Threads
 from suite.cache import Cache
-from suite.cases import Case, build_matrix, variant_cases, with_providers
+from suite.cases import CPU, Case, Draw
 from suite.config import Selection, SelectionError, make_selection, profiles
 from suite.diff import parse_fail_on
 from suite.isolate import Worker
-from suite.latency import LatencySettings, latency_cases
 from suite.metadata import benchmark_version_problem, library_versions, run_metadata
-from suite.paths import PATH_NAMES
+from suite.paths import PATH_NAMES, PATHS, PathSpec, path_named
+from suite.paths.latency import LatencySettings
 from suite.pipeline import CaseRunner
 from suite.providers import ProviderRequest, ProviderSelectionError, parse_providers, runtime_inventory
 from suite.record import Record, Status
@@ -44,7 +44,6 @@ from suite.runs import (
 )
 from suite.shard import Shard, models_of_shard, parse_shard
 from suite.timing import TimingPlan
-from suite.variants import optimizations_for, quantizations_for
 from zoo import registry
 
 RECORD_KEY = "zoo_record"
@@ -284,6 +283,7 @@ class ZooState:
                 "large_batch": self.latency.large_batch,
             }
         meta["notices"] = list(self.notices)
+        meta["paths"] = [path.describe() for path in PATHS]  # how the report shows each path's rows
         meta["input_draw"] = self.config.getoption("zoo_input_draw")
         interrupted = bool(unfinished) or exitstatus == pytest.ExitCode.INTERRUPTED
         meta.update(
@@ -521,8 +521,9 @@ def _regression_settings(
     if shard is not None:
         specs = registry.select(selection.models, selection.exclude)
         weights = {spec.name: 0 for spec in specs}
-        for path in selection.paths:
-            for case in matrix_cases(selection, providers, specs, path):
+        draw = _draw(selection, providers, specs)
+        for name in selection.paths:
+            for case in path_named(name).cases(draw):
                 weights[case.model] += 1
         shard_models = frozenset(models_of_shard(weights, shard))
     return RegressionSettings(
@@ -614,40 +615,38 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     return lines + [f"zoo-suite: NOTE: {notice}" for notice in state.notices]
 
 
-def selected_cases(config: pytest.Config, path: str) -> list[Case]:
-    """The matrix for one path (a test module's ZOO_PATH) under this run's selection (and shard)."""
+def selected_cases(config: pytest.Config, path: PathSpec) -> list[Case]:
+    """The cases of one path (a test module's ZOO_PATH) under this run's selection (and shard)."""
     state = config.stash[_STATE]
     selection = state.selection
-    if path not in selection.paths:
+    if path.name not in selection.paths:
         return []
     specs = registry.select(selection.models, selection.exclude)
     if state.regression.shard_models is not None:
         specs = [spec for spec in specs if spec.name in state.regression.shard_models]
-    return matrix_cases(selection, state.providers, specs, path)
+    return path.cases(_draw(selection, state.providers, specs))
 
 
-def matrix_cases(
-    selection: Selection, providers: tuple[ProviderRequest, ...], specs: list[Any], path: str
-) -> list[Case]:
-    """The cases of one path for these models."""
-    if path == "latency":
-        return latency_cases(specs, selection.opsets, selection.shapes, providers)
-    if path == "optimize":
-        return variant_cases(specs, selection.opsets, selection.shapes, optimizations_for)
-    if path == "quantize":
-        return variant_cases(
-            specs, selection.opsets, selection.shapes, lambda _: quantizations_for(selection.calibrations)
-        )
-    if path == "ort":  # every shape mode, on the CPU and on each other selected provider
-        return with_providers(build_matrix(specs, selection.opsets, selection.shapes, PATH_NAMES[path]), providers)
-    # Paths that convert an export further take one shape mode per model (dynamic where possible).
-    return build_matrix(specs, selection.opsets, selection.shapes, PATH_NAMES[path], one_shape=True)
+def _draw(selection: Selection, providers: tuple[ProviderRequest, ...], specs: list[Any]) -> Draw:
+    """What the paths draw their cases from; the ort path runs on the CPU where no provider is selected."""
+    return Draw(
+        specs,
+        selection.opsets,
+        selection.shapes,
+        providers or (CPU,),
+        selection.calibrations,
+        selection.profile,
+    )
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "zoo_case" not in metafunc.fixturenames:
         return
-    path = getattr(metafunc.module, "ZOO_PATH", "ort")
+    path = getattr(metafunc.module, "ZOO_PATH", None)
+    if not isinstance(path, PathSpec):
+        raise pytest.UsageError(
+            f"{metafunc.module.__name__} uses zoo_case but declares no ZOO_PATH (a suite.paths PATH)"
+        )
     cases = selected_cases(metafunc.config, path)
     metafunc.parametrize("zoo_case", cases, ids=[c.case_id for c in cases])
 
@@ -710,7 +709,7 @@ def zoo_check(request: pytest.FixtureRequest) -> Callable[[Record], None]:
 
 def _is_latency(item: pytest.Item) -> bool:
     callspec = getattr(item, "callspec", None)
-    return callspec is not None and str(getattr(callspec.params.get("zoo_case"), "path", "")).startswith("lat.")
+    return callspec is not None and getattr(callspec.params.get("zoo_case"), "path", "") == "latency"
 
 
 def _has_case(item: pytest.Item) -> bool:
@@ -737,11 +736,15 @@ def _samples_from_report(report: pytest.TestReport) -> list[float]:
 
 
 def _case_fields(nodeid: str) -> dict[str, Any]:
-    """Case fields parsed back from a node id, for rows the test itself could not write."""
+    """Case fields parsed back from a node id, for rows the test itself could not write.
+
+    The path is the test module's (suite/matrix/test_<path>.py)."""
     case_id = nodeid.rsplit("[", 1)[-1].rstrip("]")
+    module = Path(nodeid.split("::", 1)[0]).stem.removeprefix("test_")
+    path = module if module in PATH_NAMES else ""
     parts = case_id.rsplit("-", 4)
     if len(parts) == 5 and parts[2].startswith("op") and parts[2][2:].isdigit():
-        model, exporter, opset, shape, path = parts
+        model, exporter, opset, shape, _ = parts
         return {
             "case_id": case_id,
             "model": model,
@@ -750,7 +753,7 @@ def _case_fields(nodeid: str) -> dict[str, Any]:
             "shape": shape,
             "path": path,
         }
-    return {"case_id": case_id, "model": case_id, "exporter": "", "opset": 0, "shape": "", "path": ""}
+    return {"case_id": case_id, "model": case_id, "exporter": "", "opset": 0, "shape": "", "path": path}
 
 
 def _row_without_record(nodeid: str, status: Status, message: str, stage: str = "harness") -> dict[str, Any]:

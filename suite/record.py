@@ -45,7 +45,9 @@ class Record:
     exporter: str
     opset: int
     shape: str
-    path: str
+    path: str  # the path's name (suite/paths): ort, tf, version, optimize, quantize, latency
+    variant: str = ""  # the transform of a variant path's case ("fp32" for the export on the latency path)
+    provider_label: str = ""  # the execution provider the case ran on ("cpu" ...)
     family: str = ""
     task: str = ""
     stage: str = "build"

@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from suite.html_cells import STATUS_COLOURS, cell_text
-from suite.latency_report import latency_rows, render_latency
+from suite.latency_report import is_latency_path, latency_rows, render_latency
 from suite.record import Record, Status
 from zoo.expectations import expectation_usage
 
@@ -182,66 +182,57 @@ def _stage_note(row: Mapping[str, Any]) -> str:
     return f"<br><small>{html.escape(str(row['stage']))}</small>"
 
 
-PATH_TITLES = {
-    "ort_cpu": "ONNX Runtime (CPU) vs eager",
-    "tf_roundtrip": "TensorFlow round trip: onnx-tf -> SavedModel -> tf2onnx -> ONNX Runtime, each hop vs eager",
-    "version": "onnx.version_converter to other opsets, then ONNX Runtime vs eager",
-}
+def path_views(frame: pd.DataFrame, meta: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """How to show each path that has rows: its declaration as the run recorded it (suite.paths),
+    in declaration order; a path the metadata does not describe is shown as a matrix under its own
+    name, never left out."""
+    present = [str(p) for p in dict.fromkeys(frame["path"].astype(str)) if str(p)] if "path" in frame else []
+    declared = {str(v["name"]): dict(v) for v in meta.get("paths", [])}
+    views = [declared[name] for name in declared if name in present]
+    views += [
+        {"name": name, "title": name, "shown_as": "matrix", "columns": []}
+        for name in sorted(set(present) - set(declared))
+        if not is_latency_path(name)
+    ]
+    return views
 
 
-def render_matrices(frame: pd.DataFrame) -> str:
-    """One matrix per export path, in a fixed order (variants get their own tables)."""
-    order = [p for p in PATH_TITLES if p in set(frame["path"])]
+def render_matrices(frame: pd.DataFrame, views: Sequence[Mapping[str, Any]]) -> str:
+    """One matrix per matrix path and execution provider (variants and latency get their own tables)."""
+    parts = []
+    for view in views:
+        if view["shown_as"] != "matrix":
+            continue
+        rows = frame[frame["path"].astype(str) == view["name"]]
+        labels = rows["provider_label"].fillna("") if "provider_label" in rows else pd.Series("", index=rows.index)
+        several = labels.nunique() > 1  # name the provider where the path ran on more than one
+        for label in dict.fromkeys(labels):
+            on = f" ({'CPU' if label == 'cpu' else label})" if several and label else ""
+            title = html.escape(f"{view['title']}{on}")
+            parts.append(f"<h3>{title}</h3>{render_matrix(rows[labels == label])}")
+    return "".join(parts)
+
+
+def render_tables(frame: pd.DataFrame, views: Sequence[Mapping[str, Any]]) -> str:
+    """A table per variant path (optimize, quantize), with the figures its declaration names."""
     return "".join(
-        f"<h3>{html.escape(PATH_TITLES.get(path, path))}</h3>{render_matrix(frame[frame['path'] == path])}"
-        for path in order
+        render_variant_table(frame[frame["path"].astype(str) == v["name"]], str(v["title"]), v["columns"])
+        for v in views
+        if v["shown_as"] == "table"
     )
 
 
-OPTIMIZATION_COLUMNS = (
-    "nodes_before",
-    "nodes_after",
-    "fusions",
-    "op_delta",
-    "max_abs_err",
-    "transform_seconds",
-)
-QUANTIZATION_COLUMNS = (
-    "size_before",
-    "size_after",
-    "size_ratio",
-    "fp32_ms",
-    "variant_ms",
-    "speedup",
-    "max_abs_err",
-    "cosine",
-    "top1_agreement",
-    "top1_agreement_clear",
-    "clear_rows",
-    "top5_agreement",
-    "noise_cosine",
-    "noise_top1_agreement",
-    "noise_top1_agreement_clear",
-    "accuracy_fp32_pct",
-    "accuracy_variant_pct",
-    "accuracy_drop_pp",
-    "policy",
-    "worst_tensors",
-)
-
-
-def render_variant_table(frame: pd.DataFrame, prefix: str, title: str, columns: Sequence[str]) -> str:
+def render_variant_table(variants: pd.DataFrame, title: str, columns: Sequence[str]) -> str:
     """Per model, one row per variant (optimization or quantization) with its figures.
 
     A variant slower than FP32 gets its speedup marked SLOWER.
     """
-    variants = frame[frame["path"].astype(str).str.startswith(prefix)]
     if variants.empty:
         return ""
     shown = [c for c in columns if c in variants.columns]
     head = "".join(f"<th>{html.escape(c)}</th>" for c in ("model", "variant", "status", *shown, "message"))
     body = []
-    for r in variants.sort_values(["model", "path"]).to_dict("records"):
+    for r in variants.sort_values(["model", "variant" if "variant" in variants else "path"]).to_dict("records"):
         cells = []
         for column in shown:
             text = cell_text(r.get(column))
@@ -253,12 +244,13 @@ def render_variant_table(frame: pd.DataFrame, prefix: str, title: str, columns: 
         colour = STATUS_COLOURS.get(str(r["status"]), "#fff")
         body.append(
             f'<tr id="{_anchor(str(r["case_id"]))}-v"><td>{html.escape(str(r["model"]))}</td>'
-            f'<td><a href="#{_anchor(str(r["case_id"]))}">{html.escape(str(r["path"]))}</a></td>'
+            f'<td><a href="#{_anchor(str(r["case_id"]))}">{html.escape(str(r.get("variant") or r["path"]))}</a></td>'
             f'<td style="background:{colour}">{html.escape(str(r["status"]))}</td>{"".join(cells)}'
             f'<td class="msg">{html.escape(str(r.get("message") or ""))}</td></tr>'
         )
     return (
-        f"<h2>{title}</h2><p>Each variant of the model's representative FP32 export, against that export.</p>"
+        f"<h2>{html.escape(title)}</h2>"
+        "<p>Each variant of the model's representative FP32 export, against that export.</p>"
         f'<table class="variants"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
     )
 
@@ -401,6 +393,7 @@ def render_html(frame: pd.DataFrame, meta: Mapping[str, Any], summary_html: str 
         "versions": versions,
         "cases": f"{len(frame)} ({counts})",
     }
+    views = path_views(frame, meta)
     meta_html = "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(str(v))}</dd>" for k, v in facts.items())
     legend = "".join(f'<span style="background:{c}">{html.escape(s)}</span>' for s, c in STATUS_COLOURS.items())
     return (
@@ -412,10 +405,9 @@ def render_html(frame: pd.DataFrame, meta: Mapping[str, Any], summary_html: str 
         f'<h2>Compatibility matrices</h2><p class="legend">{legend}</p>'
         "<p>Hover a cell for its message; click it for the case's row below. "
         "A failing cell names the stage where it stopped.</p>"
-        f"{render_matrices(frame)}"
+        f"{render_matrices(frame, views)}"
         f"{render_coverage(frame)}"
-        f"{render_variant_table(frame, 'opt_', 'Optimization', OPTIMIZATION_COLUMNS)}"
-        f"{render_variant_table(frame, 'quant_', 'Quantization', QUANTIZATION_COLUMNS)}"
+        f"{render_tables(frame, views)}"
         f"{render_latency(frame)}"
         f"<h2>Problems</h2>{render_problems(frame)}"
         f"{render_expectations(frame)}"

@@ -24,11 +24,10 @@ import time
 from collections.abc import Sequence
 
 from suite.config import PATHS, profiles
+from suite.paths import path_named
 from suite.runs import EXIT_REGRESSION
 
 _PARALLEL_FLAGS = ("-n", "--numprocesses", "--dist")
-# Paths whose rows carry timings: they run serially, after the others.
-TIMED_PATHS = ("quantize", "latency")
 
 
 def option(args: Sequence[str], name: str) -> str | None:
@@ -69,8 +68,9 @@ def plan(args: Sequence[str], cores: int, run_id: str) -> list[list[str]]:
     """The pytest invocations (argument lists) the job runs, in order."""
     paths = selected_paths(args)
     parallel_given = any(a in _PARALLEL_FLAGS or a.startswith(("-n", "--numprocesses=")) for a in args)
-    untimed = [p for p in paths if p not in TIMED_PATHS]
-    timed = [p for p in paths if p in TIMED_PATHS]
+    # Paths whose rows carry timings run serially, after the others.
+    timed = [p for p in paths if p in PATHS and path_named(p).timed]
+    untimed = [p for p in paths if p not in timed]
     if cores < 2 or parallel_given or not timed or not untimed:
         return [list(args)]
     base = without(args, ("--zoo-paths", "--zoo-run-id", "--zoo-baseline"))

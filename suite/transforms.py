@@ -4,6 +4,10 @@ Optimization (ONNX Runtime levels, the onnxscript optimizer, the transformers
 optimizer) and quantization (INT8 dynamic, INT8 static QDQ with calibration,
 FP16). These run in the onnx worker process: quantization tools run ONNX
 Runtime internally, and a crash there must cost one case, not the run.
+
+TRANSFORMS, at the end, declares each one as data: its variant name, the path that
+judges it, the function and its arguments. Adding a transform is a function and an
+entry there; the optimize or quantize path, the cache and the report take it from that.
 """
 
 from __future__ import annotations
@@ -12,10 +16,15 @@ import contextlib
 import functools
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from suite.cases import Draw
+from suite.providers import ProviderRequest
+from zoo.spec import ModelSpec
 
 # Part of every variant's cache key: bump when a transform changes what it writes.
 TRANSFORMS_VERSION = 2
@@ -213,3 +222,101 @@ def worst_qdq_tensors(
     scores = [(name, float(err["xmodel_err"])) for name, err in errors.items() if "xmodel_err" in err]
     finite = [(n, s) for n, s in scores if np.isfinite(s)]
     return sorted(finite, key=lambda item: item[1])[:count]
+
+
+# -- the catalog ------------------------------------------------------------------------------
+
+OPTIMIZE, QUANTIZE = "optimize", "quantize"  # the paths that judge a transform's variant
+TRANSFORMER_TYPES = ("bert", "gpt2")  # tags that onnxruntime.transformers.optimizer has a model type for
+
+
+@dataclass(frozen=True)
+class TransformInputs:
+    """What a transform's arguments are made of, in the pytest process."""
+
+    spec: ModelSpec
+    provider: ProviderRequest  # the provider a provider-specific file is built for
+    calibration: Callable[[], Sequence[dict[str, np.ndarray]]]  # the model's calibration feeds
+
+
+def _no_arguments(_: TransformInputs) -> tuple[Any, ...]:
+    return ()
+
+
+def _every_model(_: ModelSpec) -> bool:
+    return True
+
+
+def _every_run(_: Draw) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class Transform:
+    """One transform as data: `function(source, target, *arguments(inputs))` runs in the onnx worker."""
+
+    name: str  # the variant's name, the last part of its case ids
+    kind: str  # OPTIMIZE: judged like FP32 against FP32; QUANTIZE: by the model's quantization policy
+    function: Callable[..., dict[str, Any]]
+    arguments: Callable[[TransformInputs], tuple[Any, ...]] = _no_arguments
+    applies_to: Callable[[ModelSpec], bool] = _every_model
+    selected: Callable[[Draw], bool] = _every_run  # in this run's selection (profile, calibrations)
+    # ONNX Runtime's extended and layout optimizations run after the graph is partitioned among
+    # providers and write kernels of the provider they optimized for (a CPU-optimized FusedConv does
+    # not load on CUDA): such a variant is built for the provider that will run it.
+    provider_specific: bool = False
+    localizable: bool = False  # a QDQ file: a failing row names its worst tensors (worst_qdq_tensors)
+
+
+def _ort_level(level: str) -> Transform:
+    return Transform(
+        f"opt_ort_{level}",
+        OPTIMIZE,
+        optimize_ort,
+        lambda given: (level, given.provider.name, given.provider.option_dict()),
+        provider_specific=level != "basic",
+    )
+
+
+def _model_type(spec: ModelSpec) -> str | None:
+    return next((t for t in TRANSFORMER_TYPES if t in spec.tags), None)
+
+
+def _static(method: str) -> Transform:
+    return Transform(
+        f"quant_int8_static_{method}",
+        QUANTIZE,
+        quantize_int8_static,
+        lambda given: (given.calibration(), method),
+        selected=lambda draw: method in draw.calibrations,
+        localizable=True,
+    )
+
+
+TRANSFORMS: tuple[Transform, ...] = (
+    *(_ort_level(level) for level in ORT_LEVELS),
+    Transform("opt_onnxscript", OPTIMIZE, optimize_onnxscript),
+    Transform(
+        "opt_transformers",
+        OPTIMIZE,
+        optimize_transformers,
+        lambda given: (_model_type(given.spec),),
+        applies_to=lambda spec: _model_type(spec) is not None,
+    ),
+    Transform("quant_int8_dynamic", QUANTIZE, quantize_int8_dynamic),
+    *(_static(method) for method in CALIBRATION_METHODS),
+    Transform("quant_fp16", QUANTIZE, convert_fp16),
+)
+
+
+def transform_named(name: str) -> Transform:
+    for declared in TRANSFORMS:
+        if declared.name == name:
+            return declared
+    raise KeyError(f"unknown transform {name!r}; declared: {', '.join(t.name for t in TRANSFORMS)}")
+
+
+def transforms_for(kind: str, draw: Draw) -> Callable[[ModelSpec], list[str]]:
+    """The variants of `kind` each model gets in this run, in declaration order."""
+    chosen = [t for t in TRANSFORMS if t.kind == kind and t.selected(draw)]
+    return lambda spec: [t.name for t in chosen if t.applies_to(spec)]

@@ -1,8 +1,8 @@
-"""Optimized and quantized variants of an export: build, judge against FP32, time.
+"""Variants of an export (optimized, quantized): built through the cache, and the inputs they meet.
 
-Each case is one variant of one model's representative FP32 export (see
-suite.cases.variant_cases). The transform runs in the onnx worker; judging and
-timing run here on ONNX Runtime's CPU provider, variant and FP32 side by side.
+Each variant case is one transform (suite.transforms.TRANSFORMS) of one model's representative
+FP32 export (suite.cases.variant_cases). The transform runs in the onnx worker; the optimize,
+quantize and latency paths judge and time the file it wrote.
 """
 
 from __future__ import annotations
@@ -13,85 +13,36 @@ from typing import Any
 
 import numpy as np
 
-from suite.backends.ort import session_from_artifact
 from suite.cache import content_key
-from suite.cases import Case
-from suite.compare import compare_outputs
-from suite.floor import Bound
-from suite.inputs import Probe, make_inputs
+from suite.cases import Case, Draw, variant_cases
+from suite.inputs import make_inputs
 from suite.pipeline import CaseRunner, Prepared, StageFailure
 from suite.providers import ProviderRequest
 from suite.record import Record, Status
-from suite.timing import TIMING_THREADS, compare_latency
-from suite.transforms import TRANSFORMS_VERSION
-from zoo.spec import ModelSpec, Task, Tolerance
+from suite.transforms import TRANSFORMS_VERSION, TransformInputs, transform_named, transforms_for
+from zoo.spec import ModelSpec
 
-OPTIMIZATIONS = ("opt_ort_basic", "opt_ort_extended", "opt_ort_all", "opt_onnxscript", "opt_transformers")
 EVAL_DRAWS = 16  # seeded input sets the variants are judged on
 CALIBRATION_DRAW_BASE = 100  # calibration draws never overlap the evaluation draws
 CALIBRATION_DRAWS = 16
-# A row's FP32 top-1 is "clear" when its lead over the runner-up is at least this share of the
-# row's logit spread (std): near-ties of random-weight models flip under any rounding, so only
-# clear rows count towards top-1 agreement. The noise figures below show what that buys.
-CLEAR_MARGIN = 0.1
-MIN_CLEAR_ROWS = 4  # fewer clear rows than this: top-1 agreement is recorded, not judged
-# The FP32-vs-FP32 noise re-run: FP32 on inputs nudged by this share of their spread.
-NOISE_NUDGE = 1e-3
-TRANSFORMER_TYPES = ("bert", "gpt2")  # tags that onnxruntime.transformers.optimizer has a model type for
-# ONNX Runtime's extended and layout optimizations run after the graph is partitioned among
-# providers and write kernels of the provider they optimized for (a CPU-optimized FusedConv does
-# not load on CUDA): such a variant is built for the provider that will run it.
-PROVIDER_SPECIFIC = ("opt_ort_extended", "opt_ort_all")
 CPU = ProviderRequest("CPUExecutionProvider")
 
 
-def optimizations_for(spec: ModelSpec) -> list[str]:
-    """The optimization variants a model gets: ORT levels and onnxscript, plus transformers for BERT/GPT-2."""
-    names = list(OPTIMIZATIONS[:4])
-    if any(t in spec.tags for t in TRANSFORMER_TYPES):
-        names.append("opt_transformers")
-    return names
-
-
-def quantizations_for(calibrations: Sequence[str]) -> list[str]:
-    return ["quant_int8_dynamic", *(f"quant_int8_static_{m}" for m in calibrations), "quant_fp16"]
-
-
-def _transform_call(
-    runner: CaseRunner, spec: ModelSpec, variant: str, source: str, provider: ProviderRequest
-) -> Callable[[Path], Any]:
-    """The onnx-worker call that writes `variant` of `source` to a scratch path."""
-    if variant.startswith("opt_ort_"):
-        function, args = "optimize_ort", (variant.removeprefix("opt_ort_"), provider.name, provider.option_dict())
-    elif variant == "opt_onnxscript":
-        function, args = "optimize_onnxscript", ()
-    elif variant == "opt_transformers":
-        model_type = next(t for t in TRANSFORMER_TYPES if t in spec.tags)
-        function, args = "optimize_transformers", (model_type,)
-    elif variant == "quant_int8_dynamic":
-        function, args = "quantize_int8_dynamic", ()
-    elif variant.startswith("quant_int8_static_"):
-        function, args = "quantize_int8_static", (calibration_feeds(spec), variant.removeprefix("quant_int8_static_"))
-    elif variant == "quant_fp16":
-        function, args = "convert_fp16", ()
-    else:
-        raise ValueError(f"unknown variant {variant!r}")
-
-    def run(scratch: Path) -> Any:
-        return runner.call("onnx", "transform", f"suite.transforms:{function}", source, str(scratch), *args)
-
-    return run
+def transform_cases(kind: str) -> Callable[[Draw], list[Case]]:
+    """How the path that judges transforms of `kind` (and bears its name) draws its cases: each
+    model's representative export, times the transforms of that kind selected for the run."""
+    return lambda draw: variant_cases(draw, kind, transforms_for(kind, draw))
 
 
 def calibration_feeds(spec: ModelSpec) -> list[dict[str, np.ndarray]]:
     """Calibration inputs: the model's real data where it ships some, else seeded draws."""
     if spec.held_out is not None:
         data = spec.held_out()
-        return _one_sample_feeds(data.input_name, data.calibration)
+        return one_sample_feeds(data.input_name, data.calibration)
     return [make_inputs(spec, draw=CALIBRATION_DRAW_BASE + i) for i in range(CALIBRATION_DRAWS)]
 
 
-def _one_sample_feeds(input_name: str, samples: Any) -> list[dict[str, np.ndarray]]:
+def one_sample_feeds(input_name: str, samples: Any) -> list[dict[str, np.ndarray]]:
     """A batch of real samples as feeds of one sample each (representative exports are batch 1)."""
     return [{input_name: sample[None]} for sample in samples]
 
@@ -101,18 +52,29 @@ def evaluation_feeds(spec: ModelSpec) -> list[dict[str, np.ndarray]]:
     (a model calibrated on real data meets real data), else seeded draws."""
     if spec.held_out is not None:
         data = spec.held_out()
-        return _one_sample_feeds(data.input_name, data.test_inputs[:EVAL_DRAWS])
+        return one_sample_feeds(data.input_name, data.test_inputs[:EVAL_DRAWS])
     return [make_inputs(spec, draw=i) for i in range(EVAL_DRAWS)]
 
 
-def _outputs(session: Any, feeds: Sequence[Mapping[str, np.ndarray]]) -> list[list[np.ndarray]]:
+def outputs_on(session: Any, feeds: Sequence[Mapping[str, np.ndarray]]) -> list[list[np.ndarray]]:
     names = [o.name for o in session.get_outputs()]
     return [[np.asarray(o) for o in session.run(names, dict(f))] for f in feeds]
 
 
 def optimized_for(variant: str, provider: ProviderRequest) -> ProviderRequest | None:
     """The provider a variant's file is built for, or None where the file suits every provider."""
-    return provider if variant in PROVIDER_SPECIFIC else None
+    return provider if transform_named(variant).provider_specific else None
+
+
+def _transform_call(runner: CaseRunner, spec: ModelSpec, variant: str, source: str, provider: ProviderRequest) -> Any:
+    """The onnx-worker call that writes `variant` of `source` to a scratch path."""
+    transform = transform_named(variant)
+    arguments = transform.arguments(TransformInputs(spec, provider, lambda: calibration_feeds(spec)))
+
+    def run(scratch: Path) -> Any:
+        return runner.call("onnx", "transform", transform.function, source, str(scratch), *arguments)
+
+    return run
 
 
 def build_variant(
@@ -197,245 +159,3 @@ def fusions(before: Mapping[str, int], after: Mapping[str, int]) -> list[str]:
         if (direction == "up" and change > 0) or (direction == "down" and change < 0):
             happened.append(name)
     return happened
-
-
-def run_optimization(runner: CaseRunner, case: Case, record: Record, prepared: Prepared) -> None:
-    """An optimized variant must match the unoptimized model within the FP32 bounds (suite/floor.py)."""
-    spec = prepared.spec
-    product, _ = build_variant(runner, case.path, record, prepared)
-    record.stage = "compare"
-    feeds = evaluation_feeds(spec)[:2]
-    try:
-        fp32 = _outputs(session_from_artifact(prepared.artifact.path), feeds)
-        optimized_session = session_from_artifact(product)
-        optimized = _outputs(optimized_session, feeds)
-    except Exception as exc:  # noqa: BLE001 - any ORT failure on the variant is this row's verdict
-        raise StageFailure(Status.RUNTIME_ERROR, f"ONNX Runtime failed on the optimized model: {exc}") from None
-    names = [o.name for o in optimized_session.get_outputs()]
-    worst = None
-    for draw, (reference, candidate) in enumerate(zip(fp32, optimized, strict=True)):
-        comparison = compare_outputs(
-            reference,
-            candidate,
-            expected_names=names,
-            candidate_names=names,
-            tolerance=_bounds(prepared, draw),
-            task=spec.task,
-        )
-        record.max_abs_err = max(record.max_abs_err or 0.0, comparison.worst("max_abs_err"))
-        if not comparison.ok and worst is None:
-            worst = comparison.message
-    record.sizes_checked = f"{len(feeds)} draws"
-    if worst is not None:
-        raise StageFailure(Status.MISMATCH, f"optimized model differs from FP32 beyond tolerance: {worst}")
-
-
-def _bounds(prepared: Prepared, draw: int) -> Sequence[Bound] | Tolerance:
-    """The bounds of evaluation draw `draw`: calibrated from the model's floor on seeded draws;
-    held-out samples have no float64 run, so the model's static tolerance applies there."""
-    spec = prepared.spec
-    if spec.held_out is not None:
-        return spec.tolerance
-    return prepared.reference_at(Probe(spec.dims, draw)).bounds
-
-
-def run_quantization(runner: CaseRunner, case: Case, record: Record, prepared: Prepared) -> None:
-    """A quantized or FP16 variant against FP32: error, agreement, accuracy, size and speed."""
-    spec = prepared.spec
-    product, _ = build_variant(runner, case.path, record, prepared)
-    record.stage = "compare"
-    feeds = evaluation_feeds(spec)
-    try:
-        fp32_session = session_from_artifact(prepared.artifact.path, intra_op_threads=TIMING_THREADS)
-        variant_session = session_from_artifact(product, intra_op_threads=TIMING_THREADS)
-        fp32, variant = _outputs(fp32_session, feeds), _outputs(variant_session, feeds)
-    except Exception as exc:  # noqa: BLE001 - any ORT failure on the variant is this row's verdict
-        raise StageFailure(Status.RUNTIME_ERROR, f"ONNX Runtime failed on the variant: {exc}") from None
-
-    ref = np.concatenate([np.asarray(o[0], np.float64).ravel() for o in fp32])
-    cand = np.concatenate([np.asarray(o[0], np.float64).ravel() for o in variant])
-    figures: dict[str, Any] = {"cosine": cosine(ref, cand), "policy": describe_policy(spec)}
-    record.max_abs_err = float(np.max(np.abs(ref - cand))) if np.isfinite(cand).all() else float("nan")
-    if spec.task == Task.CLASSIFICATION:
-        ref_logits, cand_logits = _logits(fp32), _logits(variant)
-        record.top1_agreement = topk_agreement(ref_logits, cand_logits, 1)
-        figures["top5_agreement"] = topk_agreement(ref_logits, cand_logits, 5)
-        figures["clear_rows"], figures["top1_agreement_clear"] = clear_top1(ref_logits, cand_logits)
-    figures.update(policy_noise(spec, fp32_session, feeds, fp32))
-    if spec.held_out is not None:
-        figures.update(held_out_accuracy(spec, fp32_session, variant_session))
-    fp32_latency, variant_latency = compare_latency(fp32_session, variant_session, feeds[0])
-    speedup = fp32_latency.median_ms / variant_latency.median_ms
-    figures.update(
-        {
-            "fp32_ms": round(fp32_latency.median_ms, 4),
-            "variant_ms": round(variant_latency.median_ms, 4),
-            "variant_iqr_ms": round(variant_latency.iqr_ms, 4),
-            "speedup": round(speedup, 3),
-            "slower_than_fp32": speedup < 1.0,
-            "timing_threads": TIMING_THREADS,
-        }
-    )
-    record.hops.update(figures)
-    record.sizes_checked = f"{len(feeds)} draws"
-    problems = policy_problems(spec, figures)
-    not_judged = policy_not_judged(spec, figures)
-    record.hops["policy_not_judged"] = not_judged
-    if not problems and not judges_anything(spec, figures):
-        raise StageFailure(Status.SKIP, f"not judged: {not_judged}; the figures are in the row")
-    if problems:
-        if case.path.startswith("quant_int8_static_"):
-            record.hops["worst_tensors"] = _worst_tensors(runner, prepared, product, feeds)
-        raise StageFailure(Status.MISMATCH, "; ".join(problems))
-
-
-def _logits(outputs: Sequence[Sequence[np.ndarray]]) -> np.ndarray:
-    return np.concatenate([np.asarray(o[0]).reshape(-1, np.asarray(o[0]).shape[-1]) for o in outputs])
-
-
-def clear_rows(logits: np.ndarray) -> np.ndarray:
-    """Rows whose top-1 leads the runner-up by at least CLEAR_MARGIN of the row's logit spread."""
-    if logits.shape[-1] < 2:
-        return np.ones(len(logits), dtype=bool)
-    top2 = np.sort(logits, axis=-1)[:, -2:]
-    spread = logits.std(axis=-1)
-    return (top2[:, 1] - top2[:, 0]) >= CLEAR_MARGIN * np.where(spread > 0, spread, np.inf)
-
-
-def clear_top1(ref_logits: np.ndarray, cand_logits: np.ndarray) -> tuple[int, float | None]:
-    """How many rows have a clear FP32 top-1, and top-1 agreement on them (None without any)."""
-    clear = clear_rows(ref_logits)
-    agreement = topk_agreement(ref_logits[clear], cand_logits[clear], 1) if clear.any() else None
-    return int(clear.sum()), agreement
-
-
-def policy_noise(
-    spec: ModelSpec, fp32_session: Any, feeds: Sequence[Mapping[str, np.ndarray]], fp32: Sequence[Sequence[np.ndarray]]
-) -> dict[str, Any]:
-    """Each policy figure for FP32 against FP32 on slightly nudged inputs: what the policy calls noise.
-
-    A figure that moves here, with no quantization at all, cannot tell a bad variant from a good one.
-    """
-    rng = np.random.default_rng(0)
-    nudged = [
-        {k: v + (NOISE_NUDGE * float(v.std() or 1.0) * rng.standard_normal(v.shape)).astype(v.dtype)
-         if np.issubdtype(v.dtype, np.floating) else v for k, v in feed.items()}
-        for feed in feeds
-    ]  # fmt: skip
-    again = _outputs(fp32_session, nudged)
-    ref = np.concatenate([np.asarray(o[0], np.float64).ravel() for o in fp32])
-    cand = np.concatenate([np.asarray(o[0], np.float64).ravel() for o in again])
-    noise: dict[str, Any] = {"noise_cosine": round(cosine(ref, cand), 6)}
-    if spec.task == Task.CLASSIFICATION:
-        ref_logits, cand_logits = _logits(fp32), _logits(again)
-        noise["noise_top1_agreement"] = topk_agreement(ref_logits, cand_logits, 1)
-        _, noise["noise_top1_agreement_clear"] = clear_top1(ref_logits, cand_logits)
-    return noise
-
-
-def cosine(a: np.ndarray, b: np.ndarray) -> float:
-    """Cosine similarity; NaN when either side has non-finite values or no norm (NaN never passes)."""
-    if not (np.isfinite(a).all() and np.isfinite(b).all()):
-        return float("nan")
-    norm = float(np.linalg.norm(a) * np.linalg.norm(b))
-    return float(np.dot(a, b) / norm) if norm > 0 else float("nan")
-
-
-def topk_agreement(reference: np.ndarray, candidate: np.ndarray, k: int) -> float:
-    """Share of rows whose FP32 top-1 class is among the candidate's top-k."""
-    k = min(k, reference.shape[-1])
-    ref_top1 = reference.argmax(axis=-1)
-    cand_topk = np.argsort(-candidate, axis=-1)[:, :k]
-    return float(np.mean([r in row for r, row in zip(ref_top1, cand_topk, strict=True)]))
-
-
-def held_out_accuracy(spec: ModelSpec, fp32_session: Any, variant_session: Any) -> dict[str, float]:
-    """Real accuracy in percent on the model's held-out split, FP32 and variant, and the drop."""
-    assert spec.held_out is not None
-    data = spec.held_out()
-    feeds = _one_sample_feeds(data.input_name, data.test_inputs)
-    labels = np.asarray(data.test_labels)
-    fp32 = np.array([o[0].argmax() for o in _outputs(fp32_session, feeds)])
-    variant = np.array([o[0].argmax() for o in _outputs(variant_session, feeds)])
-    fp32_acc, variant_acc = 100.0 * float((fp32 == labels).mean()), 100.0 * float((variant == labels).mean())
-    return {
-        "accuracy_fp32_pct": round(fp32_acc, 2),
-        "accuracy_variant_pct": round(variant_acc, 2),
-        "accuracy_drop_pp": round(fp32_acc - variant_acc, 2),
-        "accuracy_samples": len(labels),
-    }
-
-
-def describe_policy(spec: ModelSpec) -> str:
-    policy = spec.quant_policy
-    parts = [f"cosine >= {policy.min_cosine}"]
-    if spec.task == Task.CLASSIFICATION:
-        parts.append(
-            f"top-1 agreement >= {policy.min_top1} on rows with a clear FP32 top-1 "
-            f"(lead >= {CLEAR_MARGIN} x logit std; judged with >= {MIN_CLEAR_ROWS} such rows)"
-        )
-    if spec.held_out is not None:
-        parts.append(f"accuracy drop <= {policy.max_accuracy_drop} pp")
-    return ", ".join(parts)
-
-
-def policy_problems(spec: ModelSpec, figures: Mapping[str, Any]) -> list[str]:
-    """What breaks the model's quantization policy (NaN breaks every threshold).
-
-    A figure whose own noise (FP32 against FP32 on nudged inputs) already breaks its threshold
-    cannot tell a bad variant from rounding on this model: it is left out (policy_not_judged).
-    """
-    policy, problems = spec.quant_policy, []
-    if _cosine_judged(spec, figures) and not figures["cosine"] >= policy.min_cosine:
-        problems.append(f"cosine {figures['cosine']:.4f} < {policy.min_cosine}")
-    clear_agreement, clear = figures.get("top1_agreement_clear"), figures.get("clear_rows", 0)
-    if _top1_judged(figures) and not clear_agreement >= policy.min_top1:
-        problems.append(
-            f"top-1 agreement {clear_agreement:.3f} < {policy.min_top1} on the {clear} rows with a clear FP32 top-1"
-        )
-    drop = figures.get("accuracy_drop_pp")
-    if drop is not None and not drop <= policy.max_accuracy_drop:
-        problems.append(f"held-out accuracy drops {drop:.2f} pp > {policy.max_accuracy_drop}")
-    return problems
-
-
-def _cosine_judged(spec: ModelSpec, figures: Mapping[str, Any]) -> bool:
-    """Cosine judges unless FP32 against itself on nudged inputs already breaks its threshold."""
-    noise = figures.get("noise_cosine")
-    return noise is None or noise >= spec.quant_policy.min_cosine
-
-
-def _top1_judged(figures: Mapping[str, Any]) -> bool:
-    """Top-1 agreement judges on clear rows, when there are enough of them."""
-    return figures.get("top1_agreement_clear") is not None and figures.get("clear_rows", 0) >= MIN_CLEAR_ROWS
-
-
-def policy_not_judged(spec: ModelSpec, figures: Mapping[str, Any]) -> str:
-    """Why a policy figure was left out of the verdict, or ""."""
-    if _cosine_judged(spec, figures):
-        return ""
-    return (
-        f"cosine not judged: FP32 against itself on nudged inputs already gives {figures['noise_cosine']:.4f} "
-        f"(< {spec.quant_policy.min_cosine}) on this model, so the figure cannot tell rounding from a bad variant"
-    )
-
-
-def judges_anything(spec: ModelSpec, figures: Mapping[str, Any]) -> bool:
-    """Whether any policy figure is left to judge the variant by."""
-    return _cosine_judged(spec, figures) or _top1_judged(figures) or figures.get("accuracy_drop_pp") is not None
-
-
-def _worst_tensors(runner: CaseRunner, prepared: Prepared, product: Path, feeds: list[dict[str, np.ndarray]]) -> str:
-    """Per-tensor SQNR localization, so a user knows which nodes to keep out of quantization."""
-    try:
-        worst = runner.call(
-            "onnx",
-            "localize",
-            "suite.transforms:worst_qdq_tensors",
-            str(prepared.artifact.path),
-            str(product),
-            feeds[:4],
-        )
-    except StageFailure as failure:
-        return f"localization failed: {failure.message}"
-    return "; ".join(f"{name} {sqnr:.1f} dB" for name, sqnr in worst)

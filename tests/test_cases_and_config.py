@@ -1,7 +1,8 @@
 import pytest
 
-from suite.cases import Case, build_matrix
+from suite.cases import Case, Draw
 from suite.config import SelectionError, make_selection, newest_dynamo_opset, parse_opsets
+from suite.paths import ort, tf, version
 from zoo import InputSpec, ModelSpec
 
 
@@ -14,15 +15,17 @@ def _spec(name: str, dynamic: bool) -> ModelSpec:
 
 
 def test_case_id_is_lowercase_and_hyphenated() -> None:
-    case = Case("ResNet18", "dynamo", 18, "dynamic", "ort_cpu")
+    case = Case("ResNet18", "dynamo", 18, "dynamic", "ort", "ort_cpu")
     assert case.case_id == "resnet18-dynamo-op18-dynamic-ort_cpu"
 
 
 def test_matrix_skips_dynamic_cases_for_static_models() -> None:
-    cases = build_matrix(
-        [_spec("a", dynamic=True), _spec("b", dynamic=False)],
-        {"torchscript": (13, 17), "dynamo": (18,)},
-        ("static", "dynamic"),
+    cases = ort.draw_cases(
+        Draw(
+            [_spec("a", dynamic=True), _spec("b", dynamic=False)],
+            {"torchscript": (13, 17), "dynamo": (18,)},
+            ("static", "dynamic"),
+        )
     )
     ids = [c.case_id for c in cases]
     assert len(ids) == len(set(ids)) == 6 + 3
@@ -32,18 +35,21 @@ def test_matrix_skips_dynamic_cases_for_static_models() -> None:
 
 def test_converter_paths_take_one_shape_per_model() -> None:
     specs = [_spec("a", dynamic=True), _spec("b", dynamic=False)]
-    cases = build_matrix(specs, {"torchscript": (17,)}, ("static", "dynamic"), "tf_roundtrip", one_shape=True)
+    cases = tf.draw_cases(Draw(specs, {"torchscript": (17,)}, ("static", "dynamic")))
     assert [c.case_id for c in cases] == [
         "a-torchscript-op17-dynamic-tf_roundtrip",
         "b-torchscript-op17-static-tf_roundtrip",
     ]
-    static_only = build_matrix(specs, {"torchscript": (17,)}, ("static",), "version", one_shape=True)
+    static_only = version.draw_cases(Draw(specs, {"torchscript": (17,)}, ("static",)))
     assert [c.shape for c in static_only] == ["static", "static"]
+    assert {(c.path, c.label) for c in static_only} == {("version", "version")}
 
 
 def test_exporters_meet_only_models_of_their_framework() -> None:
     keras = ModelSpec("k", lambda: None, (InputSpec("x", (1, 3)),), framework="keras")
-    cases = build_matrix([_spec("t", dynamic=False), keras], {"torchscript": (17,), "tf2onnx": (13,)}, ("static",))
+    cases = ort.draw_cases(
+        Draw([_spec("t", dynamic=False), keras], {"torchscript": (17,), "tf2onnx": (13,)}, ("static",))
+    )
     assert [c.case_id for c in cases] == ["t-torchscript-op17-static-ort_cpu", "k-tf2onnx-op13-static-ort_cpu"]
 
 
@@ -79,17 +85,19 @@ def test_bad_options_name_the_choices(kwargs: dict, message: str) -> None:
 
 
 def test_the_ort_path_gets_one_case_per_other_provider_next_to_its_cpu_case() -> None:
-    from suite.cases import CPU, Case, ProviderCase, with_providers
+    from suite.cases import CPU
     from suite.providers import ProviderRequest
 
     openvino = ProviderRequest("OpenVINOExecutionProvider", (("device_type", "CPU"),))
-    base = [Case("m", "torchscript", 17, "static"), Case("n", "torchscript", 17, "static")]
-    cases = with_providers(base, (CPU, openvino))
+    specs = [_spec("m", dynamic=False), _spec("n", dynamic=False)]
+    base = ort.draw_cases(Draw(specs, {"torchscript": (17,)}, ("static",)))
+    cases = ort.draw_cases(Draw(specs, {"torchscript": (17,)}, ("static",), providers=(CPU, openvino)))
     assert [c.case_id for c in cases] == [
         "m-torchscript-op17-static-ort_cpu",
         "m-torchscript-op17-static-ort_openvino+device_type:cpu",
         "n-torchscript-op17-static-ort_cpu",
         "n-torchscript-op17-static-ort_openvino+device_type:cpu",
     ]
-    assert isinstance(cases[1], ProviderCase) and cases[1].provider == openvino
-    assert with_providers(base, (CPU,)) == base  # no other provider: the ort path is unchanged
+    assert cases[1].provider == openvino and cases[0].provider == CPU
+    assert {c.path for c in cases} == {"ort"}
+    assert [c for c in cases if c.provider == CPU] == base  # no other provider: the ort path is unchanged

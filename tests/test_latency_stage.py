@@ -10,15 +10,16 @@ import pandas as pd
 import pytest
 
 from suite.backends.ort import Threads, create_session
-from suite.latency import (
+from suite.cases import Draw
+from suite.latency_report import latency_rows, provider_comparison
+from suite.paths.latency import (
     batch_is_dynamic,
     benchmark_session,
+    draw_cases,
     large_batch_dims,
-    latency_cases,
     latency_variants_for,
     timed_dims,
 )
-from suite.latency_report import latency_rows, provider_comparison
 from suite.pipeline import StageFailure
 from suite.providers import ProviderRequest
 from suite.record import Status
@@ -99,16 +100,20 @@ def test_latency_cases_per_variant_and_provider_with_ids() -> None:
         ProviderRequest("CPUExecutionProvider"),
         ProviderRequest("OpenVINOExecutionProvider", (("device_type", "CPU"),)),
     )
-    cases = latency_cases(specs, {"torchscript": (13, 17), "dynamo": (18,)}, ("static", "dynamic"), providers)
+    cases = draw_cases(Draw(specs, {"torchscript": (13, 17), "dynamo": (18,)}, ("static", "dynamic"), providers))
     assert len(cases) == 3 * 5 * 2
     ids = {c.case_id for c in cases}
     assert "resnet18-torchscript-op17-dynamic-lat.fp32.cpu" in ids
     assert "ssdlite320_mobilenet_v3_large-torchscript-op17-static-lat.quant_fp16.openvino+device_type:cpu" in ids
     assert "gpt2_tiny-torchscript-op17-dynamic-lat.opt_transformers.cpu" in ids
     assert latency_variants_for(specs[0])[0] == "fp32"
+    assert {(c.path, c.variant) for c in cases if c.model == "resnet18"} >= {
+        ("latency", "fp32"),
+        ("latency", "quant_fp16"),
+    }
     # A dynamic export known to run only at its traced size (zoo/expectations.py) is not timed at batch 1.
-    encoder = latency_cases(
-        [registry.get("transformer_encoder")], {"torchscript": (17,)}, ("static", "dynamic"), providers[:1]
+    encoder = draw_cases(
+        Draw([registry.get("transformer_encoder")], {"torchscript": (17,)}, ("static", "dynamic"), providers[:1])
     )
     assert {c.shape for c in encoder} == {"static"}
 
@@ -149,7 +154,7 @@ def test_tables_put_providers_side_by_side() -> None:
 
 def test_gpu_rows_ask_for_a_gpu_baseline_and_say_where_it_ran() -> None:
     from suite.isolate import Worker
-    from suite.latency import eager_device_for
+    from suite.paths.latency import eager_device_for
     from suite.providers import ProviderRequest
 
     assert eager_device_for(ProviderRequest("CUDAExecutionProvider")) == "cuda"
@@ -164,7 +169,8 @@ def test_gpu_rows_ask_for_a_gpu_baseline_and_say_where_it_ran() -> None:
 
 
 def test_a_tf32_session_is_judged_strictly_with_tf32_off_and_its_error_reported() -> None:
-    from suite.latency import LatencyCase, numerics_policy, strict_request
+    from suite.cases import Case
+    from suite.paths.latency import numerics_policy, strict_request
     from suite.providers import ProviderRequest
 
     cuda = ProviderRequest("CUDAExecutionProvider", (("use_tf32", "1"), ("device_id", "0")))
@@ -172,8 +178,8 @@ def test_a_tf32_session_is_judged_strictly_with_tf32_off_and_its_error_reported(
     assert strict == ProviderRequest("CUDAExecutionProvider", (("device_id", "0"), ("use_tf32", "0")))
     assert strict_request(ProviderRequest("CUDAExecutionProvider"), {"use_tf32": "0"}) is None
     assert strict_request(ProviderRequest("CPUExecutionProvider"), {}) is None
-    fp32 = LatencyCase("m", "torchscript", 17, "static", "lat.fp32.cuda", "fp32", cuda)
+    fp32 = Case("m", "torchscript", 17, "static", "latency", "lat.fp32.cuda", "fp32", cuda)
     assert "use_tf32=0" in numerics_policy(fp32, strict, "calibrated (16x fp32 floor)")
     assert numerics_policy(fp32, None, "static").startswith("FP32 judged on the timed session")
-    fp16 = LatencyCase("m", "torchscript", 17, "static", "lat.quant_fp16.cuda", "quant_fp16", cuda)
+    fp16 = Case("m", "torchscript", 17, "static", "latency", "lat.quant_fp16.cuda", "quant_fp16", cuda)
     assert numerics_policy(fp16, strict, "static").startswith("recorded, not judged")

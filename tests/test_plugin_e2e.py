@@ -211,7 +211,7 @@ def test_optimize_and_quantize_rows_leave_nothing_in_the_working_directory(
         "--zoo-exporters=torchscript",
     )
     rows = read_rows(tmp_path)
-    assert sorted(rows.path) == [
+    assert sorted(rows.variant) == [
         "opt_onnxscript",
         "opt_ort_all",
         "opt_ort_basic",
@@ -220,6 +220,7 @@ def test_optimize_and_quantize_rows_leave_nothing_in_the_working_directory(
         "quant_int8_dynamic",
         "quant_int8_static_minmax",
     ]
+    assert set(rows.path) == {"optimize", "quantize"} and set(rows.provider_label) == {"cpu"}
     assert (rows.status == "pass").all(), rows[["status", "message"]]
     int8 = rows.loc["mlp-torchscript-op17-static-quant_int8_static_minmax"]
     assert "+DequantizeLinear" in int8.op_delta and "+QuantizeLinear" in int8.op_delta  # QDQ format

@@ -3,13 +3,16 @@ import os
 
 import pandas as pd
 
+from suite.paths import PATHS
 from suite.record import Record, Status
 from suite.report import new_run_dir, write_run
+
+DECLARED = {"paths": [path.describe() for path in PATHS]}  # as the plugin records them
 
 
 def _record(model: str, exporter: str, opset: int, shape: str, status: Status, message: str = "") -> dict:
     case_id = f"{model}-{exporter}-op{opset}-{shape}-ort_cpu"
-    record = Record(case_id, model, exporter, opset, shape, "ort_cpu", stage="ort")
+    record = Record(case_id, model, exporter, opset, shape, "ort", provider_label="cpu", stage="ort")
     if status != Status.PASS:
         record.fail(status, message)
     else:
@@ -24,7 +27,7 @@ def test_run_folder_has_one_row_per_case_and_a_matrix(tmp_path) -> None:
         _record("gpt2", "torchscript", 17, "static", Status.EXPORT_ERROR, "forward() got multiple values"),
     ]
     run_dir = new_run_dir(tmp_path)
-    paths = write_run(run_dir, rows, {"versions": {"onnx": "1.0"}, "selection": "test"})
+    paths = write_run(run_dir, rows, {"versions": {"onnx": "1.0"}, "selection": "test", **DECLARED})
 
     frame = pd.read_csv(paths["csv"])
     assert len(frame) == 3
@@ -35,6 +38,7 @@ def test_run_folder_has_one_row_per_case_and_a_matrix(tmp_path) -> None:
     assert 'href="#case-gpt2-torchscript-op17-static-ort_cpu"' in page
     assert "&lt;off&gt; &amp; bad" in page and "<off>" not in page  # messages are escaped
     assert page.count('<tr><th class="model">') == 2  # one matrix row per model
+    assert "<h3>ONNX Runtime vs eager</h3>" in page
     assert "<h2>Known failures</h2>" in page and "matched no case in this run" in page
 
     meta = json.loads(paths["metadata"].read_text())
@@ -44,7 +48,7 @@ def test_run_folder_has_one_row_per_case_and_a_matrix(tmp_path) -> None:
 
 
 def test_record_row_round_trip() -> None:
-    record = Record("m-dynamo-op18-static-ort_cpu", "m", "dynamo", 18, "static", "ort_cpu")
+    record = Record("m-dynamo-op18-static-ort_cpu", "m", "dynamo", 18, "static", "ort", provider_label="cpu")
     record.op_counts = {"Conv": 3}
     row = record.to_row()
     assert row["status"] == "pass" and json.loads(row["op_counts"]) == {"Conv": 3}
@@ -54,11 +58,11 @@ def test_record_row_round_trip() -> None:
 def test_onnx_tf_coverage_counts_cases_per_refused_op(tmp_path) -> None:
     rows = []
     for model, op, version in [("a", "ReduceMean", 18), ("b", "ReduceMean", 18), ("c", "Squeeze", 13), ("d", "", None)]:
-        record = Record(f"{model}-dynamo-op18-static-tf_roundtrip", model, "dynamo", 18, "static", "tf_roundtrip")
+        record = Record(f"{model}-dynamo-op18-static-tf_roundtrip", model, "dynamo", 18, "static", "tf")
         record.hops = {"onnx_tf_status": "unsupported" if op else "pass", "onnx_tf_failed_op": op or None}
         record.hops["onnx_tf_failed_op_version"] = version
         rows.append(record.to_row())
-    paths = write_run(new_run_dir(tmp_path), rows, {})
+    paths = write_run(new_run_dir(tmp_path), rows, DECLARED)
     coverage = pd.read_csv(paths["coverage"])
     assert coverage.to_dict("records")[0] == {
         "op_type": "ReduceMean",
@@ -70,6 +74,23 @@ def test_onnx_tf_coverage_counts_cases_per_refused_op(tmp_path) -> None:
     page = paths["html"].read_text()
     assert "onnx-tf coverage" in page and "<td>ReduceMean</td><td>18</td><td>2</td>" in page
     assert "TensorFlow round trip" in page  # the path gets its own matrix
+
+
+def test_every_path_with_rows_is_shown_declared_or_not(tmp_path) -> None:
+    """A path shows under its declared title and columns; one the run did not describe still gets
+    a matrix under its own name (it used to vanish from the page when a title table lacked it)."""
+    rows = [_record("m", "torchscript", 17, "static", Status.PASS)]
+    ort_openvino = Record("m-torchscript-op17-static-ort_openvino", "m", "torchscript", 17, "static", "ort")
+    ort_openvino.provider_label = "openvino"
+    onnx2tf = Record("m-torchscript-op17-static-onnx2tf", "m", "torchscript", 17, "static", "onnx2tf")
+    int4 = Record("m-torchscript-op17-static-quant_int4", "m", "torchscript", 17, "static", "quantize", "quant_int4")
+    int4.hops = {"cosine": 0.987654, "speedup": 1.5}
+    rows += [ort_openvino.to_row(), onnx2tf.to_row(), int4.to_row()]
+    page = write_run(new_run_dir(tmp_path), rows, DECLARED)["html"].read_text()
+    assert "<h3>ONNX Runtime vs eager (CPU)</h3>" in page and "<h3>ONNX Runtime vs eager (openvino)</h3>" in page
+    assert "<h3>onnx2tf</h3>" in page  # undeclared: its own name
+    quantization = page[page.index("<h2>Quantization") :]
+    assert ">quant_int4</a>" in quantization and "<th>cosine</th>" in quantization and "0.988" in quantization
 
 
 def test_the_report_lists_known_failures_and_flags_a_stale_one(tmp_path) -> None:

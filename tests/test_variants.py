@@ -1,16 +1,11 @@
 import numpy as np
 import pytest
 
+from suite.cases import Draw
+from suite.paths.quantize import cosine, policy_problems, topk_agreement
 from suite.record import Record
-from suite.variants import (
-    cosine,
-    fusions,
-    op_delta,
-    optimizations_for,
-    policy_problems,
-    quantizations_for,
-    topk_agreement,
-)
+from suite.transforms import OPTIMIZE, QUANTIZE, optimize_ort, transforms_for
+from suite.variants import fusions, op_delta
 from zoo import HeldOut, InputSpec, ModelSpec, QuantPolicy, Task
 
 
@@ -55,7 +50,7 @@ def test_policy_problems_use_the_models_thresholds() -> None:
 
 
 def test_a_figure_that_fails_on_its_own_noise_does_not_judge() -> None:
-    from suite.variants import judges_anything, policy_not_judged
+    from suite.paths.quantize import judges_anything, policy_not_judged
 
     detector = _spec(task=Task.DETECTION, quant_policy=QuantPolicy(min_cosine=0.99))
     noisy = {"cosine": 0.87, "noise_cosine": 0.886}
@@ -71,9 +66,11 @@ def test_a_figure_that_fails_on_its_own_noise_does_not_judge() -> None:
 
 
 def test_variant_lists() -> None:
+    draw = Draw((), {}, ("static",), calibrations=("minmax", "entropy"))
+    optimizations_for, quantizations_for = transforms_for(OPTIMIZE, draw), transforms_for(QUANTIZE, draw)
     assert optimizations_for(_spec(tags=frozenset({"bert"})))[-1] == "opt_transformers"
     assert "opt_transformers" not in optimizations_for(_spec())
-    assert quantizations_for(("minmax", "entropy")) == [
+    assert quantizations_for(_spec()) == [
         "quant_int8_dynamic",
         "quant_int8_static_minmax",
         "quant_int8_static_entropy",
@@ -90,8 +87,8 @@ class _RecordingRunner:
     def versions(self, group: str) -> dict[str, str]:
         return {"onnxruntime": "1.32.0"}
 
-    def call(self, worker: str, stage: str, ref: str, *args):
-        self.calls.append((ref, args))
+    def call(self, worker: str, stage: str, function, *args):
+        self.calls.append((function, args))
         return {}
 
     def cached_step(self, kind: str, key: str, suffix: str, run):
@@ -119,14 +116,14 @@ def test_a_provider_specific_variant_is_built_for_the_provider_that_runs_it(tmp_
         ("opt_ort_basic", openvino),
         ("opt_ort_basic", None),
     ]:
-        record = Record("c", "m", "torchscript", 17, "static", variant)
+        record = Record("c", "m", "torchscript", 17, "static", "optimize", variant)
         args = (runner, variant, record, prepared) + ((provider,) if provider else ())
         build_variant(*args)  # type: ignore[arg-type]
         rows[(variant, provider is not None)] = record.hops["optimized_for"]
     extended_cpu, extended_ov, basic_ov, basic_cpu = runner.keys
     assert extended_cpu != extended_ov  # an extended file is never shared between providers
     assert basic_cpu == basic_ov  # a basic-level file suits every provider, so it is shared
-    assert runner.calls[1] == ("suite.transforms:optimize_ort", ("m.onnx", str(tmp_path / "2.onnx"), "extended",
+    assert runner.calls[1] == (optimize_ort, ("m.onnx", str(tmp_path / "2.onnx"), "extended",
                                "OpenVINOExecutionProvider", {"device_type": "CPU"}))  # fmt: skip
     assert rows == {
         ("opt_ort_extended", False): "cpu",
@@ -137,7 +134,7 @@ def test_a_provider_specific_variant_is_built_for_the_provider_that_runs_it(tmp_
 
 
 def test_top1_counts_only_rows_with_a_clear_fp32_top1() -> None:
-    from suite.variants import clear_rows
+    from suite.paths.quantize import clear_rows
 
     logits = np.array([[5.0, 0.0, 0.1], [1.0, 1.0001, 0.0], [0.0, 0.0, 0.0]])
     assert list(clear_rows(logits)) == [True, False, False]  # a near-tie and a flat row are not clear
@@ -154,7 +151,8 @@ def test_the_noise_rerun_of_fp32_against_itself_is_near_perfect(tmp_path) -> Non
     from onnx import TensorProto, helper
 
     from suite.backends.ort import session_from_artifact
-    from suite.variants import _outputs, policy_noise
+    from suite.paths.quantize import policy_noise
+    from suite.variants import outputs_on
 
     weights = np.random.default_rng(1).standard_normal((8, 10)).astype(np.float32)
     graph = helper.make_graph(
@@ -168,5 +166,5 @@ def test_the_noise_rerun_of_fp32_against_itself_is_near_perfect(tmp_path) -> Non
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
     session = session_from_artifact(path)
     feeds = [{"x": np.random.default_rng(i).standard_normal((1, 8)).astype(np.float32)} for i in range(16)]
-    noise = policy_noise(_spec(task=Task.CLASSIFICATION), session, feeds, _outputs(session, feeds))
+    noise = policy_noise(_spec(task=Task.CLASSIFICATION), session, feeds, outputs_on(session, feeds))
     assert noise["noise_cosine"] > 0.9999 and noise["noise_top1_agreement_clear"] == 1.0

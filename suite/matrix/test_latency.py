@@ -9,17 +9,18 @@ from typing import Any
 
 import pytest
 
-from suite.latency import LatencyCase, LatencySettings, run_latency
+from suite.cases import Case
+from suite.paths.latency import PATH, LatencySettings
 from suite.pipeline import CaseRunner, Prepared
 from suite.record import Record
 
-ZOO_PATH = "latency"
+ZOO_PATH = PATH
 # A case that stops before timing (a fallback, a failed transform) leaves the fixture unused; its row says why.
 pytestmark = pytest.mark.filterwarnings("ignore:Benchmark fixture was not used")
 
 
 def test_latency(
-    zoo_case: LatencyCase,
+    zoo_case: Case,
     zoo_runner: CaseRunner,
     zoo_check: Callable[[Record], None],
     zoo_latency_settings: LatencySettings,
@@ -28,6 +29,6 @@ def test_latency(
     benchmark.group = zoo_case.model
 
     def measure(runner: CaseRunner, case: Any, record: Record, prepared: Prepared) -> None:
-        run_latency(runner, case, record, prepared, benchmark, zoo_latency_settings)
+        PATH.run(runner, case, record, prepared, benchmark, zoo_latency_settings)
 
     zoo_check(zoo_runner.run_case(zoo_case, measure))

@@ -3,12 +3,12 @@
 from collections.abc import Callable
 
 from suite.cases import Case
+from suite.paths.quantize import PATH
 from suite.pipeline import CaseRunner
 from suite.record import Record
-from suite.variants import run_quantization
 
-ZOO_PATH = "quantize"
+ZOO_PATH = PATH
 
 
 def test_quantization(zoo_case: Case, zoo_runner: CaseRunner, zoo_check: Callable[[Record], None]) -> None:
-    zoo_check(zoo_runner.run_case(zoo_case, run_quantization))
+    zoo_check(zoo_runner.run_case(zoo_case, PATH.run))

@@ -3,12 +3,12 @@
 from collections.abc import Callable
 
 from suite.cases import Case
-from suite.paths import run_version
+from suite.paths.version import PATH
 from suite.pipeline import CaseRunner
 from suite.record import Record
 
-ZOO_PATH = "version"
+ZOO_PATH = PATH
 
 
 def test_version_converter(zoo_case: Case, zoo_runner: CaseRunner, zoo_check: Callable[[Record], None]) -> None:
-    zoo_check(zoo_runner.run_case(zoo_case, run_version))
+    zoo_check(zoo_runner.run_case(zoo_case, PATH.run))

@@ -1,4 +1,4 @@
-"""The latency stage: each variant of a model's export, timed on each execution provider.
+"""latency: each variant of a model's export, timed on each execution provider.
 
 Per case: build (or reuse) the variant file, verify the provider with a verbose
 session (suite.backends.placement), create a quiet session with fixed thread
@@ -21,22 +21,23 @@ from typing import Any
 import numpy as np
 
 from suite.backends.ort import Threads, timed_session
-from suite.cases import Case, representative_exporter
+from suite.backends.placement import probe_provider
+from suite.cases import Case, Draw, representative_exporter
 from suite.compare import compare_outputs
 from suite.inputs import Probe, dims_label, make_inputs
+from suite.paths.declaration import LATENCY, PathSpec
 from suite.pipeline import CaseRunner, Prepared, StageFailure
 from suite.providers import TF32_OPTION, ProviderRequest
 from suite.record import Record, Status
 from suite.timing import LatencyStats, TimingPlan, calibrate, sample, summarize
-from suite.variants import TRANSFORMER_TYPES, build_variant
+from suite.transforms import OPTIMIZE, TRANSFORMER_TYPES, transform_named
+from suite.variants import build_variant
 from zoo.expectations import expectation_for
 from zoo.spec import ModelSpec
 
 LARGE_BATCH = 8
 BATCH_DIM = "batch"
-# Variants whose numerics must match eager within the model's tolerance on every provider;
-# quantized ones are judged against FP32 by the quantize path's policy, and only recorded here.
-EXACT_VARIANTS = ("fp32", "opt_ort_extended", "opt_transformers")
+FP32 = "fp32"  # the export itself, untransformed
 
 
 @dataclass(frozen=True)
@@ -48,12 +49,11 @@ class LatencySettings:
     large_batch: int = LARGE_BATCH
 
 
-@dataclass(frozen=True)
-class LatencyCase(Case):
-    """A latency cell: one variant of the representative export on one provider."""
-
-    variant: str = "fp32"
-    provider: ProviderRequest = field(default_factory=lambda: ProviderRequest("CPUExecutionProvider"))
+def exact(variant: str) -> bool:
+    """Whether a variant's numerics must match eager within the model's bounds on every provider:
+    FP32 and optimizations; quantized ones are judged against FP32 by the quantize path's policy,
+    and only recorded here."""
+    return variant == FP32 or transform_named(variant).kind == OPTIMIZE
 
 
 GPU_PROVIDERS = ("CUDAExecutionProvider", "TensorrtExecutionProvider")
@@ -73,7 +73,7 @@ def latency_variants_for(spec: ModelSpec) -> list[str]:
     warns such a file is tied to the machine that wrote it), which no other provider loads.
     """
     optimized = "opt_transformers" if any(t in spec.tags for t in TRANSFORMER_TYPES) else "opt_ort_extended"
-    return ["fp32", optimized, "quant_int8_dynamic", "quant_int8_static_minmax", "quant_fp16"]
+    return [FP32, optimized, "quant_int8_dynamic", "quant_int8_static_minmax", "quant_fp16"]
 
 
 def batch_is_dynamic(spec: ModelSpec) -> bool:
@@ -81,25 +81,20 @@ def batch_is_dynamic(spec: ModelSpec) -> bool:
     return bool(spec.inputs) and all(inp.dynamic_dims.get(0) == BATCH_DIM for inp in spec.inputs)
 
 
-def latency_cases(
-    specs: Sequence[ModelSpec],
-    opsets_by_exporter: Mapping[str, Sequence[int]],
-    shapes: Sequence[str],
-    providers: Sequence[ProviderRequest],
-) -> list[LatencyCase]:
+def draw_cases(draw: Draw) -> list[Case]:
     """Per model: its representative export (dynamic where the batch axis is, so larger batches
     can be timed), times its latency variants, times the providers; grouped by model."""
     cases = []
-    for spec in specs:
-        exporter = representative_exporter(spec, opsets_by_exporter)
+    for spec in draw.specs:
+        exporter = representative_exporter(spec, draw.opsets)
         if exporter is None:
             continue
-        opset = max(opsets_by_exporter[exporter])
-        shape = _latency_shape(spec, exporter, opset, shapes)
-        for provider in providers:
+        opset = max(draw.opsets[exporter])
+        shape = _latency_shape(spec, exporter, opset, draw.shapes)
+        for provider in draw.providers:
             for variant in latency_variants_for(spec):
-                path = f"lat.{variant}.{provider.label}"
-                cases.append(LatencyCase(spec.name, exporter, opset, shape, path, variant, provider))
+                label = f"lat.{variant}.{provider.label}"
+                cases.append(Case(spec.name, exporter, opset, shape, "latency", label, variant, provider))
     return cases
 
 
@@ -108,7 +103,7 @@ def _latency_shape(spec: ModelSpec, exporter: str, opset: int, shapes: Sequence[
     (zoo/expectations.py): a dynamic export that only runs at its traced size cannot be timed at batch 1."""
     if not (batch_is_dynamic(spec) and "dynamic" in shapes):
         return "static"
-    known_broken = expectation_for(Case(spec.name, exporter, opset, "dynamic", "ort_cpu").case_id)
+    known_broken = expectation_for(Case(spec.name, exporter, opset, "dynamic").case_id)  # its ort case
     return "static" if known_broken is not None else "dynamic"
 
 
@@ -155,15 +150,13 @@ def round_samples_ms(benchmark: Any) -> list[float]:
 
 
 def run_latency(
-    runner: CaseRunner, case: LatencyCase, record: Record, prepared: Prepared, benchmark: Any, settings: LatencySettings
+    runner: CaseRunner, case: Case, record: Record, prepared: Prepared, benchmark: Any, settings: LatencySettings
 ) -> None:
     """Time one variant on one provider; figures go to the row, pytest-benchmark keeps its own JSON."""
     spec, request = prepared.spec, case.provider
     record.hops.update(
         {
-            "variant": case.variant,
             "provider": request.name,
-            "provider_label": request.label,
             "provider_options": json.dumps(request.option_dict()) if request.options else "",
             "intra_op_threads": settings.threads.intra_op,
             "inter_op_threads": settings.threads.inter_op,
@@ -171,7 +164,7 @@ def run_latency(
     )
     benchmark.extra_info.update({"case_id": case.case_id, "variant": case.variant, "provider": request.label})
     model_path, graph_nodes = prepared.artifact.path, prepared.info.node_count
-    if case.variant != "fp32":
+    if case.variant != FP32:
         model_path, facts = build_variant(runner, case.variant, record, prepared, case.provider)
         graph_nodes = facts.get("node_count") or graph_nodes
 
@@ -224,7 +217,7 @@ def _verified_session(
     check = runner.call(
         "onnx",
         "provider",
-        "suite.backends.placement:probe_provider",
+        probe_provider,
         str(model_path),
         request,
         settings.threads,
@@ -242,7 +235,7 @@ def _verified_session(
     return session
 
 
-def _large_batch(session: Any, spec: ModelSpec, case: LatencyCase, settings: LatencySettings) -> dict[str, Any]:
+def _large_batch(session: Any, spec: ModelSpec, case: Case, settings: LatencySettings) -> dict[str, Any]:
     """Throughput at the larger batch, or why there is none."""
     dims = large_batch_dims(spec, case.shape, settings.large_batch)
     if dims is None:
@@ -277,10 +270,10 @@ def strict_request(request: ProviderRequest, effective: Mapping[str, str]) -> Pr
     return ProviderRequest(request.name, options)
 
 
-def numerics_policy(case: LatencyCase, strict: ProviderRequest | None, rule: str) -> str:
+def numerics_policy(case: Case, strict: ProviderRequest | None, rule: str) -> str:
     """How this row's numerics are judged, in words, for the report (`rule`: the bounds' rule)."""
     fp32 = f"{rule} vs eager"
-    if case.variant not in EXACT_VARIANTS:
+    if not exact(case.variant):
         return "recorded, not judged here (the quantize path judges quantized variants against FP32)"
     if strict is not None:
         return f"FP32 judged with {TF32_OPTION}=0 ({fp32}); the timed session's TF32 error is reported, not judged"
@@ -289,7 +282,7 @@ def numerics_policy(case: LatencyCase, strict: ProviderRequest | None, rule: str
 
 def _judge_numerics(
     record: Record,
-    case: LatencyCase,
+    case: Case,
     prepared: Prepared,
     dims: Mapping[str, int],
     outputs: list[Any],
@@ -321,7 +314,7 @@ def _judge_numerics(
         # The judged figure is the strict session's; the TF32 one stays beside it.
         record.hops["tf32_floor_ratio"] = record.hops["floor_ratio"]
         record.hops["floor_ratio"] = comparison.worst("floor_ratio")
-    if case.variant in EXACT_VARIANTS and not comparison.ok:
+    if exact(case.variant) and not comparison.ok:
         mode = f" with {TF32_OPTION}=0" if strict is not None else ""
         raise StageFailure(
             Status.MISMATCH, f"{case.provider.name}{mode} output differs from eager: {comparison.message}"
@@ -339,3 +332,13 @@ def _against_eager(prepared: Prepared, dims: Mapping[str, int], outputs: Sequenc
         tolerance=reference.bounds,
         task=prepared.spec.task,
     )
+
+
+PATH = PathSpec(
+    "latency",
+    "Latency per variant and execution provider",
+    draw_cases,
+    run_latency,
+    timed=True,  # measured serially, on a quiet machine
+    shown_as=LATENCY,
+)

@@ -3,12 +3,12 @@
 from collections.abc import Callable
 
 from suite.cases import Case
-from suite.paths import run_tf_roundtrip
+from suite.paths.tf import PATH
 from suite.pipeline import CaseRunner
 from suite.record import Record
 
-ZOO_PATH = "tf"
+ZOO_PATH = PATH
 
 
 def test_tf_roundtrip(zoo_case: Case, zoo_runner: CaseRunner, zoo_check: Callable[[Record], None]) -> None:
-    zoo_check(zoo_runner.run_case(zoo_case, run_tf_roundtrip))
+    zoo_check(zoo_runner.run_case(zoo_case, PATH.run))

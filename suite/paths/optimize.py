@@ -1,0 +1,67 @@
+"""optimize: each model's FP32 export through each optimization transform; it must still match FP32."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from suite.backends.ort import session_from_artifact
+from suite.cases import Case
+from suite.compare import compare_outputs
+from suite.floor import Bound
+from suite.inputs import Probe
+from suite.paths.declaration import TABLE, PathSpec
+from suite.pipeline import CaseRunner, Prepared, StageFailure
+from suite.record import Record, Status
+from suite.transforms import OPTIMIZE
+from suite.variants import build_variant, evaluation_feeds, outputs_on, transform_cases
+from zoo.spec import Tolerance
+
+
+def run_optimization(runner: CaseRunner, case: Case, record: Record, prepared: Prepared) -> None:
+    """An optimized variant must match the unoptimized model within the FP32 bounds (suite/floor.py)."""
+    spec = prepared.spec
+    product, _ = build_variant(runner, case.variant, record, prepared)
+    record.stage = "compare"
+    feeds = evaluation_feeds(spec)[:2]
+    try:
+        fp32 = outputs_on(session_from_artifact(prepared.artifact.path), feeds)
+        optimized_session = session_from_artifact(product)
+        optimized = outputs_on(optimized_session, feeds)
+    except Exception as exc:  # noqa: BLE001 - any ORT failure on the variant is this row's verdict
+        raise StageFailure(Status.RUNTIME_ERROR, f"ONNX Runtime failed on the optimized model: {exc}") from None
+    names = [o.name for o in optimized_session.get_outputs()]
+    worst = None
+    for draw, (reference, candidate) in enumerate(zip(fp32, optimized, strict=True)):
+        comparison = compare_outputs(
+            reference,
+            candidate,
+            expected_names=names,
+            candidate_names=names,
+            tolerance=_bounds(prepared, draw),
+            task=spec.task,
+        )
+        record.max_abs_err = max(record.max_abs_err or 0.0, comparison.worst("max_abs_err"))
+        if not comparison.ok and worst is None:
+            worst = comparison.message
+    record.sizes_checked = f"{len(feeds)} draws"
+    if worst is not None:
+        raise StageFailure(Status.MISMATCH, f"optimized model differs from FP32 beyond tolerance: {worst}")
+
+
+def _bounds(prepared: Prepared, draw: int) -> Sequence[Bound] | Tolerance:
+    """The bounds of evaluation draw `draw`: calibrated from the model's floor on seeded draws;
+    held-out samples have no float64 run, so the model's static tolerance applies there."""
+    spec = prepared.spec
+    if spec.held_out is not None:
+        return spec.tolerance
+    return prepared.reference_at(Probe(spec.dims, draw)).bounds
+
+
+PATH = PathSpec(
+    OPTIMIZE,
+    "Optimization: each optimized model against FP32",
+    transform_cases(OPTIMIZE),
+    run_optimization,
+    shown_as=TABLE,
+    columns=("nodes_before", "nodes_after", "fusions", "op_delta", "max_abs_err", "transform_seconds"),
+)
