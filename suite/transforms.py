@@ -195,6 +195,21 @@ def convert_fp16(source: str, target: str) -> dict[str, Any]:
 
 
 @_in_scratch_dir
+def quantize_int4_weight_only(source: str, target: str, block_size: int) -> dict[str, Any]:
+    """INT4 weight-only: MatMul weights in 4-bit blocks (MatMulNBits, symmetric), activations stay FP32.
+
+    Only MatMuls with a constant weight change; a model without one comes out as it went in.
+    """
+    import onnx
+    from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
+
+    quantizer = MatMulNBitsQuantizer(onnx.load(source), bits=4, block_size=block_size, is_symmetric=True)
+    quantizer.process()
+    quantizer.model.save_model_to_file(target, use_external_data_format=False)
+    return _facts(target)
+
+
+@_in_scratch_dir
 def worst_qdq_tensors(
     float_path: str, qdq_path: str, feeds: Sequence[dict[str, np.ndarray]], count: int = 5
 ) -> list[tuple[str, float]]:
@@ -306,6 +321,13 @@ TRANSFORMS: tuple[Transform, ...] = (
     Transform("quant_int8_dynamic", QUANTIZE, quantize_int8_dynamic),
     *(_static(method) for method in CALIBRATION_METHODS),
     Transform("quant_fp16", QUANTIZE, convert_fp16),
+    Transform(
+        "quant_int4_weight_only",
+        QUANTIZE,
+        quantize_int4_weight_only,
+        lambda _: (32,),  # block size
+        selected=lambda draw: draw.profile == "full",
+    ),
 )
 
 
