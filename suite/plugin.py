@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from suite import tf_stage, torch_stage
 from suite.backends.ort import Threads
 from suite.cache import Cache
 from suite.cases import CPU, Case, Draw
@@ -44,6 +45,7 @@ from suite.runs import (
 )
 from suite.shard import Shard, models_of_shard, parse_shard
 from suite.timing import TimingPlan
+from suite.worker_settings import WorkerSettings
 from zoo import registry
 
 RECORD_KEY = "zoo_record"
@@ -657,14 +659,17 @@ def zoo_runner(pytestconfig: pytest.Config) -> Iterator[CaseRunner]:
     state = pytestconfig.stash[_STATE]
     # torch and TensorFlow each get a process of their own: together they segfault. ONNX tools
     # that run C++ (version converter, quantizers) get a light one, so a crash costs one case.
-    # Workers inherit the cache location, where trained zoo models keep their weights.
-    os.environ["ZOO_SUITE_CACHE"] = str(state.cache_dir)
-    # Eager baselines run with the latency path's thread pools (TF fixes its pools at start).
-    os.environ["ZOO_SUITE_THREADS"] = str(state.latency.threads.intra_op)
-    os.environ["ZOO_SUITE_INTEROP_THREADS"] = str(state.latency.threads.inter_op)
+    # Eager baselines run with the latency path's thread pools; trained zoo models keep their
+    # weights in the cache folder.
+    settings = WorkerSettings(
+        state.user_modules,
+        state.latency.threads.intra_op,
+        state.latency.threads.inter_op,
+        str(state.cache_dir),
+    )
     workers = {
-        "torch": Worker("torch", "suite.torch_stage:init_worker", (state.user_modules,)),
-        "tf": Worker("tf", "suite.tf_stage:init_worker", (state.user_modules,)),
+        "torch": Worker("torch", torch_stage.init_worker, (settings,)),
+        "tf": Worker("tf", tf_stage.init_worker, (settings,)),
         "onnx": Worker("onnx"),
     }
     runner = CaseRunner(

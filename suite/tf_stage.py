@@ -1,7 +1,7 @@
 """TensorFlow-side work: onnx-tf, SavedModel, tf2onnx, and Keras models (build, digest, eager, export).
 
 These functions run inside the TF worker process (suite.isolate.Worker with
-initializer "suite.tf_stage:init_worker"), never in the pytest process and
+initializer suite.tf_stage.init_worker), never in the pytest process and
 never beside torch: importing TensorFlow and torch into one process can
 segfault. Nothing here imports torch, directly or through suite.torch_stage.
 Arguments and results are plain, picklable data (paths as str, numpy arrays,
@@ -43,6 +43,7 @@ import numpy as np
 from suite.exporters import ExportRequest, get_exporter
 from suite.exporters.base import ExportResult
 from suite.timing import TimingPlan, sample, summarize
+from suite.worker_settings import WorkerSettings
 from zoo import registry
 
 _MODEL_CACHE: OrderedDict[str, Any] = OrderedDict()
@@ -68,17 +69,17 @@ class ModelError(Exception):
 # -- worker start ---------------------------------------------------------------------------
 
 
-def init_worker(user_modules: tuple[str, ...] = ()) -> None:
-    """Worker initializer: quiet TensorFlow, import it, and load the zoo registry."""
+def init_worker(settings: WorkerSettings) -> None:
+    """Worker initializer: quiet TensorFlow, import it with the run's thread pools, and load the zoo registry."""
     for key, value in _QUIET_ENV.items():
         os.environ.setdefault(key, value)
     os.environ["TF_USE_LEGACY_KERAS"] = "1"  # before TF is imported; see the module docstring
     import tensorflow as tf  # noqa: TID251 - this is the TF worker
 
     # Thread pools are fixed before TF runs its first op; the latency stage records them.
-    if os.environ.get("ZOO_SUITE_THREADS"):
-        tf.config.threading.set_intra_op_parallelism_threads(int(os.environ["ZOO_SUITE_THREADS"]))
-        tf.config.threading.set_inter_op_parallelism_threads(int(os.environ.get("ZOO_SUITE_INTEROP_THREADS", "1")))
+    if settings.intra_op_threads:
+        tf.config.threading.set_intra_op_parallelism_threads(settings.intra_op_threads)
+        tf.config.threading.set_inter_op_parallelism_threads(settings.inter_op_threads or 1)
     tf.get_logger().setLevel(logging.ERROR)
     _quiet_absl()
     # onnx-tf's pooling handlers turn absl's verbosity back to INFO on every trace,
@@ -88,8 +89,9 @@ def init_worker(user_modules: tuple[str, ...] = ()) -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
     for module in ("tensorflow", "keras", "tf_keras", "tf2onnx", "onnx_tf", "tensorflow_probability"):
         warnings.filterwarnings("ignore", module=module)
+    registry.set_weights_dir(settings.weights_dir)
     registry.load_builtin()
-    registry.load_modules(user_modules)
+    registry.load_modules(settings.user_modules)
 
 
 # -- onnx-tf ------------------------------------------------------------------------------------
@@ -526,7 +528,7 @@ def eager_latency(
 ) -> dict[str, Any]:
     """TF eager call latency on `inputs`: the latency stage's baseline for Keras models.
 
-    TF's thread pools were fixed when the worker started (ZOO_SUITE_THREADS); the
+    TF's thread pools were fixed when the worker started (WorkerSettings); the
     figures carry what TF reports, which may differ from `threads` if it was not set.
     """
     import tensorflow as tf  # noqa: TID251 - this is the TF worker

@@ -17,6 +17,7 @@ import numpy as np
 from suite.exporters import ExportRequest, get_exporter
 from suite.exporters.base import ExportResult, call_arguments
 from suite.timing import TimingPlan, sample, summarize
+from suite.worker_settings import WorkerSettings
 from zoo import registry
 
 _MODEL_CACHE: OrderedDict[str, Any] = OrderedDict()
@@ -198,14 +199,12 @@ def _forward_on_gpu(name: str, inputs: dict[str, np.ndarray]) -> Callable[[], An
     return forward
 
 
-def init_worker(user_modules: tuple[str, ...]) -> None:
-    """Worker initializer: load the zoo so models can be looked up by name."""
-    import os
-
-    # Inter-op threads can only be set before torch runs anything in parallel.
-    if os.environ.get("ZOO_SUITE_INTEROP_THREADS"):
+def init_worker(settings: WorkerSettings) -> None:
+    """Worker initializer: thread pools, the weights folder, and the zoo, so models can be looked up by name."""
+    if settings.inter_op_threads:  # only possible before torch runs anything in parallel
         import torch
 
-        torch.set_num_interop_threads(int(os.environ["ZOO_SUITE_INTEROP_THREADS"]))
+        torch.set_num_interop_threads(settings.inter_op_threads)
+    registry.set_weights_dir(settings.weights_dir)
     registry.load_builtin()
-    registry.load_modules(user_modules)
+    registry.load_modules(settings.user_modules)

@@ -156,11 +156,12 @@ def test_gpu_rows_ask_for_a_gpu_baseline_and_say_where_it_ran() -> None:
     from suite.isolate import Worker
     from suite.paths.latency import eager_device_for
     from suite.providers import ProviderRequest
+    from suite.worker_settings import WorkerSettings
 
     assert eager_device_for(ProviderRequest("CUDAExecutionProvider")) == "cuda"
     assert eager_device_for(ProviderRequest("TensorrtExecutionProvider")) == "cuda"
     assert eager_device_for(ProviderRequest("OpenVINOExecutionProvider")) == "cpu"
-    with Worker("torch", "suite.torch_stage:init_worker", ((),)) as worker:
+    with Worker("torch", "suite.torch_stage:init_worker", (WorkerSettings(),)) as worker:
         plan = TimingPlan(warmup_s=0.01, target_s=0.05)
         inputs = {"x": np.ones((1, 10), dtype=np.float32)}
         result = worker.call("suite.torch_stage:eager_latency", "mlp", inputs, 1, plan, "cuda", timeout=300)

@@ -115,6 +115,7 @@ def test_tf_worker_round_trip_and_keras_export(tmp_path: Path) -> None:
     from suite.exporters import ExportRequest
     from suite.inputs import make_inputs
     from suite.isolate import Worker
+    from suite.worker_settings import WorkerSettings
     from zoo import registry
 
     registry.load_builtin()
@@ -131,7 +132,7 @@ def test_tf_worker_round_trip_and_keras_export(tmp_path: Path) -> None:
     save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), str(source))
     feeds = [{"input.1": rng.standard_normal((n, 4)).astype(np.float32)} for n in (2, 5)]
 
-    with Worker("tf", "suite.tf_stage:init_worker", ((),)) as worker:
+    with Worker("tf", "suite.tf_stage:init_worker", (WorkerSettings(),)) as worker:
         outputs = worker.call("suite.tf_stage:onnx_tf_run", str(source), feeds, timeout=300)
         for feed, (out,) in zip(feeds, outputs, strict=True):
             np.testing.assert_allclose(out, np.maximum(feed["input.1"] @ w, 0), rtol=1e-5, atol=1e-6)

@@ -10,10 +10,12 @@ import difflib
 import fnmatch
 import importlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
 
 from zoo.spec import HeldOut, InputSpec, ModelBuilder, ModelSpec, QuantPolicy, Task, Tolerance
 
 _REGISTRY: dict[str, ModelSpec] = {}
+_WEIGHTS_DIR: list[Path] = []  # set by the process that builds models (suite workers), else empty
 _BUILTIN_MODULES = (
     "zoo.models.mlp",
     "zoo.models.vision",
@@ -91,6 +93,16 @@ def add(spec: ModelSpec) -> None:
             "rename one of them"
         )
     _REGISTRY[spec.name] = spec
+
+
+def set_weights_dir(path: str | Path | None) -> None:
+    """Where models trained at first use keep their weights (the harness passes its cache folder);
+    None: they train every time."""
+    _WEIGHTS_DIR[:] = [Path(path)] if path else []
+
+
+def weights_dir() -> Path | None:
+    return _WEIGHTS_DIR[0] if _WEIGHTS_DIR else None
 
 
 def load_builtin() -> None:

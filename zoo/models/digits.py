@@ -9,7 +9,7 @@ import hashlib
 import os
 from pathlib import Path
 
-from zoo.registry import register_model
+from zoo.registry import register_model, weights_dir
 from zoo.spec import HeldOut, InputSpec, QuantPolicy, Task
 
 _SEED = 0
@@ -55,12 +55,12 @@ def _network():
 
 
 def _weights_path(torch_version: str) -> Path | None:
-    # The plugin points workers at its cache folder; without one, train every time.
-    root = os.environ.get("ZOO_SUITE_CACHE")
-    if not root:
+    # The harness gives its workers its cache folder; without one, train every time.
+    root = weights_dir()
+    if root is None:
         return None
     tag = hashlib.sha256(f"{torch_version}-{_SEED}-{_EPOCHS}".encode()).hexdigest()[:12]
-    return Path(root) / "trained" / f"digits_cnn-{tag}.pt"
+    return root / "trained" / f"digits_cnn-{tag}.pt"
 
 
 def _train(model) -> None:
