@@ -186,7 +186,7 @@ def path_views(frame: pd.DataFrame, meta: Mapping[str, Any]) -> list[dict[str, A
     """How to show each path that has rows: its declaration as the run recorded it (suite.paths),
     in declaration order; a path the metadata does not describe is shown as a matrix under its own
     name, never left out."""
-    present = [str(p) for p in dict.fromkeys(frame["path"].astype(str)) if str(p)] if "path" in frame else []
+    present = [p for p in dict.fromkeys(frame["path"].astype(str)) if p] if "path" in frame else []
     declared = {str(v["name"]): dict(v) for v in meta.get("paths", [])}
     views = [declared[name] for name in declared if name in present]
     views += [

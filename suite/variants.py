@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from suite.cache import content_key
-from suite.cases import Case, Draw, variant_cases
+from suite.cases import CPU, Case, Draw, variant_cases
 from suite.inputs import make_inputs
 from suite.pipeline import CaseRunner, Prepared, StageFailure
 from suite.providers import ProviderRequest
@@ -25,7 +25,6 @@ from zoo.spec import ModelSpec
 EVAL_DRAWS = 16  # seeded input sets the variants are judged on
 CALIBRATION_DRAW_BASE = 100  # calibration draws never overlap the evaluation draws
 CALIBRATION_DRAWS = 16
-CPU = ProviderRequest("CPUExecutionProvider")
 
 
 def transform_cases(kind: str) -> Callable[[Draw], list[Case]]:
@@ -66,7 +65,9 @@ def optimized_for(variant: str, provider: ProviderRequest) -> ProviderRequest | 
     return provider if transform_named(variant).provider_specific else None
 
 
-def _transform_call(runner: CaseRunner, spec: ModelSpec, variant: str, source: str, provider: ProviderRequest) -> Any:
+def _transform_call(
+    runner: CaseRunner, spec: ModelSpec, variant: str, source: str, provider: ProviderRequest
+) -> Callable[[Path], Any]:
     """The onnx-worker call that writes `variant` of `source` to a scratch path."""
     transform = transform_named(variant)
     arguments = transform.arguments(TransformInputs(spec, provider, lambda: calibration_feeds(spec)))

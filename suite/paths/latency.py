@@ -30,7 +30,7 @@ from suite.pipeline import CaseRunner, Prepared, StageFailure
 from suite.providers import TF32_OPTION, ProviderRequest
 from suite.record import Record, Status
 from suite.timing import LatencyStats, TimingPlan, calibrate, sample, summarize
-from suite.transforms import OPTIMIZE, TRANSFORMER_TYPES, transform_named
+from suite.transforms import OPTIMIZE, transform_named
 from suite.variants import build_variant
 from zoo.expectations import expectation_for
 from zoo.spec import ModelSpec
@@ -72,7 +72,7 @@ def latency_variants_for(spec: ModelSpec) -> list[str]:
     level: "all" adds the NCHWc layout, contrib ops only ORT's CPU provider runs (ORT
     warns such a file is tied to the machine that wrote it), which no other provider loads.
     """
-    optimized = "opt_transformers" if any(t in spec.tags for t in TRANSFORMER_TYPES) else "opt_ort_extended"
+    optimized = "opt_transformers" if transform_named("opt_transformers").applies_to(spec) else "opt_ort_extended"
     return [FP32, optimized, "quant_int8_dynamic", "quant_int8_static_minmax", "quant_fp16"]
 
 
