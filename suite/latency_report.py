@@ -86,6 +86,27 @@ def latency_rows(frame: pd.DataFrame) -> pd.DataFrame:
     return rows[list(LATENCY_COLUMNS)].reset_index(drop=True)
 
 
+def with_latency_speedups(variants: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
+    """Variant rows (optimize, quantize) with fp32_ms, variant_ms and speedup (their ratio) from the
+    same run's latency rows on ONNX Runtime's CPU provider, same model and variant: each variant is
+    timed once, there. Empty where the latency path did not time the variant or its row did not pass."""
+    if variants.empty or "variant" not in variants.columns:
+        return variants
+    timed = latency_rows(frame)
+    timed = timed[(timed["provider_label"] == "cpu") & (timed["status"] == Status.PASS.value)]
+    p50 = timed[["model", "variant", "p50_ms"]].drop_duplicates(["model", "variant"])
+    fp32 = p50[p50["variant"] == "fp32"][["model", "p50_ms"]].rename(columns={"p50_ms": "fp32_ms"})
+    speeds = p50.rename(columns={"p50_ms": "variant_ms"}).merge(fp32, on="model")
+    speeds["speedup"] = (speeds["fp32_ms"].astype("float64") / speeds["variant_ms"].astype("float64")).round(3)
+    kept = variants.drop(columns=[c for c in SPEED_COLUMNS if c in variants.columns])
+    merged = kept.merge(speeds, on=["model", "variant"], how="left").set_axis(kept.index)
+    merged["slower_than_fp32"] = merged["speedup"] < 1.0
+    return merged
+
+
+SPEED_COLUMNS = ("fp32_ms", "variant_ms", "speedup", "slower_than_fp32")
+
+
 def provider_comparison(frame: pd.DataFrame) -> pd.DataFrame:
     """Per model and variant, the p50 latency on each (package, provider) side by side.
 

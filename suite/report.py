@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from suite.html_cells import STATUS_COLOURS, cell_text
-from suite.latency_report import is_latency_path, latency_rows, render_latency
+from suite.latency_report import is_latency_path, latency_rows, render_latency, with_latency_speedups
 from suite.record import Record, Status
 from zoo.expectations import expectation_usage
 
@@ -216,7 +216,9 @@ def render_matrices(frame: pd.DataFrame, views: Sequence[Mapping[str, Any]]) -> 
 def render_tables(frame: pd.DataFrame, views: Sequence[Mapping[str, Any]]) -> str:
     """A table per variant path (optimize, quantize), with the figures its declaration names."""
     return "".join(
-        render_variant_table(frame[frame["path"].astype(str) == v["name"]], str(v["title"]), v["columns"])
+        render_variant_table(
+            with_latency_speedups(frame[frame["path"].astype(str) == v["name"]], frame), str(v["title"]), v["columns"]
+        )
         for v in views
         if v["shown_as"] == "table"
     )
@@ -225,7 +227,8 @@ def render_tables(frame: pd.DataFrame, views: Sequence[Mapping[str, Any]]) -> st
 def render_variant_table(variants: pd.DataFrame, title: str, columns: Sequence[str]) -> str:
     """Per model, one row per variant (optimization or quantization) with its figures.
 
-    A variant slower than FP32 gets its speedup marked SLOWER.
+    A variant slower than FP32 gets its speedup marked SLOWER (the speedups come from the
+    latency path's rows of the same run, `with_latency_speedups`).
     """
     if variants.empty:
         return ""

@@ -1,10 +1,10 @@
 """The main job (`make zoo`): a profile's untimed paths on every core, then its timed paths alone.
 
 Correctness cases give the same rows under pytest-xdist as serially (tests/test_plugin_e2e.py);
-timings need a quiet machine, one case at a time: the latency path, and the quantize path,
-which times each variant against FP32. So where a selection has both kinds and the machine has
+timings need a quiet machine, one case at a time: the latency path (which times every variant,
+the quantized ones included, once). So where a selection has both kinds and the machine has
 more than one core, the job runs two pytest invocations that share one run id: the untimed
-paths (ort, tf, version, optimize) with `-n <cores>`, then the timed ones serially with
+paths (ort, tf, version, optimize, quantize) with `-n <cores>`, then the timed ones serially with
 `--zoo-continue`, which adds their rows to the same run folder and writes one report (and one
 history run, in two parts) from all of them. A baseline (`--zoo-baseline`) is diffed once, by
 the second invocation, against the whole run. Otherwise (one core, `-n` given, or a selection

@@ -1,32 +1,19 @@
 """Timing loops and their statistics, shared by every place the suite measures latency.
 
-Two uses: the latency stage (suite.latency), whose batch-1 rounds go through
-pytest-benchmark and whose other loops (eager baseline in a worker, larger
-batch) use `sample` here; and `compare_latency`, short alternating blocks that
-put a quantized variant beside its FP32 export within one run. Timings are
-reported, never asserted. This module needs numpy only, so workers can use it.
+The latency path (suite.paths.latency) times its batch-1 rounds through pytest-benchmark,
+calibrated here, and its other loops (eager baseline in a worker, larger batch) with `sample`.
+Timings are reported, never asserted. This module needs numpy only, so workers can use it.
 """
 
 from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
-
-TIMING_THREADS = 2  # fixed and recorded, so ratios compare like with like
-
-
-@dataclass(frozen=True)
-class Latency:
-    """Milliseconds per session.run: median and interquartile range over the runs."""
-
-    median_ms: float
-    iqr_ms: float
-    runs: int
 
 
 @dataclass(frozen=True)
@@ -108,32 +95,3 @@ def summarize(samples_s: list[float]) -> LatencyStats:
         min_ms=float(ms.min()),
         rounds=len(ms),
     )
-
-
-def _timed_runs(session: Any, feeds: Mapping[str, np.ndarray], runs: int) -> list[float]:
-    """Seconds per session.run over `runs` calls."""
-    names, inputs = [o.name for o in session.get_outputs()], dict(feeds)
-    return [_timed(lambda: session.run(names, inputs)) for _ in range(runs)]
-
-
-def _latency(samples_s: list[float]) -> Latency:
-    stats = summarize(samples_s)
-    return Latency(stats.p50_ms, stats.iqr_ms, stats.rounds)
-
-
-def compare_latency(
-    baseline: Any, candidate: Any, feeds: Mapping[str, np.ndarray], budget_s: float = 1.0, blocks: int = 4
-) -> tuple[Latency, Latency]:
-    """Median latency of `baseline` and `candidate`, timed in alternating blocks after warm-up.
-
-    Alternating blocks spread any drift in machine load over both sessions.
-    """
-    for session in (baseline, candidate):
-        _timed_runs(session, feeds, 3)  # warm-up: first runs allocate and pick kernels
-    probe = statistics.median(_timed_runs(baseline, feeds, 3) + _timed_runs(candidate, feeds, 3))
-    per_block = max(5, min(200, int(budget_s / max(probe, 1e-5) / (2 * blocks))))
-    base, cand = [], []
-    for _ in range(blocks):
-        base += _timed_runs(baseline, feeds, per_block)
-        cand += _timed_runs(candidate, feeds, per_block)
-    return _latency(base), _latency(cand)

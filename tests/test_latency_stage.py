@@ -2,6 +2,7 @@
 
 import statistics
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -100,13 +101,30 @@ def test_latency_cases_per_variant_and_provider_with_ids() -> None:
         ProviderRequest("CPUExecutionProvider"),
         ProviderRequest("OpenVINOExecutionProvider", (("device_type", "CPU"),)),
     )
-    cases = draw_cases(Draw(specs, {"torchscript": (13, 17), "dynamo": (18,)}, ("static", "dynamic"), providers))
+    draw = Draw(specs, {"torchscript": (13, 17), "dynamo": (18,)}, ("static", "dynamic"), providers)
+    cases = draw_cases(draw)
     assert len(cases) == 3 * 5 * 2
     ids = {c.case_id for c in cases}
     assert "resnet18-torchscript-op17-dynamic-lat.fp32.cpu" in ids
     assert "ssdlite320_mobilenet_v3_large-torchscript-op17-static-lat.quant_fp16.openvino+device_type:cpu" in ids
     assert "gpt2_tiny-torchscript-op17-dynamic-lat.opt_transformers.cpu" in ids
-    assert latency_variants_for(specs[0])[0] == "fp32"
+    assert latency_variants_for(specs[0], draw) == [
+        "fp32",
+        "opt_ort_extended",
+        "quant_int8_dynamic",
+        "quant_int8_static_minmax",
+        "quant_fp16",
+    ]
+    # The full profile times every quantization it selects: the quantize path's table takes the speedups from here.
+    full = replace(draw, calibrations=("minmax", "entropy", "percentile"), profile="full")
+    assert latency_variants_for(specs[0], full)[2:] == [
+        "quant_int8_dynamic",
+        "quant_int8_static_minmax",
+        "quant_int8_static_entropy",
+        "quant_int8_static_percentile",
+        "quant_fp16",
+        "quant_int4_weight_only",
+    ]
     assert {(c.path, c.variant) for c in cases if c.model == "resnet18"} >= {
         ("latency", "fp32"),
         ("latency", "quant_fp16"),

@@ -224,7 +224,8 @@ def test_optimize_and_quantize_rows_leave_nothing_in_the_working_directory(
     assert (rows.status == "pass").all(), rows[["status", "message"]]
     int8 = rows.loc["mlp-torchscript-op17-static-quant_int8_static_minmax"]
     assert "+DequantizeLinear" in int8.op_delta and "+QuantizeLinear" in int8.op_delta  # QDQ format
-    assert int8.cosine > 0.99 and int8.speedup > 0 and int8.fp32_ms > 0
+    assert int8.cosine > 0.99
+    assert "speedup" not in rows.columns  # the latency path times each variant; the report joins its speed
     assert rows.loc["mlp-torchscript-op17-static-opt_ort_basic"].max_abs_err <= 1e-5
     # ORT's quantization tools write scratch files to the working directory; none may be left.
     assert not [p.name for p in pytester.path.iterdir() if p.suffix in (".onnx", ".data")]

@@ -105,3 +105,40 @@ def test_the_report_lists_known_failures_and_flags_a_stale_one(tmp_path) -> None
     assert usage[second.case_glob]["state"] == "in use" and usage[second.case_glob]["xfail"] == 1
     others = [u for glob, u in usage.items() if glob not in (first.case_glob, second.case_glob)]
     assert all(u["state"] == "matched no case in this run" and u["cases"] == 0 for u in others)
+
+
+def _latency_row(model: str, variant: str, p50: float, status: Status = Status.PASS, provider: str = "cpu") -> dict:
+    case_id = f"{model}-torchscript-op17-dynamic-lat.{variant}.{provider}"
+    record = Record(case_id, model, "torchscript", 17, "dynamic", "latency", variant, provider, stage="benchmark")
+    if status != Status.PASS:
+        record.fail(status, "timed out")
+    record.hops = {"p50_ms": p50, "ort_package": "onnxruntime"}
+    return record.to_row()
+
+
+def test_the_quantization_table_takes_each_variants_speed_from_its_latency_row(tmp_path) -> None:
+    """A quantized variant is timed once, on the latency path; the quantize table shows that timing."""
+    from suite.latency_report import with_latency_speedups
+
+    def quantized(model: str, variant: str) -> dict:
+        case_id = f"{model}-torchscript-op17-static-{variant}"
+        record = Record(case_id, model, "torchscript", 17, "static", "quantize", variant, "cpu", stage="done")
+        record.hops = {"cosine": 0.999}
+        return record.to_row()
+
+    rows = [quantized("m", "quant_int8_dynamic"), quantized("m", "quant_fp16"), quantized("m", "quant_int4")]
+    rows += [
+        _latency_row("m", "fp32", 2.0),
+        _latency_row("m", "quant_int8_dynamic", 1.0),
+        _latency_row("m", "quant_fp16", 4.0),
+        _latency_row("m", "quant_int8_dynamic", 0.1, provider="openvino"),  # another provider: not this table's
+        _latency_row("m", "quant_int4", 1.0, Status.TIMEOUT),  # did not pass: no speed shown
+    ]
+    frame = pd.DataFrame(rows)
+    table = with_latency_speedups(frame[frame["path"] == "quantize"], frame).set_index("variant")
+    assert table.loc["quant_int8_dynamic", ["fp32_ms", "variant_ms", "speedup"]].tolist() == [2.0, 1.0, 2.0]
+    assert table.loc["quant_fp16", "speedup"] == 0.5 and table.loc["quant_fp16", "slower_than_fp32"]
+    assert pd.isna(table.loc["quant_int4", "speedup"]) and not table.loc["quant_int4", "slower_than_fp32"]
+    page = write_run(new_run_dir(tmp_path), rows, DECLARED)["html"].read_text()
+    quantization = page[page.index("<h2>Quantization") :]
+    assert "0.5 SLOWER" in quantization and "<th>speedup</th>" in quantization

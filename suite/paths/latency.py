@@ -30,7 +30,7 @@ from suite.pipeline import CaseRunner, Prepared, StageFailure
 from suite.providers import TF32_OPTION, ProviderRequest
 from suite.record import Record, Status
 from suite.timing import LatencyStats, TimingPlan, calibrate, sample, summarize
-from suite.transforms import OPTIMIZE, transform_named
+from suite.transforms import OPTIMIZE, QUANTIZE, transform_named, transforms_for
 from suite.variants import build_variant
 from zoo.expectations import expectation_for
 from zoo.spec import ModelSpec
@@ -65,15 +65,17 @@ def eager_device_for(request: ProviderRequest) -> str:
     return "cuda" if request.name in GPU_PROVIDERS else "cpu"
 
 
-def latency_variants_for(spec: ModelSpec) -> list[str]:
-    """FP32, an offline optimization, INT8 dynamic, INT8 static QDQ and FP16.
+def latency_variants_for(spec: ModelSpec, draw: Draw) -> list[str]:
+    """FP32, an offline optimization, and every quantization the run selects for the model.
 
     The optimization is onnxruntime.transformers' for BERT/GPT-2, else ORT's "extended"
     level: "all" adds the NCHWc layout, contrib ops only ORT's CPU provider runs (ORT
     warns such a file is tied to the machine that wrote it), which no other provider loads.
+    The quantizations are timed here only: the quantize path's table takes their speedup
+    from these rows, so each variant is timed once, by one method.
     """
     optimized = "opt_transformers" if transform_named("opt_transformers").applies_to(spec) else "opt_ort_extended"
-    return [FP32, optimized, "quant_int8_dynamic", "quant_int8_static_minmax", "quant_fp16"]
+    return [FP32, optimized, *transforms_for(QUANTIZE, draw)(spec)]
 
 
 def batch_is_dynamic(spec: ModelSpec) -> bool:
@@ -92,7 +94,7 @@ def draw_cases(draw: Draw) -> list[Case]:
         opset = max(draw.opsets[exporter])
         shape = _latency_shape(spec, exporter, opset, draw.shapes)
         for provider in draw.providers:
-            for variant in latency_variants_for(spec):
+            for variant in latency_variants_for(spec, draw):
                 label = f"lat.{variant}.{provider.label}"
                 cases.append(Case(spec.name, exporter, opset, shape, "latency", label, variant, provider))
     return cases
