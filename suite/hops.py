@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +23,7 @@ import numpy as np
 
 from suite.backends.ort import create_session, run_session, session_from_artifact
 from suite.compare import Comparison, compare_outputs
+from suite.figures import Numerics
 from suite.inputs import Probe
 from suite.messages import first_line
 from suite.providers import ProviderRequest
@@ -48,7 +49,7 @@ HOP_FIGURES = (
 )
 
 
-@dataclass
+@dataclass(frozen=True)
 class HopResult:
     """How one hop went, with the worst figures over the sizes it was checked at."""
 
@@ -62,28 +63,29 @@ class HopResult:
     sizes_checked: str = ""
     seconds: float | None = None
     at_other_size: bool = False  # failed only away from the export's own size
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
         return self.status == Status.PASS
 
-    def failed(self, status: Status, message: str) -> HopResult:
-        self.status, self.message = status, message
-        return self
+    def failed(self, status: Status, message: str, at_other_size: bool = False) -> HopResult:
+        return replace(self, status=status, message=message, at_other_size=at_other_size)
 
-    def absorb(self, comparison: Comparison) -> None:
-        """Keep the worst figure seen so far."""
+    def absorbed(self, comparison: Comparison) -> HopResult:
+        """This hop keeping the worst figure of itself and `comparison`."""
+        worst: dict[str, Any] = {}
         for name in ("max_abs_err", "max_rel_err", "mismatch_frac", "floor_ratio"):
             if comparison.outputs and any(getattr(o, name) is not None for o in comparison.outputs):
                 value = comparison.worst(name)
                 current = getattr(self, name)
-                setattr(self, name, value if current is None else max(current, value))
+                worst[name] = value if current is None else max(current, value)
         if comparison.top1_agreement is not None:
             current = self.top1_agreement
-            self.top1_agreement = (
+            worst["top1_agreement"] = (
                 comparison.top1_agreement if current is None else min(current, comparison.top1_agreement)
             )
+        return replace(self, **worst)
 
     def columns(self, prefix: str) -> dict[str, Any]:
         """The hop as flat row columns, e.g. onnx_tf_status, onnx_tf_max_abs_err."""
@@ -92,6 +94,21 @@ class HopResult:
         cols[f"{prefix}_seconds"] = None if self.seconds is None else round(self.seconds, 3)
         cols.update({f"{prefix}_{k}": v for k, v in self.extra.items()})
         return cols
+
+    def numerics(self) -> Numerics:
+        """Its figures as the row's shared numerics columns (the ort path's hop is the row's)."""
+        return Numerics(self.max_abs_err, self.max_rel_err, self.mismatch_frac, self.top1_agreement, self.sizes_checked)
+
+
+@dataclass(frozen=True)
+class NamedHop:
+    """A hop as figures of a converting path's row: its columns carry its name (onnx_tf_*, version_op13_*)."""
+
+    name: str
+    hop: HopResult
+
+    def columns(self) -> dict[str, Any]:
+        return self.hop.columns(self.name)
 
 
 def judge_sizes(
@@ -116,11 +133,10 @@ def judge_sizes(
             names, outputs = run_at(probe)
         except Exception as exc:  # noqa: BLE001 - every runner failure is this hop's verdict
             message = f"{label} failed at {probe.label}: {first_line(exc)}"
-            result.sizes_checked = ";".join(checked)
+            result = replace(result, sizes_checked=";".join(checked))
             if at_home:
                 return result.failed(Status.RUNTIME_ERROR, message)
-            result.at_other_size = True
-            return result.failed(Status.MISMATCH, _size_baked(message))
+            return result.failed(Status.MISMATCH, _size_baked(message), at_other_size=True)
         reference = reference_at(probe)
         comparison = compare_outputs(
             reference.outputs,
@@ -130,17 +146,16 @@ def judge_sizes(
             tolerance=reference.bounds,
             task=spec.task,
         )
-        result.absorb(comparison)
         checked.append(probe.label)
-        result.sizes_checked = ";".join(checked)
+        result = replace(result.absorbed(comparison), sizes_checked=";".join(checked))
         if not comparison.ok:
             if at_home:
                 return result.failed(Status.MISMATCH, comparison.message)
-            result.at_other_size = True
             diagnose = _size_baked if _shapes_differ(comparison) else _values_differ
             return result.failed(
                 Status.MISMATCH,
                 diagnose(f"{label} matches eager at {checked[0]} but not at {probe.label} ({comparison.message})"),
+                at_other_size=True,
             )
     return result
 
@@ -178,25 +193,26 @@ def ort_hop(
         request: Another execution provider; a session that does not put it first is a
             `fallback` hop, never a pass on the CPU.
     """
-    result = HopResult()
     try:
         start = time.perf_counter()
         session = session_from_artifact(model_path, "cpu") if request is None else create_session(model_path, request)
-        result.extra["session_seconds"] = round(time.perf_counter() - start, 4)
+        created = HopResult(extra={"session_seconds": round(time.perf_counter() - start, 4)})
     except Exception as exc:  # noqa: BLE001 - ORT raises several types; all are this hop's verdict
-        return result.failed(Status.RUNTIME_ERROR, f"ORT session creation failed: {first_line(exc)}")
+        return HopResult().failed(Status.RUNTIME_ERROR, f"ORT session creation failed: {first_line(exc)}")
     if request is not None and session.get_providers()[0] != request.name:
-        return result.failed(
+        return created.failed(
             Status.FALLBACK, f"asked for {request.name}, the session runs on {', '.join(session.get_providers())}"
         )
     rename = dict(input_names or {})
+    last_run: dict[str, float] = {}  # the last probe's session.run, in seconds
 
     def run_at(probe: Probe) -> tuple[Sequence[str], Sequence[np.ndarray]]:
         feeds = {rename.get(k, k): v for k, v in probe.inputs(spec).items()}
         start = time.perf_counter()
         names, outputs = run_session(session, feeds)
-        result.extra["run_seconds"] = round(time.perf_counter() - start, 4)
+        last_run["run_seconds"] = round(time.perf_counter() - start, 4)
         return names, outputs
 
     label = "ONNX Runtime" if request is None else f"ONNX Runtime on {request.alias}"
-    return judge_sizes(spec, probes, run_at, reference_at, expected_names, label, result)
+    hop = judge_sizes(spec, probes, run_at, reference_at, expected_names, label, created)
+    return replace(hop, extra={**hop.extra, **last_run})

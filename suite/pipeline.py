@@ -25,10 +25,12 @@ from suite.backends.ort import Threads
 from suite.cache import Cache, CachedOutcome, content_key
 from suite.cases import Case
 from suite.exporters import ExportRequest
+from suite.figures import ArtifactFacts, ExportRun, JudgedTolerance, ModelFacts, SpecTolerance, Weights
 from suite.floor import FLOAT64_RUN_VERSION, Bound, bounds_for
 from suite.inputs import Probe, dims_label, export_dims, make_inputs
 from suite.isolate import RemoteError, Worker, WorkerCrashed, WorkerError, WorkerFunction, WorkerTimeout
 from suite.messages import clip, exporter_summary, first_line, raised_at
+from suite.outcome import Outcome, Trail
 from suite.providers import onnxruntime_version
 from suite.record import Record, Status
 from suite.timing import TimingPlan
@@ -173,7 +175,9 @@ class Prepared:
     reference_at: Callable[[Probe], Reference]
 
 
-PathRunner = Callable[["CaseRunner", Case, Record, Prepared], None]
+# A path's run: takes a prepared case down the path, marking its stages and adding its figures to
+# the trail, and returns how the case ended (or raises a StageFailure).
+PathRunner = Callable[["CaseRunner", Case, Trail, Prepared], Outcome]
 
 
 class CaseRunner:
@@ -384,62 +388,50 @@ class CaseRunner:
     # -- the case ------------------------------------------------------------------------------
 
     def run_case(self, case: Case, path_runner: PathRunner) -> Record:
-        """Prepare the case's export, then let `path_runner` take it down its path."""
+        """Prepare the case's export, then let `path_runner` take it down its path; the row is built
+        once, from the case and how it ended."""
         start = time.perf_counter()
-        record = Record(
-            case.case_id,
-            case.model,
-            case.exporter,
-            case.opset,
-            case.shape,
-            case.path,
-            variant=case.variant,
-            provider_label=case.provider.label,
-        )
+        trail = Trail()
         try:
             spec = registry.get(case.model)
-            record.family, record.task = spec.family, spec.task.value
-            # The diff's numeric-drift floor is a share of the tolerance the case is judged by.
-            record.hops.update({"tolerance_atol": spec.tolerance.atol, "tolerance_rtol": spec.tolerance.rtol})
-            prepared = self.prepare(spec, case, record)
-            record.hops.update(_tolerance_columns(prepared.reference_at(prepared.probes[0])))
-            path_runner(self, case, record, prepared)
-            if record.status == Status.PASS:
-                record.stage = "done"
+            trail.add(ModelFacts(spec.family, spec.task.value), SpecTolerance(spec.tolerance.atol, spec.tolerance.rtol))
+            prepared = self.prepare(spec, case, trail)
+            trail.add(_judged_tolerance(prepared.reference_at(prepared.probes[0])))
+            outcome = path_runner(self, case, trail, prepared)
         except StageFailure as failure:
-            record.fail(failure.status, failure.message, failure.detail)
+            outcome = trail.failed(failure.status, failure.message, failure.detail)
         except Exception as exc:  # noqa: BLE001 - a harness bug must still leave a row
-            record.fail(Status.CRASH, f"harness error {type(exc).__name__}: {first_line(exc)}", clip(repr(exc)))
-        record.duration_seconds = round(time.perf_counter() - start, 3)
-        return apply_expectation(record)
+            outcome = trail.failed(
+                Status.CRASH, f"harness error {type(exc).__name__}: {first_line(exc)}", clip(repr(exc))
+            )
+        return apply_expectation(record_of(case, outcome, time.perf_counter() - start))
 
-    def prepare(self, spec: ModelSpec, case: Case, record: Record) -> Prepared:
+    def prepare(self, spec: ModelSpec, case: Case, trail: Trail) -> Prepared:
         """Reference outputs, the export (or its cached copy), checker and dynamic-axes checks."""
-        record.stage = "build"
-        record.weights_digest = self.digest(spec)
+        trail.enter("build")
+        trail.add(Weights(self.digest(spec)))
         # The export's own example size is "home": a failure there is the exporter's or the
         # runtime's; a failure only at the other sizes means the axes are not really dynamic.
         home = export_dims(spec, case.dynamic)
-        record.stage = "reference"
+        trail.enter("reference")
         reference = self.reference(spec, Probe(home, self.input_draw))
 
-        record.stage = "export"
-        outcome, record.export_cached, artifact = self.export(spec, case, len(reference))
-        record.export_seconds = round(outcome.seconds, 3) if outcome.seconds else None
+        trail.enter("export")
+        outcome, cached, artifact = self.export(spec, case, len(reference))
+        trail.add(ExportRun(cached, round(outcome.seconds, 3) if outcome.seconds else None))
         if artifact is None:
             raise StageFailure(Status(outcome.status), outcome.message, outcome.detail)
 
-        record.stage = "check"
+        trail.enter("check")
         try:
             info = inspect_artifact(artifact.path)
         except InvalidModelError as exc:
             raise StageFailure(Status.EXPORT_ERROR, str(exc)) from None
-        record.ir_version, record.opset_written = info.ir_version, info.opset
-        record.node_count, record.op_counts, record.file_bytes = info.node_count, info.op_counts, info.file_bytes
+        trail.add(ArtifactFacts(info.ir_version, info.opset, info.node_count, info.op_counts, info.file_bytes))
 
         probes = tuple(Probe(home, self.input_draw + i) for i in range(HOME_DRAWS))
         if case.dynamic:
-            record.stage = "dynamic_axes"
+            trail.enter("dynamic_axes")
             baked = _baked_axes(spec, info.input_dims)
             if baked:
                 raise StageFailure(
@@ -460,15 +452,38 @@ class CaseRunner:
         return reference_at
 
 
-def _tolerance_columns(reference: Reference) -> dict[str, Any]:
+def _judged_tolerance(reference: Reference) -> JudgedTolerance:
     """The rule the case is judged by, with the first output's bound at the home probe."""
     bound = reference.bounds[0] if reference.bounds else None
-    return {
-        "tolerance_rule": reference.rule,
-        "tolerance_atol": None if bound is None else float(f"{bound.atol:.4g}"),
-        "tolerance_rtol": None if bound is None else bound.rtol,
-        "fp32_floor": None if bound is None or bound.floor is None else float(f"{bound.floor:.4g}"),
+    return JudgedTolerance(
+        tolerance_rule=reference.rule,
+        tolerance_atol=None if bound is None else float(f"{bound.atol:.4g}"),
+        tolerance_rtol=None if bound is None else bound.rtol,
+        fp32_floor=None if bound is None or bound.floor is None else float(f"{bound.floor:.4g}"),
+    )
+
+
+def record_of(case: Case, outcome: Outcome, seconds: float) -> Record:
+    """The case's row: its identity, how it ended, and every figure it measured."""
+    identity = {
+        "case_id": case.case_id,
+        "model": case.model,
+        "exporter": case.exporter,
+        "opset": case.opset,
+        "shape": case.shape,
+        "path": case.path,
+        "variant": case.variant,
+        "provider_label": case.provider.label,
     }
+    return Record.of(
+        identity,
+        outcome.status,
+        outcome.stage,
+        outcome.message,
+        detail=outcome.detail,
+        duration_seconds=round(seconds, 3),
+        **outcome.columns(),
+    )
 
 
 @functools.cache
@@ -504,10 +519,10 @@ def apply_expectation(record: Record) -> Record:
     expected = expectation_for(record.case_id)
     if expected is None:
         return record
-    record.expectation = f"{expected.status}: {expected.reason}" + (f" ({expected.link})" if expected.link else "")
+    noted = f"{expected.status}: {expected.reason}" + (f" ({expected.link})" if expected.link else "")
     if record.status == Status.PASS:
-        record.status = Status.XPASS
-        record.message = f"expected {expected.status} but passed; remove the stale expectation: {expected.reason}"
-    elif record.status.value == expected.status:
-        record.status = Status.XFAIL
-    return record
+        message = f"expected {expected.status} but passed; remove the stale expectation: {expected.reason}"
+        return replace(record, expectation=noted, status=Status.XPASS, message=message)
+    if record.status.value == expected.status:
+        return replace(record, expectation=noted, status=Status.XFAIL)
+    return replace(record, expectation=noted)

@@ -762,9 +762,7 @@ def _case_fields(nodeid: str) -> dict[str, Any]:
 
 
 def _row_without_record(nodeid: str, status: Status, message: str, stage: str = "harness") -> dict[str, Any]:
-    record = Record(**_case_fields(nodeid))
-    record.stage = stage
-    return record.fail(status, message).to_row()
+    return Record(**_case_fields(nodeid), stage=stage, status=status, message=message).to_row()
 
 
 def _longrepr_line(report: pytest.TestReport) -> str:

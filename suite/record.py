@@ -31,13 +31,15 @@ class Status(enum.StrEnum):
         return self in (Status.PASS, Status.XFAIL, Status.SKIP, Status.UNSUPPORTED)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Record:
-    """One case's row. Built up stage by stage, flattened at the reporting edge.
+    """One case's row, built once from the case and its outcome (suite.pipeline.record_of) and
+    flattened at the reporting edge.
 
     `stage` is the last stage reached: build, reference, export, check,
     dynamic_axes, then the path's own (ort, dynamic_sizes; onnx_tf, saved_model,
-    tf2onnx; version_opN), and done.
+    tf2onnx; version_opN), and done. The named fields are the columns every path shares;
+    `extra` holds the path's own, named by the figures that measured them (suite.outcome).
     """
 
     case_id: str
@@ -72,24 +74,17 @@ class Record:
     ort_session_seconds: float | None = None
     ort_run_seconds: float | None = None
     duration_seconds: float | None = None
-    hops: dict[str, Any] = field(default_factory=dict)  # per-hop columns, e.g. onnx_tf_status
+    extra: dict[str, Any] = field(default_factory=dict)  # the path's own columns, e.g. onnx_tf_status
     # Per-round latency in ms, for the history's significance test; kept out of the flat row.
     samples_ms: list[float] = field(default_factory=list)
-
-    def fail(self, status: Status, message: str, detail: str = "") -> Record:
-        """Mark the case failed at the current stage; returns self for chaining."""
-        self.status = status
-        self.message = message
-        self.detail = detail or self.detail
-        return self
 
     def to_row(self) -> dict[str, Any]:
         """The flat dict that goes into pandas and the CSV."""
         row = asdict(self)
-        del row["hops"], row["samples_ms"]
+        del row["extra"], row["samples_ms"]
         row["status"] = self.status.value
         row["op_counts"] = json.dumps(self.op_counts, sort_keys=True) if self.op_counts else ""
-        row.update(self.hops)
+        row.update(self.extra)
         return row
 
     def to_json(self) -> str:
@@ -100,6 +95,18 @@ class Record:
         data = dict(row)
         data["status"] = Status(data["status"])
         data["op_counts"] = json.loads(data["op_counts"]) if data.get("op_counts") else {}
-        fields = cls.__dataclass_fields__
-        hops = {k: v for k, v in data.items() if k not in fields}
-        return cls(**{k: v for k, v in data.items() if k in fields and k not in ("hops", "samples_ms")}, hops=hops)
+        known = COLUMNS
+        extra = {k: v for k, v in data.items() if k not in known}
+        return cls(**{k: v for k, v in data.items() if k in known}, extra=extra)
+
+    @classmethod
+    def of(cls, identity: dict[str, Any], status: Status, stage: str, message: str, **columns: Any) -> Record:
+        """A row from the case's identity, how it ended and its columns: the shared ones go to
+        their fields, the rest to `extra`."""
+        shared = {k: v for k, v in columns.items() if k in cls.__dataclass_fields__}
+        extra = {k: v for k, v in columns.items() if k not in shared}
+        return cls(**identity, status=status, stage=stage, message=message, **shared, extra=extra)
+
+
+# The shared columns, in row order (`extra` and `samples_ms` are not columns of their own).
+COLUMNS = tuple(name for name in Record.__dataclass_fields__ if name not in ("extra", "samples_ms"))

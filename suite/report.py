@@ -69,7 +69,7 @@ def new_run_dir(reports_dir: Path, name: str | None = None) -> Path:
 
 def rows_frame(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     """One row per case, in the Record's column order, sorted by case id."""
-    columns = [c for c in Record.__dataclass_fields__ if c != "hops"]
+    columns = [c for c in Record.__dataclass_fields__ if c != "extra"]
     extra = sorted({key for row in rows for key in row} - set(columns))
     frame = pd.DataFrame(list(rows), columns=columns + extra)
     return frame.sort_values("case_id", kind="stable").reset_index(drop=True)

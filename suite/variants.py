@@ -8,6 +8,7 @@ quantize and latency paths judge and time the file it wrote.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +17,10 @@ import numpy as np
 from suite.cache import content_key
 from suite.cases import CPU, Case, Draw, variant_cases
 from suite.inputs import make_inputs
+from suite.outcome import FieldFigures, Trail
 from suite.pipeline import CaseRunner, Prepared, StageFailure
 from suite.providers import ProviderRequest
-from suite.record import Record, Status
+from suite.record import Status
 from suite.transforms import TRANSFORMS_VERSION, TransformInputs, transform_named, transforms_for
 from zoo.spec import ModelSpec
 
@@ -78,11 +80,27 @@ def _transform_call(
     return run
 
 
+@dataclass(frozen=True)
+class VariantFacts(FieldFigures):
+    """What a transform did to the export: time, nodes, size, op types and fusions."""
+
+    transform_seconds: float
+    nodes_before: int
+    nodes_after: int | None
+    size_before: int | None
+    size_after: int | None
+    size_ratio: float | None
+    op_delta: str
+    fusions: str
+    preprocess_note: str
+    optimized_for: str  # the provider a provider-specific file was built for, else ""
+
+
 def build_variant(
-    runner: CaseRunner, variant: str, record: Record, prepared: Prepared, provider: ProviderRequest = CPU
+    runner: CaseRunner, variant: str, trail: Trail, prepared: Prepared, provider: ProviderRequest = CPU
 ) -> tuple[Path, dict[str, Any]]:
     """The file of `variant` for `provider` (through the cache) and the facts its transform reported."""
-    record.stage = "transform"
+    trail.enter("transform")
     target = optimized_for(variant, provider)
     key = content_key(
         kind="variant",
@@ -102,19 +120,20 @@ def build_variant(
     if product is None:
         raise StageFailure(Status(outcome.status), outcome.message, outcome.detail)
     facts = dict(outcome.extra)
-    record.hops.update(
-        {
-            "transform_seconds": round(outcome.seconds, 3),
-            "nodes_before": prepared.info.node_count,
-            "nodes_after": facts.get("node_count"),
-            "size_before": prepared.info.file_bytes,
-            "size_after": facts.get("file_bytes"),
-            "size_ratio": round(facts["file_bytes"] / prepared.info.file_bytes, 4) if facts.get("file_bytes") else None,
-            "op_delta": op_delta(prepared.info.op_counts, facts.get("op_counts", {})),
-            "fusions": "; ".join(fusions(prepared.info.op_counts, facts.get("op_counts", {}))),
-            "preprocess_note": facts.get("preprocess_note", ""),
-            "optimized_for": target.label if target else "",
-        }
+    before, after = prepared.info, facts.get("op_counts", {})
+    trail.add(
+        VariantFacts(
+            transform_seconds=round(outcome.seconds, 3),
+            nodes_before=before.node_count,
+            nodes_after=facts.get("node_count"),
+            size_before=before.file_bytes,
+            size_after=facts.get("file_bytes"),
+            size_ratio=round(facts["file_bytes"] / before.file_bytes, 4) if facts.get("file_bytes") else None,
+            op_delta=op_delta(before.op_counts, after),
+            fusions="; ".join(fusions(before.op_counts, after)),
+            preprocess_note=facts.get("preprocess_note", ""),
+            optimized_for=target.label if target else "",
+        )
     )
     return product, facts
 

@@ -60,8 +60,8 @@ def test_expectations_turn_failures_into_xfail_and_flag_stale_ones(monkeypatch: 
         "EXPECTATIONS",
         [Expectation("gpt2-torchscript-*", "export_error", "keyword inputs", "https://example.org/1")],
     )
-    failed = Record("gpt2-torchscript-op17-static-ort_cpu", "gpt2", "torchscript", 17, "static", "ort")
-    failed.fail(Status.EXPORT_ERROR, "TypeError: boom")
+    failed = Record("gpt2-torchscript-op17-static-ort_cpu", "gpt2", "torchscript", 17, "static", "ort",
+                    status=Status.EXPORT_ERROR, message="TypeError: boom")  # fmt: skip
     result = pipeline.apply_expectation(failed)
     assert result.status == Status.XFAIL and result.message == "TypeError: boom"
     assert "keyword inputs" in result.expectation
@@ -69,8 +69,8 @@ def test_expectations_turn_failures_into_xfail_and_flag_stale_ones(monkeypatch: 
     passed = Record("gpt2-torchscript-op13-static-ort_cpu", "gpt2", "torchscript", 13, "static", "ort")
     assert pipeline.apply_expectation(passed).status == Status.XPASS
 
-    other = Record("gpt2-torchscript-op13-static-ort_cpu", "gpt2", "torchscript", 13, "static", "ort")
-    other.fail(Status.MISMATCH, "numbers")
+    other = Record("gpt2-torchscript-op13-static-ort_cpu", "gpt2", "torchscript", 13, "static", "ort",
+                   status=Status.MISMATCH, message="numbers")  # fmt: skip
     assert pipeline.apply_expectation(other).status == Status.MISMATCH  # a different failure stays visible
 
 

@@ -1,5 +1,6 @@
 import json
 import os
+from dataclasses import replace
 
 import pandas as pd
 
@@ -12,12 +13,11 @@ DECLARED = {"paths": [path.describe() for path in PATHS]}  # as the plugin recor
 
 def _record(model: str, exporter: str, opset: int, shape: str, status: Status, message: str = "") -> dict:
     case_id = f"{model}-{exporter}-op{opset}-{shape}-ort_cpu"
-    record = Record(case_id, model, exporter, opset, shape, "ort", provider_label="cpu", stage="ort")
-    if status != Status.PASS:
-        record.fail(status, message)
-    else:
-        record.max_abs_err = 1.5e-6
-    return record.to_row()
+    figures = {"max_abs_err": 1.5e-6} if status == Status.PASS else {}
+    record = Record(
+        case_id, model, exporter, opset, shape, "ort", provider_label="cpu", stage="ort", status=status, message=message
+    )
+    return replace(record, **figures).to_row()
 
 
 def test_run_folder_has_one_row_per_case_and_a_matrix(tmp_path) -> None:
@@ -48,8 +48,9 @@ def test_run_folder_has_one_row_per_case_and_a_matrix(tmp_path) -> None:
 
 
 def test_record_row_round_trip() -> None:
-    record = Record("m-dynamo-op18-static-ort_cpu", "m", "dynamo", 18, "static", "ort", provider_label="cpu")
-    record.op_counts = {"Conv": 3}
+    record = Record(
+        "m-dynamo-op18-static-ort_cpu", "m", "dynamo", 18, "static", "ort", provider_label="cpu", op_counts={"Conv": 3}
+    )
     row = record.to_row()
     assert row["status"] == "pass" and json.loads(row["op_counts"]) == {"Conv": 3}
     assert Record.from_row(row) == record
@@ -58,10 +59,11 @@ def test_record_row_round_trip() -> None:
 def test_onnx_tf_coverage_counts_cases_per_refused_op(tmp_path) -> None:
     rows = []
     for model, op, version in [("a", "ReduceMean", 18), ("b", "ReduceMean", 18), ("c", "Squeeze", 13), ("d", "", None)]:
-        record = Record(f"{model}-dynamo-op18-static-tf_roundtrip", model, "dynamo", 18, "static", "tf")
-        record.hops = {"onnx_tf_status": "unsupported" if op else "pass", "onnx_tf_failed_op": op or None}
-        record.hops["onnx_tf_failed_op_version"] = version
-        rows.append(record.to_row())
+        hop = {"onnx_tf_status": "unsupported" if op else "pass", "onnx_tf_failed_op": op or None}
+        hop["onnx_tf_failed_op_version"] = version
+        rows.append(
+            Record(f"{model}-dynamo-op18-static-tf_roundtrip", model, "dynamo", 18, "static", "tf", extra=hop).to_row()
+        )
     paths = write_run(new_run_dir(tmp_path), rows, DECLARED)
     coverage = pd.read_csv(paths["coverage"])
     assert coverage.to_dict("records")[0] == {
@@ -80,11 +82,14 @@ def test_every_path_with_rows_is_shown_declared_or_not(tmp_path) -> None:
     """A path shows under its declared title and columns; one the run did not describe still gets
     a matrix under its own name (it used to vanish from the page when a title table lacked it)."""
     rows = [_record("m", "torchscript", 17, "static", Status.PASS)]
-    ort_openvino = Record("m-torchscript-op17-static-ort_openvino", "m", "torchscript", 17, "static", "ort")
-    ort_openvino.provider_label = "openvino"
+    ort_openvino = Record(
+        "m-torchscript-op17-static-ort_openvino", "m", "torchscript", 17, "static", "ort", provider_label="openvino"
+    )
     onnx2tf = Record("m-torchscript-op17-static-onnx2tf", "m", "torchscript", 17, "static", "onnx2tf")
-    int4 = Record("m-torchscript-op17-static-quant_int4", "m", "torchscript", 17, "static", "quantize", "quant_int4")
-    int4.hops = {"cosine": 0.987654, "speedup": 1.5}
+    int4 = Record(
+        "m-torchscript-op17-static-quant_int4", "m", "torchscript", 17, "static", "quantize", "quant_int4",
+        extra={"cosine": 0.987654, "speedup": 1.5},
+    )  # fmt: skip
     rows += [ort_openvino.to_row(), onnx2tf.to_row(), int4.to_row()]
     page = write_run(new_run_dir(tmp_path), rows, DECLARED)["html"].read_text()
     assert "<h3>ONNX Runtime vs eager (CPU)</h3>" in page and "<h3>ONNX Runtime vs eager (openvino)</h3>" in page
@@ -109,10 +114,10 @@ def test_the_report_lists_known_failures_and_flags_a_stale_one(tmp_path) -> None
 
 def _latency_row(model: str, variant: str, p50: float, status: Status = Status.PASS, provider: str = "cpu") -> dict:
     case_id = f"{model}-torchscript-op17-dynamic-lat.{variant}.{provider}"
-    record = Record(case_id, model, "torchscript", 17, "dynamic", "latency", variant, provider, stage="benchmark")
-    if status != Status.PASS:
-        record.fail(status, "timed out")
-    record.hops = {"p50_ms": p50, "ort_package": "onnxruntime"}
+    message = "" if status == Status.PASS else "timed out"
+    timing = {"p50_ms": p50, "ort_package": "onnxruntime"}
+    record = Record(case_id, model, "torchscript", 17, "dynamic", "latency", variant, provider, stage="benchmark",
+                    status=status, message=message, extra=timing)  # fmt: skip
     return record.to_row()
 
 
@@ -122,8 +127,8 @@ def test_the_quantization_table_takes_each_variants_speed_from_its_latency_row(t
 
     def quantized(model: str, variant: str) -> dict:
         case_id = f"{model}-torchscript-op17-static-{variant}"
-        record = Record(case_id, model, "torchscript", 17, "static", "quantize", variant, "cpu", stage="done")
-        record.hops = {"cosine": 0.999}
+        record = Record(case_id, model, "torchscript", 17, "static", "quantize", variant, "cpu", stage="done",
+                        extra={"cosine": 0.999})  # fmt: skip
         return record.to_row()
 
     rows = [quantized("m", "quant_int8_dynamic"), quantized("m", "quant_fp16"), quantized("m", "quant_int4")]

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from suite.cases import Draw
+from suite.outcome import Trail
 from suite.paths.quantize import cosine, policy_problems, topk_agreement
-from suite.record import Record
 from suite.transforms import OPTIMIZE, QUANTIZE, optimize_ort, transforms_for
 from suite.variants import fusions, op_delta
 from zoo import HeldOut, InputSpec, ModelSpec, QuantPolicy, Task
@@ -116,10 +116,10 @@ def test_a_provider_specific_variant_is_built_for_the_provider_that_runs_it(tmp_
         ("opt_ort_basic", openvino),
         ("opt_ort_basic", None),
     ]:
-        record = Record("c", "m", "torchscript", 17, "static", "optimize", variant)
-        args = (runner, variant, record, prepared) + ((provider,) if provider else ())
+        trail = Trail()
+        args = (runner, variant, trail, prepared) + ((provider,) if provider else ())
         build_variant(*args)  # type: ignore[arg-type]
-        rows[(variant, provider is not None)] = record.hops["optimized_for"]
+        rows[(variant, provider is not None)] = trail.passed().columns()["optimized_for"]
     extended_cpu, extended_ov, basic_ov, basic_cpu = runner.keys
     assert extended_cpu != extended_ov  # an extended file is never shared between providers
     assert basic_cpu == basic_ov  # a basic-level file suits every provider, so it is shared

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from suite.cases import Case
+from suite.outcome import Outcome, Trail
 from suite.paths.latency import PATH, LatencySettings
 from suite.pipeline import CaseRunner, Prepared
 from suite.record import Record
@@ -28,7 +29,7 @@ def test_latency(
 ) -> None:
     benchmark.group = zoo_case.model
 
-    def measure(runner: CaseRunner, case: Any, record: Record, prepared: Prepared) -> None:
-        PATH.run(runner, case, record, prepared, benchmark, zoo_latency_settings)
+    def measure(runner: CaseRunner, case: Case, trail: Trail, prepared: Prepared) -> Outcome:
+        return PATH.run(runner, case, trail, prepared, benchmark, zoo_latency_settings)
 
     zoo_check(zoo_runner.run_case(zoo_case, measure))

@@ -18,8 +18,9 @@ class PathSpec:
     name: str  # the --zoo-paths name, and the rows' `path`
     title: str  # the report's heading for its rows
     cases: Callable[[Draw], list[Case]]  # its cases for the run's selection
-    # run(runner, case, record, prepared, ...) takes the case down the path, filling its Record;
-    # the latency path's run also takes pytest-benchmark's fixture and the run's latency settings.
+    # run(runner, case, trail, prepared, ...) takes the case down the path (suite.pipeline.PathRunner)
+    # and returns its Outcome; the latency path's run also takes pytest-benchmark's fixture and
+    # the run's latency settings.
     run: Callable[..., None]
     timed: bool = False  # its rows carry timings: run serially, after the untimed paths
     shown_as: str = MATRIX  # MATRIX: model x exporter grid; TABLE: a row per variant with `columns`

@@ -24,11 +24,13 @@ from suite.backends.ort import Threads, timed_session
 from suite.backends.placement import probe_provider
 from suite.cases import Case, Draw, representative_exporter
 from suite.compare import compare_outputs
+from suite.figures import FloorRatio, Numerics
 from suite.inputs import Probe, dims_label, make_inputs
+from suite.outcome import FieldFigures, Outcome, Trail
 from suite.paths.declaration import LATENCY, PathSpec
 from suite.pipeline import CaseRunner, Prepared, StageFailure
 from suite.providers import TF32_OPTION, ProviderRequest
-from suite.record import Record, Status
+from suite.record import Status
 from suite.timing import LatencyStats, TimingPlan, calibrate, sample, summarize
 from suite.transforms import OPTIMIZE, QUANTIZE, transform_named, transforms_for
 from suite.variants import build_variant
@@ -151,54 +153,119 @@ def round_samples_ms(benchmark: Any) -> list[float]:
     return [float(f"{s * 1000.0:.4g}") for s in benchmark.stats.stats.data]
 
 
+@dataclass(frozen=True)
+class LatencySetup(FieldFigures):
+    """The provider asked for and the fixed thread pools the variant is timed with."""
+
+    provider: str
+    provider_options: str  # JSON of the options asked for, or ""
+    intra_op_threads: int
+    inter_op_threads: int
+
+
+@dataclass(frozen=True)
+class SessionTime(FieldFigures):
+    ort_session_seconds: float
+
+
+@dataclass(frozen=True)
+class FirstRun(FieldFigures):
+    first_run_ms: float  # the first session.run, allocations and kernel choices included
+
+
+@dataclass(frozen=True)
+class Throughput(FieldFigures):
+    batch: int
+    throughput_per_s: float
+
+
+@dataclass(frozen=True)
+class LargeBatch(FieldFigures):
+    """Throughput at the larger batch, or why there is none (large_batch_note)."""
+
+    large_batch: int | None = None
+    large_batch_p50_ms: float | None = None
+    large_batch_throughput_per_s: float | None = None
+    large_batch_note: str = ""
+
+
+@dataclass(frozen=True)
+class EagerBaseline(FieldFigures):
+    eager_p50_ms: float
+    eager_device: str  # where it ran: a GPU asked for where the framework sees none runs on the CPU
+    eager_threads: int
+    speedup_vs_eager: float
+
+
+@dataclass(frozen=True)
+class Samples(FieldFigures):
+    samples_ms: list[float]  # per round, for the history's significance test; not a column of the CSV
+
+
+@dataclass(frozen=True)
+class ProviderNumerics(FieldFigures):
+    provider_options_in_effect: str  # JSON, as onnxruntime reports them (defaults included)
+    numerics_policy: str  # how the row's numerics are judged, in words
+
+
+@dataclass(frozen=True)
+class Tf32Figures(FieldFigures):
+    """Where the timed session uses TF32 math: its error, beside the strict (TF32 off) session's."""
+
+    tf32_max_abs_err: float | None
+    tf32_floor_ratio: float | None
+    strict_max_abs_err: float | None
+
+
 def run_latency(
-    runner: CaseRunner, case: Case, record: Record, prepared: Prepared, benchmark: Any, settings: LatencySettings
-) -> None:
-    """Time one variant on one provider; figures go to the row, pytest-benchmark keeps its own JSON."""
+    runner: CaseRunner, case: Case, trail: Trail, prepared: Prepared, benchmark: Any, settings: LatencySettings
+) -> Outcome:
+    """Time one variant on one provider; its figures go to the row, pytest-benchmark keeps its own JSON."""
     spec, request = prepared.spec, case.provider
-    record.hops.update(
-        {
-            "provider": request.name,
-            "provider_options": json.dumps(request.option_dict()) if request.options else "",
-            "intra_op_threads": settings.threads.intra_op,
-            "inter_op_threads": settings.threads.inter_op,
-        }
+    trail.add(
+        LatencySetup(
+            request.name,
+            json.dumps(request.option_dict()) if request.options else "",
+            settings.threads.intra_op,
+            settings.threads.inter_op,
+        )
     )
     benchmark.extra_info.update({"case_id": case.case_id, "variant": case.variant, "provider": request.label})
     model_path, graph_nodes = prepared.artifact.path, prepared.info.node_count
     if case.variant != FP32:
-        model_path, facts = build_variant(runner, case.variant, record, prepared, case.provider)
+        model_path, facts = build_variant(runner, case.variant, trail, prepared, case.provider)
         graph_nodes = facts.get("node_count") or graph_nodes
 
     dims = timed_dims(spec, case.shape)
     feeds = make_inputs(spec, dims)
-    session = _verified_session(runner, model_path, request, settings, graph_nodes, feeds, record)
-    record.stage = "first_run"
+    session = _verified_session(runner, model_path, request, settings, graph_nodes, feeds, trail)
+    trail.enter("first_run")
     try:
         start = time.perf_counter()
         first = session.run(None, feeds)
-        record.hops["first_run_ms"] = round((time.perf_counter() - start) * 1000.0, 4)
+        trail.add(FirstRun(round((time.perf_counter() - start) * 1000.0, 4)))
     except Exception as exc:  # noqa: BLE001
         raise StageFailure(Status.RUNTIME_ERROR, f"session.run failed on {request.name}: {exc}") from None
 
-    record.stage = "benchmark"
+    trail.enter("benchmark")
     stats = benchmark_session(benchmark, session, feeds, settings.plan)
-    record.samples_ms = round_samples_ms(benchmark)
     batch = dims.get(BATCH_DIM, 1)
-    record.hops.update({**stats.columns(), "batch": batch, "throughput_per_s": round(batch * 1000.0 / stats.p50_ms, 2)})
-    record.hops.update(_large_batch(session, spec, case, settings))
-
-    record.stage = "eager"
-    eager = runner.eager_latency(spec, dims, settings.threads, settings.plan, eager_device_for(request))
-    record.hops.update(
-        {
-            "eager_p50_ms": eager["p50_ms"],
-            "eager_device": eager.get("device", "cpu"),
-            "eager_threads": eager["threads"],
-            "speedup_vs_eager": round(eager["p50_ms"] / stats.p50_ms, 4),
-        }
+    trail.add(
+        Samples(round_samples_ms(benchmark)),
+        stats,
+        Throughput(batch, round(batch * 1000.0 / stats.p50_ms, 2)),
+        _large_batch(session, spec, case, settings),
     )
-    _judge_numerics(record, case, prepared, dims, first, _effective_options(session, request), model_path, settings)
+
+    trail.enter("eager")
+    eager = runner.eager_latency(spec, dims, settings.threads, settings.plan, eager_device_for(request))
+    trail.add(
+        EagerBaseline(
+            eager["p50_ms"], eager.get("device", "cpu"), eager["threads"], round(eager["p50_ms"] / stats.p50_ms, 4)
+        )
+    )
+    effective = _effective_options(session, request)
+    return _judge_numerics(trail, case, prepared, dims, first, effective, model_path, settings)
 
 
 def _verified_session(
@@ -208,14 +275,14 @@ def _verified_session(
     settings: LatencySettings,
     graph_nodes: int,
     feeds: Mapping[str, np.ndarray],
-    record: Record,
+    trail: Trail,
 ) -> Any:
     """A quiet, timed session on `request`, after the provider was verified in the onnx worker.
 
     The worker creates a verbose session (where nodes went, why a provider fell back) and runs
     it once: a runtime that crashes on this file costs one row, not the pytest process.
     """
-    record.stage = "provider"
+    trail.enter("provider")
     check = runner.call(
         "onnx",
         "provider",
@@ -226,33 +293,33 @@ def _verified_session(
         graph_nodes,
         dict(feeds),
     )
-    record.hops.update(check.columns())
+    trail.add(check)
     if check.fallback:
         raise StageFailure(Status.FALLBACK, check.fallback)
     try:
         session, created_s = timed_session(model_path, request, settings.threads)
     except Exception as exc:  # noqa: BLE001 - a model this runtime cannot load is this row's verdict
         raise StageFailure(Status.RUNTIME_ERROR, f"ONNX Runtime could not create the session: {exc}") from None
-    record.ort_session_seconds = round(created_s, 4)
+    trail.add(SessionTime(round(created_s, 4)))
     return session
 
 
-def _large_batch(session: Any, spec: ModelSpec, case: Case, settings: LatencySettings) -> dict[str, Any]:
+def _large_batch(session: Any, spec: ModelSpec, case: Case, settings: LatencySettings) -> LargeBatch:
     """Throughput at the larger batch, or why there is none."""
     dims = large_batch_dims(spec, case.shape, settings.large_batch)
     if dims is None:
-        return {"large_batch_note": "batch axis is fixed in this export"}
+        return LargeBatch(large_batch_note="batch axis is fixed in this export")
     feeds = make_inputs(spec, dims)
     names = [o.name for o in session.get_outputs()]
     try:
         stats = summarize(sample(lambda: session.run(names, feeds), settings.plan))
     except Exception as exc:  # noqa: BLE001 - a dynamic axis that fails at this size is worth a note, not the row
-        return {"large_batch_note": f"batch {settings.large_batch} failed: {str(exc)[:200]}"}
-    return {
-        "large_batch": settings.large_batch,
-        "large_batch_p50_ms": round(stats.p50_ms, 5),
-        "large_batch_throughput_per_s": round(settings.large_batch * 1000.0 / stats.p50_ms, 2),
-    }
+        return LargeBatch(large_batch_note=f"batch {settings.large_batch} failed: {str(exc)[:200]}")
+    return LargeBatch(
+        settings.large_batch,
+        round(stats.p50_ms, 5),
+        round(settings.large_batch * 1000.0 / stats.p50_ms, 2),
+    )
 
 
 def _effective_options(session: Any, request: ProviderRequest) -> dict[str, str]:
@@ -283,7 +350,7 @@ def numerics_policy(case: Case, strict: ProviderRequest | None, rule: str) -> st
 
 
 def _judge_numerics(
-    record: Record,
+    trail: Trail,
     case: Case,
     prepared: Prepared,
     dims: Mapping[str, int],
@@ -291,36 +358,37 @@ def _judge_numerics(
     effective: Mapping[str, str],
     model_path: Path,
     settings: LatencySettings,
-) -> None:
+) -> Outcome:
     """Outputs on this provider against eager: recorded always, judged for unquantized variants.
 
     Where the timed session uses TF32 math, its error is TF32 rounding, not a verdict: a second
     session with TF32 off is judged with the FP32 tolerance, so a wrong kernel still fails.
     """
-    record.stage = "compare"
+    trail.enter("compare")
     strict = strict_request(case.provider, effective)
-    record.hops["provider_options_in_effect"] = json.dumps(dict(effective), sort_keys=True)
-    record.hops["numerics_policy"] = numerics_policy(case, strict, prepared.reference_at(Probe(dims)).rule)
+    policy = numerics_policy(case, strict, prepared.reference_at(Probe(dims)).rule)
+    trail.add(ProviderNumerics(json.dumps(dict(effective), sort_keys=True), policy))
     comparison = _against_eager(prepared, dims, outputs)
-    record.max_abs_err = comparison.worst("max_abs_err")
-    record.hops["floor_ratio"] = comparison.worst("floor_ratio")
-    record.sizes_checked = dims_label(dims)
+    timed = Numerics(max_abs_err=comparison.worst("max_abs_err"), sizes_checked=dims_label(dims))
+    trail.add(timed, FloorRatio(comparison.worst("floor_ratio")))
     if strict is not None:
-        record.hops["tf32_max_abs_err"] = record.max_abs_err
+        tf32_floor_ratio = comparison.worst("floor_ratio")
         try:
             session, _ = timed_session(model_path, strict, settings.threads)
             comparison = _against_eager(prepared, dims, session.run(None, make_inputs(prepared.spec, dims)))
         except Exception as exc:  # noqa: BLE001 - the strict session is part of this row's verdict
             raise StageFailure(Status.RUNTIME_ERROR, f"the {TF32_OPTION}=0 session failed: {exc}") from None
-        record.hops["strict_max_abs_err"] = comparison.worst("max_abs_err")
-        # The judged figure is the strict session's; the TF32 one stays beside it.
-        record.hops["tf32_floor_ratio"] = record.hops["floor_ratio"]
-        record.hops["floor_ratio"] = comparison.worst("floor_ratio")
+        # The judged floor ratio is the strict session's; the TF32 figures stay beside it.
+        trail.add(
+            Tf32Figures(timed.max_abs_err, tf32_floor_ratio, comparison.worst("max_abs_err")),
+            FloorRatio(comparison.worst("floor_ratio")),
+        )
     if exact(case.variant) and not comparison.ok:
         mode = f" with {TF32_OPTION}=0" if strict is not None else ""
-        raise StageFailure(
+        return trail.failed(
             Status.MISMATCH, f"{case.provider.name}{mode} output differs from eager: {comparison.message}"
         )
+    return trail.passed()
 
 
 def _against_eager(prepared: Prepared, dims: Mapping[str, int], outputs: Sequence[Any]) -> Any:

@@ -7,21 +7,23 @@ from collections.abc import Sequence
 from suite.backends.ort import session_from_artifact
 from suite.cases import Case
 from suite.compare import compare_outputs
+from suite.figures import Numerics
 from suite.floor import Bound
 from suite.inputs import Probe
+from suite.outcome import Outcome, Trail
 from suite.paths.declaration import TABLE, PathSpec
 from suite.pipeline import CaseRunner, Prepared, StageFailure
-from suite.record import Record, Status
+from suite.record import Status
 from suite.transforms import OPTIMIZE
-from suite.variants import build_variant, evaluation_feeds, outputs_on, transform_cases
+from suite.variants import VariantFacts, build_variant, evaluation_feeds, outputs_on, transform_cases
 from zoo.spec import Tolerance
 
 
-def run_optimization(runner: CaseRunner, case: Case, record: Record, prepared: Prepared) -> None:
+def run_optimization(runner: CaseRunner, case: Case, trail: Trail, prepared: Prepared) -> Outcome:
     """An optimized variant must match the unoptimized model within the FP32 bounds (suite/floor.py)."""
     spec = prepared.spec
-    product, _ = build_variant(runner, case.variant, record, prepared)
-    record.stage = "compare"
+    product, _ = build_variant(runner, case.variant, trail, prepared)
+    trail.enter("compare")
     feeds = evaluation_feeds(spec)[:2]
     try:
         fp32 = outputs_on(session_from_artifact(prepared.artifact.path), feeds)
@@ -30,7 +32,7 @@ def run_optimization(runner: CaseRunner, case: Case, record: Record, prepared: P
     except Exception as exc:  # noqa: BLE001 - any ORT failure on the variant is this row's verdict
         raise StageFailure(Status.RUNTIME_ERROR, f"ONNX Runtime failed on the optimized model: {exc}") from None
     names = [o.name for o in optimized_session.get_outputs()]
-    worst = None
+    worst, max_abs_err = None, 0.0
     for draw, (reference, candidate) in enumerate(zip(fp32, optimized, strict=True)):
         comparison = compare_outputs(
             reference,
@@ -40,12 +42,13 @@ def run_optimization(runner: CaseRunner, case: Case, record: Record, prepared: P
             tolerance=_bounds(prepared, draw),
             task=spec.task,
         )
-        record.max_abs_err = max(record.max_abs_err or 0.0, comparison.worst("max_abs_err"))
+        max_abs_err = max(max_abs_err, comparison.worst("max_abs_err"))
         if not comparison.ok and worst is None:
             worst = comparison.message
-    record.sizes_checked = f"{len(feeds)} draws"
+    trail.add(Numerics(max_abs_err=max_abs_err, sizes_checked=f"{len(feeds)} draws"))
     if worst is not None:
-        raise StageFailure(Status.MISMATCH, f"optimized model differs from FP32 beyond tolerance: {worst}")
+        return trail.failed(Status.MISMATCH, f"optimized model differs from FP32 beyond tolerance: {worst}")
+    return trail.passed()
 
 
 def _bounds(prepared: Prepared, draw: int) -> Sequence[Bound] | Tolerance:
@@ -63,5 +66,9 @@ PATH = PathSpec(
     transform_cases(OPTIMIZE),
     run_optimization,
     shown_as=TABLE,
-    columns=("nodes_before", "nodes_after", "fusions", "op_delta", "max_abs_err", "transform_seconds"),
+    columns=(
+        *VariantFacts.column_names("nodes_before", "nodes_after", "fusions", "op_delta"),
+        *Numerics.column_names("max_abs_err"),
+        *VariantFacts.column_names("transform_seconds"),
+    ),
 )

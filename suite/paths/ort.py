@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from suite.backends.ort import Threads
 from suite.backends.placement import probe_provider
 from suite.cases import CPU, Case, Draw, build_matrix, with_providers
+from suite.figures import FloorRatio
 from suite.hops import ort_hop
+from suite.outcome import FieldFigures, Outcome, Trail
 from suite.paths.declaration import PathSpec
 from suite.pipeline import CaseRunner, Prepared, StageFailure
 from suite.providers import TF32_OPTION, ProviderRequest
-from suite.record import Record, Status
+from suite.record import Status
 
 
 def draw_cases(draw: Draw) -> list[Case]:
@@ -17,16 +21,30 @@ def draw_cases(draw: Draw) -> list[Case]:
     return with_providers(build_matrix(draw, "ort", "ort_cpu"), draw.providers, "ort_")
 
 
-def run_ort(runner: CaseRunner, case: Case, record: Record, prepared: Prepared) -> None:
-    """ONNX Runtime on the export on every probe; figures go to the row's main columns.
+@dataclass(frozen=True)
+class OrtRun(FieldFigures):
+    """The ort path's own figures: outputs compared, session creation and the last run's time."""
+
+    outputs_checked: int
+    ort_session_seconds: float | None
+    ort_run_seconds: float | None
+
+
+@dataclass(frozen=True)
+class OptionsAsked(FieldFigures):
+    provider_options: str  # the provider options asked for, k=v,k=v
+
+
+def run_ort(runner: CaseRunner, case: Case, trail: Trail, prepared: Prepared) -> Outcome:
+    """ONNX Runtime on the export on every probe; its figures are the row's shared numerics columns.
 
     A case on another provider than the plain CPU one runs there, after the onnx worker checked
     that the provider really takes the graph (a fallback is a `fallback` row, as in the latency path).
     """
     request = correctness_request(case.provider) if case.provider != CPU else None
     if request is not None:
-        _check_provider(runner, record, prepared, request)
-    record.stage = "ort"
+        _check_provider(runner, trail, prepared, request)
+    trail.enter("ort")
     hop = ort_hop(
         prepared.artifact.path,
         prepared.spec,
@@ -35,15 +53,14 @@ def run_ort(runner: CaseRunner, case: Case, record: Record, prepared: Prepared) 
         prepared.artifact.output_names,
         request=request,
     )
-    for name in ("max_abs_err", "max_rel_err", "mismatch_frac", "top1_agreement", "sizes_checked"):
-        setattr(record, name, getattr(hop, name))
-    record.hops["floor_ratio"] = hop.floor_ratio
-    record.outputs_checked = len(prepared.artifact.output_names)
-    record.ort_session_seconds = hop.extra.get("session_seconds")
-    record.ort_run_seconds = hop.extra.get("run_seconds")
+    trail.add(
+        hop.numerics(),
+        FloorRatio(hop.floor_ratio),
+        OrtRun(len(prepared.artifact.output_names), hop.extra.get("session_seconds"), hop.extra.get("run_seconds")),
+    )
     if not hop.ok:
-        record.stage = "dynamic_sizes" if hop.at_other_size else "ort"
-        raise StageFailure(hop.status, hop.message)
+        return trail.failed(hop.status, hop.message, stage="dynamic_sizes" if hop.at_other_size else "ort")
+    return trail.passed()
 
 
 def correctness_request(request: ProviderRequest) -> ProviderRequest:
@@ -54,10 +71,10 @@ def correctness_request(request: ProviderRequest) -> ProviderRequest:
     return ProviderRequest(request.name, (*request.options, (TF32_OPTION, "0")))
 
 
-def _check_provider(runner: CaseRunner, record: Record, prepared: Prepared, request: ProviderRequest) -> None:
+def _check_provider(runner: CaseRunner, trail: Trail, prepared: Prepared, request: ProviderRequest) -> None:
     """Where the provider puts the graph, checked in the onnx worker (a crash there costs one row)."""
-    record.stage = "provider"
-    record.hops["provider_options"] = ",".join(f"{k}={v}" for k, v in request.options)
+    trail.enter("provider")
+    trail.add(OptionsAsked(",".join(f"{k}={v}" for k, v in request.options)))
     check = runner.call(
         "onnx",
         "provider",
@@ -68,7 +85,7 @@ def _check_provider(runner: CaseRunner, record: Record, prepared: Prepared, requ
         prepared.info.node_count,
         prepared.probes[0].inputs(prepared.spec),
     )
-    record.hops.update(check.columns())
+    trail.add(check)
     if check.fallback:
         raise StageFailure(Status.FALLBACK, check.fallback)
 

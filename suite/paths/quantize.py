@@ -8,6 +8,7 @@ quantization; the report puts its figures in this path's table (latency_report.q
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +16,13 @@ import numpy as np
 
 from suite.backends.ort import session_from_artifact
 from suite.cases import Case
+from suite.figures import Numerics
+from suite.outcome import FieldFigures, Outcome, Trail
 from suite.paths.declaration import TABLE, PathSpec
 from suite.pipeline import CaseRunner, Prepared, StageFailure
-from suite.record import Record, Status
+from suite.record import Status
 from suite.transforms import QUANTIZE, transform_named, worst_qdq_tensors
-from suite.variants import build_variant, evaluation_feeds, one_sample_feeds, outputs_on, transform_cases
+from suite.variants import VariantFacts, build_variant, evaluation_feeds, one_sample_feeds, outputs_on, transform_cases
 from zoo.spec import ModelSpec, Task
 
 # A row's FP32 top-1 is "clear" when its lead over the runner-up is at least this share of the
@@ -34,11 +37,37 @@ NOISE_NUDGE = 1e-3
 SESSION_THREADS = 2
 
 
-def run_quantization(runner: CaseRunner, case: Case, record: Record, prepared: Prepared) -> None:
+@dataclass(frozen=True)
+class PolicyFigures(FieldFigures):
+    """A variant against FP32 by the model's quantization policy, with the policy's own noise
+    (FP32 against FP32 on nudged inputs); the classification and held-out figures are None
+    where the model has none."""
+
+    cosine: float
+    policy: str
+    top5_agreement: float | None = None
+    clear_rows: int | None = None
+    top1_agreement_clear: float | None = None
+    noise_cosine: float | None = None
+    noise_top1_agreement: float | None = None
+    noise_top1_agreement_clear: float | None = None
+    accuracy_fp32_pct: float | None = None
+    accuracy_variant_pct: float | None = None
+    accuracy_drop_pp: float | None = None
+    accuracy_samples: int | None = None
+    policy_not_judged: str = ""
+
+
+@dataclass(frozen=True)
+class WorstTensors(FieldFigures):
+    worst_tensors: str  # per-tensor SQNR, worst first, or why localization failed
+
+
+def run_quantization(runner: CaseRunner, case: Case, trail: Trail, prepared: Prepared) -> Outcome:
     """A quantized or FP16 variant against FP32: error, agreement, accuracy and size (speed: see above)."""
     spec = prepared.spec
-    product, _ = build_variant(runner, case.variant, record, prepared)
-    record.stage = "compare"
+    product, _ = build_variant(runner, case.variant, trail, prepared)
+    trail.enter("compare")
     feeds = evaluation_feeds(spec)
     try:
         fp32_session = session_from_artifact(prepared.artifact.path, intra_op_threads=SESSION_THREADS)
@@ -50,26 +79,29 @@ def run_quantization(runner: CaseRunner, case: Case, record: Record, prepared: P
     ref = np.concatenate([np.asarray(o[0], np.float64).ravel() for o in fp32])
     cand = np.concatenate([np.asarray(o[0], np.float64).ravel() for o in variant])
     figures: dict[str, Any] = {"cosine": cosine(ref, cand), "policy": describe_policy(spec)}
-    record.max_abs_err = float(np.max(np.abs(ref - cand))) if np.isfinite(cand).all() else float("nan")
+    max_abs_err = float(np.max(np.abs(ref - cand))) if np.isfinite(cand).all() else float("nan")
+    top1 = None
     if spec.task == Task.CLASSIFICATION:
         ref_logits, cand_logits = _logits(fp32), _logits(variant)
-        record.top1_agreement = topk_agreement(ref_logits, cand_logits, 1)
+        top1 = topk_agreement(ref_logits, cand_logits, 1)
         figures["top5_agreement"] = topk_agreement(ref_logits, cand_logits, 5)
         figures["clear_rows"], figures["top1_agreement_clear"] = clear_top1(ref_logits, cand_logits)
     figures.update(policy_noise(spec, fp32_session, feeds, fp32))
     if spec.held_out is not None:
         figures.update(held_out_accuracy(spec, fp32_session, variant_session))
-    record.hops.update(figures)
-    record.sizes_checked = f"{len(feeds)} draws"
     problems = policy_problems(spec, figures)
     not_judged = policy_not_judged(spec, figures)
-    record.hops["policy_not_judged"] = not_judged
+    trail.add(
+        Numerics(max_abs_err=max_abs_err, top1_agreement=top1, sizes_checked=f"{len(feeds)} draws"),
+        PolicyFigures(**figures, policy_not_judged=not_judged),
+    )
     if not problems and not judges_anything(spec, figures):
-        raise StageFailure(Status.SKIP, f"not judged: {not_judged}; the figures are in the row")
+        return trail.failed(Status.SKIP, f"not judged: {not_judged}; the figures are in the row")
     if problems:
         if transform_named(case.variant).localizable:
-            record.hops["worst_tensors"] = _worst_tensors(runner, prepared, product, feeds)
-        raise StageFailure(Status.MISMATCH, "; ".join(problems))
+            trail.add(WorstTensors(_worst_tensors(runner, prepared, product, feeds)))
+        return trail.failed(Status.MISMATCH, "; ".join(problems))
+    return trail.passed()
 
 
 def _logits(outputs: Sequence[Sequence[np.ndarray]]) -> np.ndarray:
@@ -231,25 +263,26 @@ PATH = PathSpec(
     run_quantization,
     shown_as=TABLE,
     columns=(
-        "size_before",
-        "size_after",
-        "size_ratio",
+        *VariantFacts.column_names("size_before", "size_after", "size_ratio"),
+        # Joined by the report from the same run's latency rows (latency_report.with_latency_speedups).
         "fp32_ms",
         "variant_ms",
         "speedup",
-        "max_abs_err",
-        "cosine",
-        "top1_agreement",
-        "top1_agreement_clear",
-        "clear_rows",
-        "top5_agreement",
-        "noise_cosine",
-        "noise_top1_agreement",
-        "noise_top1_agreement_clear",
-        "accuracy_fp32_pct",
-        "accuracy_variant_pct",
-        "accuracy_drop_pp",
-        "policy",
-        "worst_tensors",
+        *Numerics.column_names("max_abs_err"),
+        *PolicyFigures.column_names("cosine"),
+        *Numerics.column_names("top1_agreement"),
+        *PolicyFigures.column_names(
+            "top1_agreement_clear",
+            "clear_rows",
+            "top5_agreement",
+            "noise_cosine",
+            "noise_top1_agreement",
+            "noise_top1_agreement_clear",
+            "accuracy_fp32_pct",
+            "accuracy_variant_pct",
+            "accuracy_drop_pp",
+            "policy",
+        ),
+        *WorstTensors.column_names("worst_tensors"),
     ),
 )

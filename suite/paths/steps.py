@@ -5,19 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from suite.cache import CachedOutcome
-from suite.hops import HopResult
-from suite.record import Record, Status
+from suite.hops import HopResult, NamedHop
+from suite.outcome import Outcome, Trail
+from suite.record import Status
 
 
-def first_failure(record: Record, hops: Sequence[tuple[str, HopResult]]) -> None:
-    """The row's status and stage are those of the first hop that did not pass."""
-    for name, hop in hops:
-        record.hops.update(hop.columns(name))
+def first_failure(trail: Trail, hops: Sequence[tuple[str, HopResult]]) -> Outcome:
+    """Every hop's figures; the case's status and stage are those of the first hop that did not pass."""
+    trail.add(*(NamedHop(name, hop) for name, hop in hops))
     for name, hop in hops:
         if not hop.ok:
-            record.stage = name
-            record.fail(hop.status, f"{name}: {hop.message}")
-            return
+            return trail.failed(hop.status, f"{name}: {hop.message}", stage=name)
+    return trail.passed()
 
 
 def not_run(reason: str) -> HopResult:
@@ -26,6 +25,4 @@ def not_run(reason: str) -> HopResult:
 
 def hop_from_outcome(outcome: CachedOutcome) -> HopResult:
     status = Status.PASS if outcome.status == "ok" else Status(outcome.status)
-    hop = HopResult(status=status, message=outcome.message, seconds=outcome.seconds or None)
-    hop.extra.update(outcome.extra)
-    return hop
+    return HopResult(status=status, message=outcome.message, seconds=outcome.seconds or None, extra=dict(outcome.extra))

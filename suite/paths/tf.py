@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -17,10 +18,11 @@ from suite.cases import Case, Draw, build_matrix
 from suite.hops import HopResult, judge_sizes, ort_hop
 from suite.inputs import Probe
 from suite.messages import clip
+from suite.outcome import Outcome, Trail
 from suite.paths.declaration import PathSpec
 from suite.paths.steps import first_failure, hop_from_outcome, not_run
 from suite.pipeline import CaseRunner, Prepared, StageFailure
-from suite.record import Record, Status
+from suite.record import Status
 from suite.tf_stage import (
     onnx_tf_export_saved_model,
     onnx_tf_failure_summary,
@@ -36,22 +38,21 @@ def draw_cases(draw: Draw) -> list[Case]:
     return build_matrix(draw, "tf", "tf_roundtrip", one_shape=True)
 
 
-def run_tf_roundtrip(runner: CaseRunner, case: Case, record: Record, prepared: Prepared) -> None:
+def run_tf_roundtrip(runner: CaseRunner, case: Case, trail: Trail, prepared: Prepared) -> Outcome:
     """onnx-tf -> SavedModel -> tf2onnx -> ONNX Runtime, each hop judged against eager."""
-    record.stage = "onnx_tf"
+    trail.enter("onnx_tf")
     onnx_tf = _onnx_tf_hop(runner, prepared)
     if not onnx_tf.ok:
-        first_failure(
-            record,
+        return first_failure(
+            trail,
             [
                 ("onnx_tf", onnx_tf),
                 ("saved_model", not_run("onnx-tf failed")),
                 ("tf2onnx", not_run("onnx-tf failed")),
             ],
         )
-        return
 
-    record.stage = "saved_model"
+    trail.enter("saved_model")
     tf_versions = runner.versions("tf")
     saved_key = content_key(kind="saved_model", export=prepared.export_key, **tf_versions)
     source = str(prepared.artifact.path)
@@ -63,10 +64,11 @@ def run_tf_roundtrip(runner: CaseRunner, case: Case, record: Record, prepared: P
     )
     saved = hop_from_outcome(outcome)
     if saved_dir is None:
-        first_failure(record, [("onnx_tf", onnx_tf), ("saved_model", saved), ("tf2onnx", not_run("no SavedModel"))])
-        return
+        return first_failure(
+            trail, [("onnx_tf", onnx_tf), ("saved_model", saved), ("tf2onnx", not_run("no SavedModel"))]
+        )
 
-    record.stage = "tf2onnx"
+    trail.enter("tf2onnx")
     # "in_worker": converted through tf2onnx's Python calls in the TF worker (once a subprocess).
     tf2onnx_key = content_key(kind="tf2onnx", saved=saved_key, opset=case.opset, run="in_worker", **tf_versions)
     outcome, converted = runner.cached_step(
@@ -82,9 +84,8 @@ def run_tf_roundtrip(runner: CaseRunner, case: Case, record: Record, prepared: P
     else:
         input_names = outcome.extra.get("input_names") or {}
         tf2onnx = ort_hop(converted, prepared.spec, prepared.probes, prepared.reference_at, None, input_names)
-        tf2onnx.seconds = outcome.seconds
-        tf2onnx.extra = {"opset": outcome.extra.get("opset")}
-    first_failure(record, [("onnx_tf", onnx_tf), ("saved_model", saved), ("tf2onnx", tf2onnx)])
+        tf2onnx = replace(tf2onnx, seconds=outcome.seconds, extra={"opset": outcome.extra.get("opset")})
+    return first_failure(trail, [("onnx_tf", onnx_tf), ("saved_model", saved), ("tf2onnx", tf2onnx)])
 
 
 def _onnx_tf_hop(runner: CaseRunner, prepared: Prepared) -> HopResult:
@@ -103,8 +104,7 @@ def _onnx_tf_hop(runner: CaseRunner, prepared: Prepared) -> HopResult:
             outcome = _onnx_tf_failure(RemoteError(cause["type_name"], cause["message"], cause["traceback"]))
     hop = HopResult(seconds=outcome.seconds or None)
     if outcome.status != "ok":
-        hop.extra = dict(outcome.extra)
-        return hop.failed(Status(outcome.status), outcome.message)
+        return replace(hop, extra=dict(outcome.extra)).failed(Status(outcome.status), outcome.message)
     per_size = _unflatten(flat, outcome.extra["counts"])
     errors: Mapping[str, str] = outcome.extra.get("errors", {})
 

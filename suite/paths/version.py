@@ -6,6 +6,7 @@ The converter runs in the onnx worker: it is C++, and a crash there must cost on
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +14,10 @@ from suite.cache import content_key
 from suite.cases import Case, Draw, build_matrix
 from suite.hops import ort_hop
 from suite.onnx_stage import convert_version
+from suite.outcome import Outcome, Trail
 from suite.paths.declaration import PathSpec
 from suite.paths.steps import first_failure, hop_from_outcome
 from suite.pipeline import CaseRunner, Prepared
-from suite.record import Record
 
 # Opsets the version path converts every export to (the export's own opset is skipped).
 VERSION_TARGETS = (13, 17, 21)
@@ -27,7 +28,7 @@ def draw_cases(draw: Draw) -> list[Case]:
     return build_matrix(draw, "version", "version", one_shape=True)
 
 
-def run_version(runner: CaseRunner, case: Case, record: Record, prepared: Prepared) -> None:
+def run_version(runner: CaseRunner, case: Case, trail: Trail, prepared: Prepared) -> Outcome:
     """onnx.version_converter to each target opset, then ONNX Runtime against eager."""
     hops = []
     source = str(prepared.artifact.path)
@@ -35,7 +36,7 @@ def run_version(runner: CaseRunner, case: Case, record: Record, prepared: Prepar
         if target == prepared.info.opset:
             continue
         name = f"version_op{target}"
-        record.stage = name
+        trail.enter(name)
         key = content_key(kind="version", export=prepared.export_key, target=target, **runner.versions("onnx"))
         outcome, converted = runner.cached_step(
             "versions",
@@ -49,9 +50,9 @@ def run_version(runner: CaseRunner, case: Case, record: Record, prepared: Prepar
             hop = ort_hop(
                 converted, prepared.spec, prepared.probes, prepared.reference_at, prepared.artifact.output_names
             )
-            hop.seconds = outcome.seconds
+            hop = replace(hop, seconds=outcome.seconds)
         hops.append((name, hop))
-    first_failure(record, hops)
+    return first_failure(trail, hops)
 
 
 def _converter(runner: CaseRunner, source: str, target: int) -> Callable[[Path], Any]:
