@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import math
+import sqlite3
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -126,7 +128,7 @@ def make_engine(url: str) -> Engine:
         # pysqlite's own transaction handling defers BEGIN and would let two writers both
         # read, then fail to upgrade their locks; take the write lock up front instead.
         dbapi_connection.isolation_level = None
-        dbapi_connection.execute("PRAGMA journal_mode=WAL")
+        _switch_to_wal(dbapi_connection)
         dbapi_connection.execute("PRAGMA foreign_keys=ON")
 
     @sa.event.listens_for(engine, "begin")
@@ -134,6 +136,24 @@ def make_engine(url: str) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def _switch_to_wal(dbapi_connection: Any, wait_s: float = 60.0) -> None:
+    """PRAGMA journal_mode=WAL, retried while another connection holds the lock it needs.
+
+    Switching a database file into WAL mode takes an exclusive lock, and SQLite answers
+    "database is locked" at once, without its busy wait, when two processes open a new history
+    file together (measured: one of two writers failed so, tests/test_history.py).
+    """
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            dbapi_connection.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 class HistoryStore:
