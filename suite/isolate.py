@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
 from typing import Any
 
+from suite import inherent
 from suite.worker_errors import UNRESOLVABLE, RemoteError, WorkerCrashed, WorkerError, WorkerTimeout
 
 __all__ = ["UNRESOLVABLE", "RemoteError", "Worker", "WorkerCrashed", "WorkerError", "WorkerTimeout"]
@@ -53,14 +54,17 @@ def _serve(conn: Connection, initializer: str | None, init_args: Sequence[Any]) 
         try:
             function = _resolve(ref)
         except Exception as exc:  # noqa: BLE001 - a call that names nothing is the harness's bug
-            conn.send(("error", (UNRESOLVABLE, f"cannot resolve {ref!r}: {exc!r}", traceback.format_exc())))
+            conn.send(("error", (UNRESOLVABLE, f"cannot resolve {ref!r}: {exc!r}", traceback.format_exc()), 0.0))
             continue
+        # The function's own time goes back with its answer: the caller counts it as inherent work
+        # (suite.inherent), and the process start and the pickling around it as overhead.
+        start = time.perf_counter()
         try:
             result = function(*args, **kwargs)
-            conn.send(("ok", result))
+            conn.send(("ok", result, time.perf_counter() - start))
         except BaseException as exc:  # noqa: BLE001 - everything goes back as data
             kind = f"{type(exc).__module__}.{type(exc).__qualname__}"
-            conn.send(("error", (kind, str(exc), traceback.format_exc())))
+            conn.send(("error", (kind, str(exc), traceback.format_exc()), time.perf_counter() - start))
 
 
 def _describe_exit(exitcode: int | None) -> str:
@@ -134,10 +138,11 @@ class Worker:
                 self._discard(kill=True)
                 raise WorkerTimeout(f"{self.name} worker: {ref} did not finish within {timeout:g} s; worker killed")
         try:
-            status, payload = self._conn.recv()
+            status, payload, seconds = self._conn.recv()
         except (EOFError, OSError) as exc:
             exitcode = self._discard()
             raise WorkerCrashed(f"{self.name} worker crashed during {ref}: {_describe_exit(exitcode)}") from exc
+        inherent.add("worker", seconds)
         if status == "error":
             raise RemoteError(*payload)
         return payload

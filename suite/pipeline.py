@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from suite import inherent
 from suite.artifact import Artifact, ArtifactInfo, InvalidModelError, inspect_artifact
 from suite.backends.ort import Threads
 from suite.cache import Cache, CachedOutcome, content_key
@@ -27,6 +28,7 @@ from suite.cases import Case
 from suite.exporters import ExportRequest
 from suite.figures import ArtifactFacts, ExportRun, JudgedTolerance, ModelFacts, SpecTolerance, Weights
 from suite.floor import FLOAT64_RUN_VERSION, Bound, bounds_for
+from suite.inherent import InherentTime
 from suite.inputs import Probe, dims_label, export_dims, make_inputs
 from suite.isolate import RemoteError, Worker, WorkerCrashed, WorkerError, WorkerFunction, WorkerTimeout
 from suite.messages import clip, exporter_summary, first_line, raised_at
@@ -34,8 +36,9 @@ from suite.outcome import Outcome, Trail
 from suite.providers import onnxruntime_version
 from suite.record import Record, Status
 from suite.timing import TimingPlan
-from zoo import registry
+from suite.workers import keras_models, torch_models  # noqa: TID251 - the model functions, for CaseRunner.call
 from zoo.expectations import expectation_for
+from zoo.registry import ModelRegistry
 from zoo.spec import ModelSpec
 
 _UNSUPPORTED_TYPES = {"ExportUnsupported", "UnsupportedOperatorError"}
@@ -65,8 +68,38 @@ _CONVERTING_STAGES = {
 # torch.compiler.reset(); only a new process gave every export the verdict it gets alone.
 FRESH_PROCESS_EXPORTERS = frozenset({"dynamo"})
 # Which worker and stage module serve each model framework.
-FRAMEWORK_WORKERS = {"torch": "torch", "keras": "tf"}
-STAGE_MODULES = {"torch": "suite.torch_stage", "keras": "suite.tf_stage"}
+
+
+@dataclass(frozen=True)
+class ModelFunctions:
+    """The worker functions that serve one model framework, and the worker they run in."""
+
+    worker: str
+    weights_digest: Callable[..., Any]
+    eager_outputs: Callable[..., Any]
+    eager_outputs_float64: Callable[..., Any]
+    eager_latency: Callable[..., Any]
+    export: Callable[..., Any]
+
+
+MODEL_FUNCTIONS = {
+    "torch": ModelFunctions(
+        "torch",
+        torch_models.weights_digest,
+        torch_models.eager_outputs,
+        torch_models.eager_outputs_float64,
+        torch_models.eager_latency,
+        torch_models.export,
+    ),
+    "keras": ModelFunctions(
+        "tf",
+        keras_models.weights_digest,
+        keras_models.eager_outputs,
+        keras_models.eager_outputs_float64,
+        keras_models.eager_latency,
+        keras_models.export,
+    ),
+}
 # Library versions that decide a framework's results, part of every cache key.
 FRAMEWORK_LIBRARIES = {
     "torch": ("torch", "torchvision", "transformers", "onnxscript"),
@@ -186,6 +219,7 @@ class CaseRunner:
     Args:
         workers: Worker processes by name ("torch", "tf"); started on first use.
         cache: Where exports, references and converter results are kept across runs.
+        models: The run's zoo, where cases look up their model's spec.
         timeout: Seconds one worker call may take before it is a timeout row.
         use_cache: When False, redo (and refresh) every cached step.
     """
@@ -194,11 +228,13 @@ class CaseRunner:
         self,
         workers: Mapping[str, Worker],
         cache: Cache,
+        models: ModelRegistry,
         timeout: float = 600.0,
         use_cache: bool = True,
         input_draw: int = 0,
     ):
         self.workers = dict(workers)
+        self.models = models
         self.cache = cache
         self.timeout = timeout
         self.use_cache = use_cache
@@ -235,20 +271,23 @@ class CaseRunner:
         except WorkerError as exc:
             raise classify_worker_error(exc, stage) from None
 
-    def _model_call(self, spec: ModelSpec, stage: str, function: str, *args: object) -> Any:
-        module = STAGE_MODULES[spec.framework]
-        return self.call(FRAMEWORK_WORKERS[spec.framework], stage, f"{module}:{function}", *args)
+    def _model_call(
+        self, spec: ModelSpec, stage: str, function: Callable[[ModelFunctions], WorkerFunction], *args: object
+    ) -> Any:
+        """Call the worker function `function` picks for the model's framework, in that framework's worker."""
+        functions = MODEL_FUNCTIONS[spec.framework]
+        return self.call(functions.worker, stage, function(functions), *args)
 
     def digest(self, spec: ModelSpec) -> str:
         if spec.name not in self._digests:
-            self._digests[spec.name] = str(self._model_call(spec, "build", "weights_digest", spec.name))
+            self._digests[spec.name] = str(self._model_call(spec, "build", lambda f: f.weights_digest, spec.name))
         return self._digests[spec.name]
 
     # -- cached steps -------------------------------------------------------------------------
 
     def reference(self, spec: ModelSpec, probe: Probe) -> list[np.ndarray]:
         """Eager outputs on the probe's inputs, from the cache or the model's worker."""
-        outputs, failure = self._eager_outputs(spec, probe, "eager_outputs", "reference")
+        outputs, failure = self._eager_outputs(spec, probe, lambda f: f.eager_outputs, "reference")
         if failure is not None:
             raise StageFailure(Status(failure.status), failure.message, failure.detail)
         return outputs
@@ -256,7 +295,7 @@ class CaseRunner:
     def judged_reference(self, spec: ModelSpec, probe: Probe) -> Reference:
         """The eager outputs with their bounds, calibrated from a float64 run where the model has one."""
         ref32 = self.reference(spec, probe)
-        ref64, failure = self._eager_outputs(spec, probe, "eager_outputs_float64", "reference64")
+        ref64, failure = self._eager_outputs(spec, probe, lambda f: f.eager_outputs_float64, "reference64")
         if failure is not None:
             bounds, _ = bounds_for(ref32, None, spec.tolerance)
             return Reference(ref32, bounds, f"static (no float64 run: {clip(failure.message, 160)})")
@@ -264,7 +303,7 @@ class CaseRunner:
         return Reference(ref32, bounds, rule)
 
     def _eager_outputs(
-        self, spec: ModelSpec, probe: Probe, function: str, kind: str
+        self, spec: ModelSpec, probe: Probe, function: Callable[[ModelFunctions], WorkerFunction], kind: str
     ) -> tuple[list[np.ndarray], CachedOutcome | None]:
         """A worker's outputs on the probe's inputs through the cache; (outputs, None) or ([], failure).
 
@@ -306,7 +345,14 @@ class CaseRunner:
         key = (spec.name, dims_label(dims), threads, device)
         if key not in self._eager_latency:
             self._eager_latency[key] = self._model_call(
-                spec, "eager", "eager_latency", spec.name, make_inputs(spec, dims), threads.intra_op, plan, device
+                spec,
+                "eager",
+                lambda f: f.eager_latency,
+                spec.name,
+                make_inputs(spec, dims),
+                threads.intra_op,
+                plan,
+                device,
             )
         return self._eager_latency[key]
 
@@ -346,10 +392,10 @@ class CaseRunner:
         scratch = self.cache.scratch_path("exports", key, ".onnx")
         request = ExportRequest(spec.name, case.exporter, case.opset, case.dynamic, str(scratch))
         if case.exporter in FRESH_PROCESS_EXPORTERS:
-            self.workers[FRAMEWORK_WORKERS[spec.framework]].recycle()
+            self.workers[MODEL_FUNCTIONS[spec.framework].worker].recycle()
         try:
             example = make_inputs(spec, export_dims(spec, case.dynamic))
-            result = self._model_call(spec, "export", "export", request, example, output_count)
+            result = self._model_call(spec, "export", lambda f: f.export, request, example, output_count)
         except StageFailure as failure:
             scratch.unlink(missing_ok=True)
             outcome = failure.outcome()
@@ -390,10 +436,10 @@ class CaseRunner:
     def run_case(self, case: Case, path_runner: PathRunner) -> Record:
         """Prepare the case's export, then let `path_runner` take it down its path; the row is built
         once, from the case and how it ended."""
-        start = time.perf_counter()
+        start, before = time.perf_counter(), inherent.snapshot()
         trail = Trail()
         try:
-            spec = registry.get(case.model)
+            spec = self.models.get(case.model)
             trail.add(ModelFacts(spec.family, spec.task.value), SpecTolerance(spec.tolerance.atol, spec.tolerance.rtol))
             prepared = self.prepare(spec, case, trail)
             trail.add(_judged_tolerance(prepared.reference_at(prepared.probes[0])))
@@ -404,6 +450,8 @@ class CaseRunner:
             outcome = trail.failed(
                 Status.CRASH, f"harness error {type(exc).__name__}: {first_line(exc)}", clip(repr(exc))
             )
+        spent = InherentTime.since(before)  # exports, sessions, timed loops: the rest of the case is overhead
+        outcome = replace(outcome, figures=(*outcome.figures, spent))
         return apply_expectation(record_of(case, outcome, time.perf_counter() - start))
 
     def prepare(self, spec: ModelSpec, case: Case, trail: Trail) -> Prepared:

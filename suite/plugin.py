@@ -17,12 +17,12 @@ from typing import Any
 
 import pytest
 
-from suite import tf_stage, torch_stage
 from suite.backends.ort import Threads
 from suite.cache import Cache
 from suite.cases import CPU, Case, Draw
 from suite.config import Selection, SelectionError, make_selection, profiles
 from suite.diff import parse_fail_on
+from suite.inherent import overhead_ratio
 from suite.isolate import Worker
 from suite.metadata import benchmark_version_problem, library_versions, run_metadata
 from suite.paths import PATH_NAMES, PATHS, PathSpec, path_named
@@ -46,7 +46,8 @@ from suite.runs import (
 from suite.shard import Shard, models_of_shard, parse_shard
 from suite.timing import TimingPlan
 from suite.worker_settings import WorkerSettings
-from zoo import registry
+from suite.workers import tf_process, torch_models  # noqa: TID251 - the workers' initializers
+from zoo.registry import DuplicateModelError, ModelRegistry, UnknownModelError
 
 RECORD_KEY = "zoo_record"
 SAMPLES_KEY = "zoo_samples"
@@ -62,6 +63,7 @@ class ZooState:
         config: pytest.Config,
         selection: Selection,
         user_modules: tuple[str, ...],
+        models: ModelRegistry,
         providers: tuple[ProviderRequest, ...] = (),
         notices: tuple[str, ...] = (),
         regression: RegressionSettings | None = None,
@@ -69,6 +71,7 @@ class ZooState:
         self.config = config
         self.selection = selection
         self.user_modules = user_modules
+        self.models = models  # the run's zoo: the built-in families and --zoo-module modules
         self.providers = providers
         self.notices = notices  # said in the header and the summary (e.g. a path left out)
         self.runtime = runtime_inventory()
@@ -85,6 +88,7 @@ class ZooState:
         self.worker_stats: list[dict[str, dict[str, int]]] = []
         self.regression = regression or RegressionSettings()
         self.samples: dict[str, list[float]] = {}
+        self.overhead: float | None = None  # the run's core-seconds over its inherent work (suite.inherent)
         self.started_at = now_iso()
         self.run_id = self.regression.run_id or f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
         self.store: Any = None  # a suite.store.HistoryStore, when a history is in use
@@ -300,6 +304,7 @@ class ZooState:
         rows = list(self.rows.values())
         self._store_run(rows, meta)
         rows, meta = self._with_earlier_part(rows, meta)
+        self.overhead = meta.get("overhead_ratio")
         summary_html = self._diff_against_baseline(rows, meta)
         self.report_paths = write_run(self.run_dir, rows, meta, summary_html)
         if self.diff is not None:
@@ -316,15 +321,22 @@ class ZooState:
     ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         """The whole run's rows and metadata: the earlier part's, then this one's (which win on a case)."""
         counted = ("wall_seconds", "exports_run", "exports_cached")
-        this_part = {"part": self._part_label(), "selection": meta["selection"], **{k: meta[k] for k in counted}}
+        this_part = {
+            "part": self._part_label(),
+            "selection": meta["selection"],
+            **{k: meta[k] for k in counted},
+            # For the harness overhead: cases ran in this many processes, spending this much inherent work.
+            "processes": int(getattr(self.config.option, "numprocesses", None) or 1),
+            "inherent_seconds": round(sum(float(r.get("inherent_seconds") or 0.0) for r in rows), 3),
+        }
         if self.earlier is None:
-            return rows, {**meta, "parts": [this_part]}
+            return rows, {**meta, "parts": [this_part], "overhead_ratio": overhead_ratio([this_part])}
         ours = {str(row["case_id"]) for row in rows}
         merged = [row for row in self.earlier.rows if str(row["case_id"]) not in ours] + rows
         parts = [*self.earlier.metadata.get("parts", []), this_part]
         totals = {k: round(sum(float(p.get(k) or 0) for p in parts), 1) for k in counted}
         totals["exports_run"], totals["exports_cached"] = int(totals["exports_run"]), int(totals["exports_cached"])
-        return merged, {**meta, "parts": parts, **totals}
+        return merged, {**meta, "parts": parts, **totals, "overhead_ratio": overhead_ratio(parts)}
 
     def _store_run(self, rows: list[dict[str, Any]], meta: dict[str, Any]) -> None:
         """The part's rows and samples into the history, in one transaction; a failure is said, not raised."""
@@ -374,6 +386,11 @@ class ZooState:
         terminalreporter.write_line(
             f"exports run {exports['exports_run']}, reused from cache {exports['exports_cached']}"
         )
+        if self.overhead is not None:
+            terminalreporter.write_line(
+                f"harness overhead: {self.overhead:.2f} x the inherent work (exports, conversions, sessions, "
+                "timed loops); core-seconds used over seconds spent in them"
+            )
         for notice in self.notices:
             terminalreporter.write_line(f"NOTE: {notice}")
         for kind, path in self.report_paths.items():
@@ -470,8 +487,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "slow: takes more than a few seconds")
     user_modules = tuple(str(Path(m).resolve()) if m.endswith(".py") else m for m in config.getoption("zoo_module"))
     try:
-        registry.load_builtin()
-        registry.load_modules(user_modules)
+        models = ModelRegistry().load_builtin().load_modules(user_modules)
         selection = make_selection(
             config.getoption("zoo_profile"),
             models=config.getoption("zoo_models"),
@@ -481,22 +497,22 @@ def pytest_configure(config: pytest.Config) -> None:
             shapes=config.getoption("zoo_shapes"),
             paths=config.getoption("zoo_paths"),
         )
-        registry.select(selection.models, selection.exclude)
+        models.select(selection.models, selection.exclude)
         selection, notices = _serial_paths_only_when_serial(config, selection)
         providers = _providers(config, selection)
-        regression = _regression_settings(config, selection, providers)
+        regression = _regression_settings(config, selection, providers, models)
         if config.getoption("zoo_input_draw") < 0:
             raise SelectionError(f"--zoo-input-draw must be 0 or more, got {config.getoption('zoo_input_draw')}")
     except (
         SelectionError,
         ProviderSelectionError,
-        registry.UnknownModelError,
-        registry.DuplicateModelError,
+        UnknownModelError,
+        DuplicateModelError,
         ImportError,
         ValueError,
     ) as exc:
         raise pytest.UsageError(f"zoo-suite: {exc}") from None
-    state = ZooState(config, selection, user_modules, providers, notices, regression)
+    state = ZooState(config, selection, user_modules, models, providers, notices, regression)
     config.stash[_STATE] = state
     config.pluginmanager.register(state, "zoo-suite-state")
 
@@ -514,14 +530,14 @@ class RegressionSettings:
 
 
 def _regression_settings(
-    config: pytest.Config, selection: Selection, providers: tuple[ProviderRequest, ...]
+    config: pytest.Config, selection: Selection, providers: tuple[ProviderRequest, ...], models: ModelRegistry
 ) -> RegressionSettings:
     reports = _reports_dir(config)
     shard_option = config.getoption("zoo_shard")
     shard = parse_shard(shard_option) if shard_option else None
     shard_models = None
     if shard is not None:
-        specs = registry.select(selection.models, selection.exclude)
+        specs = models.select(selection.models, selection.exclude)
         weights = {spec.name: 0 for spec in specs}
         draw = _draw(selection, providers, specs)
         for name in selection.paths:
@@ -595,7 +611,7 @@ def _check_pytest_benchmark() -> None:
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
     state = config.stash[_STATE]
-    specs = registry.select(state.selection.models, state.selection.exclude)
+    specs = state.models.select(state.selection.models, state.selection.exclude)
     versions = ", ".join(f"{k} {v}" for k, v in library_versions().items())
     runtime = state.runtime
     lines = [
@@ -623,7 +639,7 @@ def selected_cases(config: pytest.Config, path: PathSpec) -> list[Case]:
     selection = state.selection
     if path.name not in selection.paths:
         return []
-    specs = registry.select(selection.models, selection.exclude)
+    specs = state.models.select(selection.models, selection.exclude)
     if state.regression.shard_models is not None:
         specs = [spec for spec in specs if spec.name in state.regression.shard_models]
     return path.cases(_draw(selection, state.providers, specs))
@@ -668,13 +684,14 @@ def zoo_runner(pytestconfig: pytest.Config) -> Iterator[CaseRunner]:
         str(state.cache_dir),
     )
     workers = {
-        "torch": Worker("torch", torch_stage.init_worker, (settings,)),
-        "tf": Worker("tf", tf_stage.init_worker, (settings,)),
+        "torch": Worker("torch", torch_models.init_worker, (settings,)),
+        "tf": Worker("tf", tf_process.init_worker, (settings,)),
         "onnx": Worker("onnx"),
     }
     runner = CaseRunner(
         workers,
         Cache(state.cache_dir),
+        state.models,
         timeout=pytestconfig.getoption("zoo_timeout"),
         use_cache=not pytestconfig.getoption("zoo_no_cache"),
         input_draw=pytestconfig.getoption("zoo_input_draw"),

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from suite import inherent
 from suite.cache import content_key
 from suite.cases import CPU, Case, Draw, variant_cases
 from suite.inputs import make_inputs
@@ -59,7 +60,9 @@ def evaluation_feeds(spec: ModelSpec) -> list[dict[str, np.ndarray]]:
 
 def outputs_on(session: Any, feeds: Sequence[Mapping[str, np.ndarray]]) -> list[list[np.ndarray]]:
     names = [o.name for o in session.get_outputs()]
-    return [[np.asarray(o) for o in session.run(names, dict(f))] for f in feeds]
+    with inherent.spent("ort_run"):
+        outputs = [session.run(names, dict(f)) for f in feeds]
+    return [[np.asarray(o) for o in run] for run in outputs]
 
 
 def optimized_for(variant: str, provider: ProviderRequest) -> ProviderRequest | None:

@@ -26,16 +26,16 @@ def fake_tf_crash():
 
 
 def _crash_during_conversion() -> None:
-    from suite import tf_stage
+    from suite.workers import onnx_tf  # noqa: TID251 - patched inside the TF worker
 
-    real = tf_stage.onnx_tf_run_sizes
+    real = onnx_tf.onnx_tf_run_sizes
 
     def run_sizes(onnx_path, inputs_by_size):
         if "crash_me" in inputs_by_size[0]:
             os.kill(os.getpid(), signal.SIGSEGV)
         return real(onnx_path, inputs_by_size)
 
-    tf_stage.onnx_tf_run_sizes = run_sizes
+    onnx_tf.onnx_tf_run_sizes = run_sizes
 
 
 if multiprocessing.current_process().name == "zoo-tf-worker":

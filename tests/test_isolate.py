@@ -1,5 +1,8 @@
+import time
+
 import pytest
 
+from suite import inherent
 from suite.isolate import RemoteError, Worker, WorkerCrashed, WorkerTimeout
 
 F = "tests.worker_funcs"
@@ -65,3 +68,16 @@ def test_a_bug_in_the_harness_is_told_apart_from_a_failure_of_what_it_ran(worker
     assert verdict.message.startswith("harness error at suite/inputs.py:") and "not a verdict" in verdict.message
     assert classify_worker_error(failure(f"{F}:raise_value_error", "x"), "export").status == Status.EXPORT_ERROR
     assert worker.starts == 1
+
+
+def test_only_the_functions_own_time_counts_as_inherent_work(worker: Worker) -> None:
+    """The worker times the function itself: starting the process (importing, spawning) and
+    moving data between processes are the harness's overhead, not inherent work."""
+    before = inherent.snapshot()
+    started = time.perf_counter()
+    worker.call(f"{F}:sleep", 0.3)  # the first call also starts the worker process
+    elapsed = time.perf_counter() - started
+    spent = inherent.InherentTime.since(before).seconds
+    assert 0.3 <= spent["worker"] < 0.3 + 0.1
+    assert elapsed > spent["worker"]  # the start was not counted
+    assert spent["ort_session"] == spent["ort_run"] == spent["timed_loops"] == 0.0

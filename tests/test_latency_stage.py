@@ -25,8 +25,9 @@ from suite.pipeline import StageFailure
 from suite.providers import ProviderRequest
 from suite.record import Status
 from suite.timing import TimingPlan, summarize
+from suite.workers import torch_models  # noqa: TID251 - drives a torch worker
 from tests.onnx_models import matmul_chain
-from zoo import registry
+from zoo.registry import ModelRegistry
 
 FIDELITY = 0.05  # the suite's median within 5% of a bare loop's
 
@@ -80,11 +81,11 @@ def test_summary_percentiles() -> None:
 
 
 def test_larger_batches_only_where_the_export_takes_them() -> None:
-    registry.load_builtin()
+    models = ModelRegistry().load_builtin()
     resnet, bert, ssd = (
-        registry.get("resnet18"),
-        registry.get("bert_tiny"),
-        registry.get("ssdlite320_mobilenet_v3_large"),
+        models.get("resnet18"),
+        models.get("bert_tiny"),
+        models.get("ssdlite320_mobilenet_v3_large"),
     )
     assert batch_is_dynamic(resnet) and not batch_is_dynamic(ssd)
     assert large_batch_dims(resnet, "dynamic", 8) == {"batch": 8}
@@ -95,8 +96,8 @@ def test_larger_batches_only_where_the_export_takes_them() -> None:
 
 
 def test_latency_cases_per_variant_and_provider_with_ids() -> None:
-    registry.load_builtin()
-    specs = [registry.get("resnet18"), registry.get("ssdlite320_mobilenet_v3_large"), registry.get("gpt2_tiny")]
+    models = ModelRegistry().load_builtin()
+    specs = [models.get("resnet18"), models.get("ssdlite320_mobilenet_v3_large"), models.get("gpt2_tiny")]
     providers = (
         ProviderRequest("CPUExecutionProvider"),
         ProviderRequest("OpenVINOExecutionProvider", (("device_type", "CPU"),)),
@@ -131,7 +132,7 @@ def test_latency_cases_per_variant_and_provider_with_ids() -> None:
     }
     # A dynamic export known to run only at its traced size (zoo/expectations.py) is not timed at batch 1.
     encoder = draw_cases(
-        Draw([registry.get("transformer_encoder")], {"torchscript": (17,)}, ("static", "dynamic"), providers[:1])
+        Draw([models.get("transformer_encoder")], {"torchscript": (17,)}, ("static", "dynamic"), providers[:1])
     )
     assert {c.shape for c in encoder} == {"static"}
 
@@ -179,10 +180,10 @@ def test_gpu_rows_ask_for_a_gpu_baseline_and_say_where_it_ran() -> None:
     assert eager_device_for(ProviderRequest("CUDAExecutionProvider")) == "cuda"
     assert eager_device_for(ProviderRequest("TensorrtExecutionProvider")) == "cuda"
     assert eager_device_for(ProviderRequest("OpenVINOExecutionProvider")) == "cpu"
-    with Worker("torch", "suite.torch_stage:init_worker", (WorkerSettings(),)) as worker:
+    with Worker("torch", torch_models.init_worker, (WorkerSettings(),)) as worker:
         plan = TimingPlan(warmup_s=0.01, target_s=0.05)
         inputs = {"x": np.ones((1, 10), dtype=np.float32)}
-        result = worker.call("suite.torch_stage:eager_latency", "mlp", inputs, 1, plan, "cuda", timeout=300)
+        result = worker.call(torch_models.eager_latency, "mlp", inputs, 1, plan, "cuda", timeout=300)
     # This machine has no GPU: the baseline ran on the CPU, and the row will say so.
     assert result["device"] == "cpu (torch sees no GPU)" and result["p50_ms"] > 0
 

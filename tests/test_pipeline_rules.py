@@ -5,6 +5,7 @@ from suite.isolate import RemoteError, WorkerCrashed, WorkerTimeout
 from suite.record import Record, Status
 from zoo import expectations
 from zoo.expectations import Expectation
+from zoo.registry import ModelRegistry
 
 
 @pytest.mark.parametrize(
@@ -12,7 +13,7 @@ from zoo.expectations import Expectation
     [
         (WorkerTimeout("slow"), "export", Status.TIMEOUT),
         (WorkerCrashed("boom"), "export", Status.CRASH),
-        (RemoteError("suite.torch_stage.ModelError", "forward raised", "tb"), "reference", Status.MODEL_ERROR),
+        (RemoteError("suite.workers.torch_models.ModelError", "forward raised", "tb"), "reference", Status.MODEL_ERROR),
         (RemoteError("suite.exporters.base.ExportUnsupported", "wrote opset 18", "tb"), "export", Status.UNSUPPORTED),
         (
             RemoteError("builtins.RuntimeError", "Unsupported onnx_opset_version: 25", "tb"),
@@ -101,7 +102,7 @@ def test_cached_failures_are_classified_under_the_current_rules(tmp_path) -> Non
     }
     # Written by an older run whose rules called this an export_error.
     cache.store("versions", "k", CachedOutcome("export_error", "old message", cause=cause))
-    runner = CaseRunner({}, cache)
+    runner = CaseRunner({}, cache, ModelRegistry())
 
     def must_not_run(_scratch):
         raise AssertionError("a cached step must not run again")

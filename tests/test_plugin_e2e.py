@@ -1,5 +1,6 @@
 """End to end: run the real plugin on a tiny zoo subset through pytester and read the CSV it writes."""
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -159,6 +160,13 @@ def test_warm_cache_runs_no_export_and_xdist_gives_the_same_rows(pytester: pytes
     columns = ["status", "stage", "message", "node_count", "sizes_checked"]
     pd.testing.assert_frame_equal(cold_rows[columns].sort_index(), warm_rows[columns].sort_index())
     warm.stdout.fnmatch_lines(["exports run 0, reused from cache 8"])
+    # Each row says what its case spent in inherent work: the cold run made exports in the torch worker.
+    assert (cold_rows.inherent_seconds <= cold_rows.duration_seconds).all()
+    assert cold_rows.inherent_worker_s.sum() > warm_rows.inherent_worker_s.sum() > 0
+    assert (cold_rows.inherent_ort_session_s > 0).sum() >= 4  # the cases whose export ran on ONNX Runtime
+    meta = json.loads((tmp_path / "warm" / "latest" / "metadata.json").read_text())
+    assert meta["parts"][0]["processes"] == 2 and meta["overhead_ratio"] > 1.0
+    warm.stdout.fnmatch_lines(["harness overhead: * x the inherent work*"])
 
 
 def test_tf_paths_rows_and_a_killed_tf_worker(pytester: pytest.Pytester, tmp_path: Path, shared_cache: Path) -> None:

@@ -1,11 +1,13 @@
-"""suite.tf_stage: the pure parts here; anything that imports TensorFlow runs in a TF worker process."""
+"""The TF worker's work (suite.workers: onnx-tf, tf2onnx, Keras) and the parent's reading of onnx-tf failures:
+the pure parts here; anything that imports TensorFlow runs in a TF worker process."""
 
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from suite.tf_stage import onnx_tf_failure_summary, parse_onnx_tf_failure, restore_input_names
+from suite.onnx_tf_errors import onnx_tf_failure_summary, parse_onnx_tf_failure
+from suite.workers import keras_models, onnx_tf, tf2onnx_convert, tf_process  # noqa: TID251 - drives a TF worker
 
 # What onnx-tf's refusals look like once TF's autograph has wrapped them (measured:
 # resnet18 exported by torch.onnx.export(dynamo=True) at opset 18).
@@ -95,13 +97,13 @@ def test_summary_is_the_exception_line_after_autograph_frames() -> None:
 
 
 def test_restore_input_names_undoes_tf_decorations() -> None:
-    renames, unmatched = restore_input_names(["input_1", "mask:0", "ids"], ["input.1", "mask", "ids"])
+    renames, unmatched = tf2onnx_convert.restore_input_names(["input_1", "mask:0", "ids"], ["input.1", "mask", "ids"])
     assert renames == {"input_1": "input.1", "mask:0": "mask"}
     assert unmatched == {}
-    renames, unmatched = restore_input_names(["serving_x"], ["x"])
+    renames, unmatched = tf2onnx_convert.restore_input_names(["serving_x"], ["x"])
     assert renames == {}
     assert unmatched == {"x": "serving_x"}  # one left on each side: the caller feeds by the file's name
-    assert restore_input_names(["image:0"], None) == ({"image:0": "image"}, {})
+    assert tf2onnx_convert.restore_input_names(["image:0"], None) == ({"image:0": "image"}, {})
 
 
 @pytest.mark.slow
@@ -116,9 +118,9 @@ def test_tf_worker_round_trip_and_keras_export(tmp_path: Path) -> None:
     from suite.inputs import make_inputs
     from suite.isolate import Worker
     from suite.worker_settings import WorkerSettings
-    from zoo import registry
+    from zoo.registry import ModelRegistry
 
-    registry.load_builtin()
+    models = ModelRegistry().load_builtin()
     rng = np.random.default_rng(0)
     w = rng.standard_normal((4, 3)).astype(np.float32)
     graph = helper.make_graph(
@@ -132,27 +134,27 @@ def test_tf_worker_round_trip_and_keras_export(tmp_path: Path) -> None:
     save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), str(source))
     feeds = [{"input.1": rng.standard_normal((n, 4)).astype(np.float32)} for n in (2, 5)]
 
-    with Worker("tf", "suite.tf_stage:init_worker", (WorkerSettings(),)) as worker:
-        outputs = worker.call("suite.tf_stage:onnx_tf_run", str(source), feeds, timeout=300)
+    with Worker("tf", tf_process.init_worker, (WorkerSettings(),)) as worker:
+        outputs = worker.call(onnx_tf.onnx_tf_run, str(source), feeds, timeout=300)
         for feed, (out,) in zip(feeds, outputs, strict=True):
             np.testing.assert_allclose(out, np.maximum(feed["input.1"] @ w, 0), rtol=1e-5, atol=1e-6)
         saved = tmp_path / "saved"
-        worker.call("suite.tf_stage:onnx_tf_export_saved_model", str(source), str(saved), timeout=300)
+        worker.call(onnx_tf.onnx_tf_export_saved_model, str(source), str(saved), timeout=300)
         back = tmp_path / "back.onnx"
-        info = worker.call("suite.tf_stage:tf2onnx_from_saved_model", str(saved), str(back), 13, timeout=300)
+        info = worker.call(tf2onnx_convert.tf2onnx_from_saved_model, str(saved), str(back), 13, timeout=300)
         assert info["opset"] == 13
         assert info["input_names"] == {}  # "input.1" went through TF as "input_1" and was restored
         session = session_from_artifact(back)
         for feed, (out,) in zip(feeds, outputs, strict=True):
             np.testing.assert_allclose(run_session(session, feed)[1][0], out, rtol=1e-5, atol=1e-6)
 
-        spec = registry.get("keras_mlp")
+        spec = models.get("keras_mlp")
         inputs = make_inputs(spec, spec.other_dims[1])
-        eager = worker.call("suite.tf_stage:eager_outputs", "keras_mlp", inputs, timeout=300)
-        digest = worker.call("suite.tf_stage:weights_digest", "keras_mlp")
+        eager = worker.call(keras_models.eager_outputs, "keras_mlp", inputs, timeout=300)
+        digest = worker.call(keras_models.weights_digest, "keras_mlp")
         target = tmp_path / "keras_mlp.onnx"
         request = ExportRequest("keras_mlp", "tf2onnx", 15, True, str(target))
-        result = worker.call("suite.tf_stage:export", request, make_inputs(spec, {"batch": 2}), 1, timeout=300)
+        result = worker.call(keras_models.export, request, make_inputs(spec, {"batch": 2}), 1, timeout=300)
     assert result.output_names == ("output_0",)
     names, got = run_session(session_from_artifact(target), inputs)
     assert names == ["output_0"]

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from suite import inherent
 from suite.providers import ProviderRequest, alias_name
 
 
@@ -74,7 +75,8 @@ def create_session(path: Path, request: ProviderRequest, threads: Threads = Thre
     if request.name != "CPUExecutionProvider":
         providers.append("CPUExecutionProvider")
     try:
-        return ort.InferenceSession(str(path), sess_options=options, providers=providers)
+        with inherent.spent("ort_session"):
+            return ort.InferenceSession(str(path), sess_options=options, providers=providers)
     finally:
         if verbose:
             ort.set_default_logger_severity(3)
@@ -108,5 +110,6 @@ def timed_session(path: Path, request: ProviderRequest, threads: Threads) -> tup
 def run_session(session: Any, inputs: Mapping[str, np.ndarray]) -> tuple[list[str], list[np.ndarray]]:
     """Run the session on `inputs`; returns (output names, outputs) in graph order."""
     names = [out.name for out in session.get_outputs()]
-    outputs = session.run(names, dict(inputs))
+    with inherent.spent("ort_run"):
+        outputs = session.run(names, dict(inputs))
     return names, [np.asarray(o) for o in outputs]

@@ -42,7 +42,7 @@ batch/sequence sizes.
 
 The RNN handlers also need ``tf.compat.v1.nn.rnn_cell``, which on TF 2.16+ is
 backed by Keras 2: run onnx-tf with TF_USE_LEGACY_KERAS=1 set before TensorFlow
-is imported (suite.tf_stage.init_worker does), or LSTM fails with
+is imported (suite.workers.tf_process.init_worker does), or LSTM fails with
 "`LSTMStateTuple` is not available with Keras 3".
 """
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from suite import inherent
 from suite.backends.ort import Threads, timed_session
 from suite.backends.placement import probe_provider
 from suite.cases import Case, Draw, representative_exporter
@@ -139,8 +140,9 @@ def benchmark_session(
     """
     names = [o.name for o in session.get_outputs()]
     run = functools.partial(session.run, names, dict(feeds))
-    rounds = calibrate(run, plan)
-    benchmark.pedantic(run, setup=between_rounds, rounds=rounds.measured, warmup_rounds=rounds.warmup, iterations=1)
+    with inherent.spent("timed_loops"):
+        rounds = calibrate(run, plan)
+        benchmark.pedantic(run, setup=between_rounds, rounds=rounds.measured, warmup_rounds=rounds.warmup, iterations=1)
     if benchmark.stats is None:  # --benchmark-disable: the call ran once, untimed
         raise StageFailure(Status.SKIP, "pytest-benchmark is disabled (--benchmark-disable): no latency measured")
     return summarize(list(benchmark.stats.stats.data))
@@ -242,7 +244,8 @@ def run_latency(
     trail.enter("first_run")
     try:
         start = time.perf_counter()
-        first = session.run(None, feeds)
+        with inherent.spent("ort_run"):
+            first = session.run(None, feeds)
         trail.add(FirstRun(round((time.perf_counter() - start) * 1000.0, 4)))
     except Exception as exc:  # noqa: BLE001
         raise StageFailure(Status.RUNTIME_ERROR, f"session.run failed on {request.name}: {exc}") from None
@@ -312,7 +315,9 @@ def _large_batch(session: Any, spec: ModelSpec, case: Case, settings: LatencySet
     feeds = make_inputs(spec, dims)
     names = [o.name for o in session.get_outputs()]
     try:
-        stats = summarize(sample(lambda: session.run(names, feeds), settings.plan))
+        with inherent.spent("timed_loops"):
+            samples = sample(lambda: session.run(names, feeds), settings.plan)
+        stats = summarize(samples)
     except Exception as exc:  # noqa: BLE001 - a dynamic axis that fails at this size is worth a note, not the row
         return LargeBatch(large_batch_note=f"batch {settings.large_batch} failed: {str(exc)[:200]}")
     return LargeBatch(
@@ -375,7 +380,9 @@ def _judge_numerics(
         tf32_floor_ratio = comparison.worst("floor_ratio")
         try:
             session, _ = timed_session(model_path, strict, settings.threads)
-            comparison = _against_eager(prepared, dims, session.run(None, make_inputs(prepared.spec, dims)))
+            with inherent.spent("ort_run"):
+                strict_outputs = session.run(None, make_inputs(prepared.spec, dims))
+            comparison = _against_eager(prepared, dims, strict_outputs)
         except Exception as exc:  # noqa: BLE001 - the strict session is part of this row's verdict
             raise StageFailure(Status.RUNTIME_ERROR, f"the {TF32_OPTION}=0 session failed: {exc}") from None
         # The judged floor ratio is the strict session's; the TF32 figures stay beside it.

@@ -18,19 +18,15 @@ from suite.cases import Case, Draw, build_matrix
 from suite.hops import HopResult, judge_sizes, ort_hop
 from suite.inputs import Probe
 from suite.messages import clip
+from suite.onnx_tf_errors import onnx_tf_failure_summary, parse_onnx_tf_failure
 from suite.outcome import Outcome, Trail
 from suite.paths.declaration import PathSpec
 from suite.paths.steps import first_failure, hop_from_outcome, not_run
 from suite.pipeline import CaseRunner, Prepared, StageFailure
 from suite.record import Status
-from suite.tf_stage import (
-    onnx_tf_export_saved_model,
-    onnx_tf_failure_summary,
-    onnx_tf_run_sizes,
-    parse_onnx_tf_failure,
-    tf2onnx_from_saved_model,
-)
 from suite.worker_errors import RemoteError
+from suite.workers.onnx_tf import onnx_tf_export_saved_model, onnx_tf_run_sizes  # noqa: TID251 - named for runner.call
+from suite.workers.tf2onnx_convert import tf2onnx_from_saved_model  # noqa: TID251 - named for runner.call
 
 
 def draw_cases(draw: Draw) -> list[Case]:

@@ -1,4 +1,4 @@
-"""ONNX-only work that can crash in C++ (the version converter); runs in a worker process."""
+"""ONNX-only work that can crash in C++ (the version converter); runs in the onnx worker process."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Torch-side work: build models, digest weights, eager reference outputs, export.
+"""Torch models in the torch worker: build, digest weights, eager reference outputs, eager latency, export.
 
 These functions run inside a torch worker process (see suite.isolate), never in
 the pytest process, so a segfault or hang in torch costs one case, not the run.
@@ -18,7 +18,7 @@ from suite.exporters import ExportRequest, get_exporter
 from suite.exporters.base import ExportResult, call_arguments
 from suite.timing import TimingPlan, sample, summarize
 from suite.worker_settings import WorkerSettings
-from zoo import registry
+from suite.workers import models
 
 _MODEL_CACHE: OrderedDict[str, Any] = OrderedDict()
 _MODEL_CACHE_SIZE = 3  # cases arrive grouped by model; a few keep memory flat
@@ -44,7 +44,7 @@ def _construct(name: str) -> Any:
     """A new instance from the seeded builder, in eval mode."""
     import torch
 
-    spec = registry.get(name)
+    spec = models.get(name)
     torch.manual_seed(spec.seed)
     try:
         model = spec.builder()
@@ -66,7 +66,7 @@ def weights_digest(name: str) -> str:
 
 def _forward(name: str, inputs: dict[str, np.ndarray]) -> Callable[[], Any]:
     """The eager model's forward on `inputs`, ready to call (under torch.inference_mode)."""
-    spec = registry.get(name)
+    spec = models.get(name)
     model = _build(name)
     args, kwargs = call_arguments(spec, _tensors(inputs))
     return lambda: model(*args, **(kwargs or {}))
@@ -111,7 +111,7 @@ def eager_outputs_float64(name: str, inputs: dict[str, np.ndarray]) -> list[np.n
 
     from suite.floor import widened
 
-    spec = registry.get(name)
+    spec = models.get(name)
     model = copy.deepcopy(_build(name)).double()
     args, kwargs = call_arguments(spec, _tensors({k: widened(v) for k, v in inputs.items()}))
     try:
@@ -135,7 +135,7 @@ def export(request: ExportRequest, inputs: dict[str, np.ndarray], output_count: 
 
     import torch
 
-    spec = registry.get(request.model)
+    spec = models.get(request.model)
     # Every export starts from a new module and clean compiler state: an exporter may leave
     # state on the module it traced (torch.export did, on nn.GRU/nn.LSTM: a second export of the
     # same instance kept the time axis dynamic where the first fixed it), so a reused instance
@@ -186,7 +186,7 @@ def _forward_on_gpu(name: str, inputs: dict[str, np.ndarray]) -> Callable[[], An
     """forward on a GPU copy of the model (the cached CPU model serves references), synchronized."""
     import torch
 
-    spec = registry.get(name)
+    spec = models.get(name)
     model = _construct(name).to("cuda")
     tensors = {k: v.to("cuda") for k, v in _tensors(inputs).items()}
     args, kwargs = call_arguments(spec, tensors)
@@ -205,6 +205,4 @@ def init_worker(settings: WorkerSettings) -> None:
         import torch
 
         torch.set_num_interop_threads(settings.inter_op_threads)
-    registry.set_weights_dir(settings.weights_dir)
-    registry.load_builtin()
-    registry.load_modules(settings.user_modules)
+    models.load(settings)

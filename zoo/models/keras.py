@@ -1,6 +1,6 @@
 """Keras 3 models (framework="keras"), built in code with seeded random weights.
 
-They run in the TF worker only (suite.tf_stage) and are exported by tf2onnx.
+They run in the TF worker only (suite.workers.keras_models) and are exported by tf2onnx.
 The builders import keras lazily, so listing the zoo imports no TensorFlow.
 Input names are the keras.Input names and, through suite.exporters.tf2onnx_keras,
 the ONNX graph input names.
