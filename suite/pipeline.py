@@ -14,7 +14,7 @@ import importlib.metadata
 import inspect
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -407,6 +407,22 @@ class CaseRunner:
         self.cache.store("exports", key, outcome, scratch, ".onnx")
         return outcome
 
+    def checked(self, spec: ModelSpec, case: Case, artifact: Artifact) -> ArtifactInfo:
+        """The export's facts after onnx.checker and strict shape inference, run once per export
+        (and onnx version): a cached export is the same file, so its verdict is the same."""
+        key = content_key(kind="check", export=self.export_key(spec, case), onnx=library_version("onnx"))
+        cached = self.cache.load("checks", key) if self.use_cache else None
+        if cached is None:
+            try:
+                info = inspect_artifact(artifact.path)
+                cached = CachedOutcome("ok", extra={"info": asdict(info)})
+            except InvalidModelError as exc:
+                cached = CachedOutcome(Status.EXPORT_ERROR.value, str(exc))
+            self.cache.store("checks", key, cached)
+        if cached.status != "ok":
+            raise StageFailure(Status(cached.status), cached.message)
+        return ArtifactInfo(**cached.extra["info"])
+
     def cached_step(
         self, kind: str, key: str, suffix: str, run: Callable[[Any], dict[str, Any] | None]
     ) -> tuple[CachedOutcome, Any]:
@@ -471,10 +487,7 @@ class CaseRunner:
             raise StageFailure(Status(outcome.status), outcome.message, outcome.detail)
 
         trail.enter("check")
-        try:
-            info = inspect_artifact(artifact.path)
-        except InvalidModelError as exc:
-            raise StageFailure(Status.EXPORT_ERROR, str(exc)) from None
+        info = self.checked(spec, case, artifact)
         trail.add(ArtifactFacts(info.ir_version, info.opset, info.node_count, info.op_counts, info.file_bytes))
 
         probes = tuple(Probe(home, self.input_draw + i) for i in range(HOME_DRAWS))

@@ -7,6 +7,7 @@ ran it, so runs from several environments can be merged side by side.
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import re
 from collections.abc import Sequence
@@ -117,6 +118,7 @@ def _options(text: str, value: str) -> tuple[tuple[str, str], ...]:
     return tuple(options)
 
 
+@functools.cache  # packages_distributions() reads every installed package's metadata (~0.9 s)
 def runtime_package() -> tuple[str, str]:
     """The distribution that installed the `onnxruntime` module, and its version."""
     names = importlib.metadata.packages_distributions().get("onnxruntime", [])

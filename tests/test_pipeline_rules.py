@@ -129,3 +129,32 @@ def test_a_cached_failure_now_known_as_a_harness_bug_runs_again() -> None:
     kept = CachedOutcome("export_error", "RuntimeError: refused", cause={**cause, "type_name": "RuntimeError"})
     assert _reusable(kept) is not None and _reusable(kept).status == "export_error"
     assert _reusable(None) is None
+
+
+def test_an_exports_check_runs_once_and_its_verdict_is_kept(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """onnx.checker and shape inference run once per export: a cached export is the same file."""
+    from suite.artifact import Artifact, inspect_artifact
+    from suite.cache import Cache
+    from suite.pipeline import CaseRunner, StageFailure
+    from tests.onnx_models import matmul_chain
+
+    runner = CaseRunner({}, Cache(tmp_path / "cache"), ModelRegistry())
+    good, bad = tmp_path / "good.onnx", tmp_path / "bad.onnx"
+    matmul_chain(good)
+    bad.write_bytes(b"not a model")
+    keys = {"good": "k1", "bad": "k2"}
+    monkeypatch.setattr(runner, "export_key", lambda spec, case: keys[case])
+    info = runner.checked(None, "good", Artifact(good, ("y",)))  # type: ignore[arg-type]
+    assert info == inspect_artifact(good)
+    with pytest.raises(StageFailure) as first:
+        runner.checked(None, "bad", Artifact(bad, ("y",)))  # type: ignore[arg-type]
+    assert first.value.status == Status.EXPORT_ERROR and "onnx.checker" in first.value.message
+
+    def must_not_run(path):
+        raise AssertionError("a checked export must not be checked again")
+
+    monkeypatch.setattr("suite.pipeline.inspect_artifact", must_not_run)
+    assert runner.checked(None, "good", Artifact(good, ("y",))) == info  # type: ignore[arg-type]
+    with pytest.raises(StageFailure) as again:
+        runner.checked(None, "bad", Artifact(bad, ("y",)))  # type: ignore[arg-type]
+    assert again.value.message == first.value.message
