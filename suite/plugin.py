@@ -684,7 +684,7 @@ def zoo_runner(pytestconfig: pytest.Config) -> Iterator[CaseRunner]:
         str(state.cache_dir),
     )
     workers = {
-        "torch": Worker("torch", torch_models.init_worker, (settings,)),
+        "torch": Worker("torch", torch_models.init_worker, (settings,), preload=torch_models.PRELOAD),
         "tf": Worker("tf", tf_process.init_worker, (settings,)),
         "onnx": Worker("onnx"),
     }

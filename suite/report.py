@@ -251,9 +251,15 @@ def render_variant_table(variants: pd.DataFrame, title: str, columns: Sequence[s
             f'<td style="background:{colour}">{html.escape(str(r["status"]))}</td>{"".join(cells)}'
             f'<td class="msg">{html.escape(str(r.get("message") or ""))}</td></tr>'
         )
+    timed = (
+        " fp32_ms, variant_ms and speedup are the latency path's p50 on the CPU provider in this run "
+        "(its export, batch 1): each variant is timed once, there."
+        if "speedup" in shown
+        else ""
+    )
     return (
         f"<h2>{html.escape(title)}</h2>"
-        "<p>Each variant of the model's representative FP32 export, against that export.</p>"
+        f"<p>Each variant of the model's representative FP32 export, against that export.{timed}</p>"
         f'<table class="variants"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
     )
 

@@ -81,3 +81,19 @@ def test_only_the_functions_own_time_counts_as_inherent_work(worker: Worker) -> 
     assert 0.3 <= spent["worker"] < 0.3 + 0.1
     assert elapsed > spent["worker"]  # the start was not counted
     assert spent["ort_session"] == spent["ort_run"] == spent["timed_loops"] == 0.0
+
+
+def test_a_preloading_worker_forks_fresh_processes_that_already_hold_the_imports() -> None:
+    """A worker with `preload` is forked from a server that imported those modules once: each
+    (re)start is a new process with the imports done and no state left by earlier calls."""
+    with Worker("preloading", preload=("tests.worker_funcs", "sqlite3")) as worker:
+        assert worker.call(f"{F}:imported", "sqlite3")  # imported by the server, not by the call
+        worker.call(f"{F}:remember", 1)
+        first = worker.call(f"{F}:pid")
+        assert worker.call(f"{F}:remembered") == [1]
+        worker.recycle()
+        assert worker.call(f"{F}:remembered") == []  # a new process: nothing left from before
+        assert worker.call(f"{F}:pid") != first and worker.starts == 2
+        with pytest.raises(WorkerCrashed):
+            worker.call(f"{F}:segfault")
+        assert worker.call(f"{F}:add", 2, 3) == 5  # and a crash still costs only the call

@@ -24,3 +24,20 @@ def segfault() -> None:
 def sleep(seconds: float) -> str:
     time.sleep(seconds)
     return "woke"
+
+
+_REMEMBERED: list[object] = []
+
+
+def remember(value: object) -> None:
+    _REMEMBERED.append(value)
+
+
+def remembered() -> list[object]:
+    return list(_REMEMBERED)
+
+
+def imported(module: str) -> bool:
+    import sys
+
+    return module in sys.modules

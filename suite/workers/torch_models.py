@@ -20,6 +20,10 @@ from suite.timing import TimingPlan, sample, summarize
 from suite.worker_settings import WorkerSettings
 from suite.workers import models
 
+# What the torch worker's fork server imports once (suite.isolate.Worker's preload): a torch.export
+# export gets a new process every time (suite.pipeline.FRESH_PROCESS_EXPORTERS), and importing these
+# again for each one cost about a second. Nothing here may import TensorFlow.
+PRELOAD = ("torch", "torchvision", "transformers", "onnx", "onnxscript", "suite.workers.torch_models", "zoo.models")
 _MODEL_CACHE: OrderedDict[str, Any] = OrderedDict()
 _MODEL_CACHE_SIZE = 3  # cases arrive grouped by model; a few keep memory flat
 
