@@ -49,13 +49,13 @@ def one_sample_feeds(input_name: str, samples: Any) -> list[dict[str, np.ndarray
     return [{input_name: sample[None]} for sample in samples]
 
 
-def evaluation_feeds(spec: ModelSpec) -> list[dict[str, np.ndarray]]:
-    """Inputs the variants are compared on: held-out samples where the model has real data
-    (a model calibrated on real data meets real data), else seeded draws."""
+def evaluation_feeds(spec: ModelSpec, draws: int = EVAL_DRAWS) -> list[dict[str, np.ndarray]]:
+    """The first `draws` inputs the variants are compared on: held-out samples where the model has
+    real data (a model calibrated on real data meets real data), else seeded draws."""
     if spec.held_out is not None:
         data = spec.held_out()
-        return one_sample_feeds(data.input_name, data.test_inputs[:EVAL_DRAWS])
-    return [make_inputs(spec, draw=i) for i in range(EVAL_DRAWS)]
+        return one_sample_feeds(data.input_name, data.test_inputs[:draws])
+    return [make_inputs(spec, draw=i) for i in range(draws)]
 
 
 def outputs_on(session: Any, feeds: Sequence[Mapping[str, np.ndarray]]) -> list[list[np.ndarray]]:

@@ -18,13 +18,16 @@ from suite.transforms import OPTIMIZE
 from suite.variants import VariantFacts, build_variant, evaluation_feeds, outputs_on, transform_cases
 from zoo.spec import Tolerance
 
+# An optimized variant is compared with FP32 on the first two evaluation draws (only those are made).
+OPTIMIZE_DRAWS = 2
+
 
 def run_optimization(runner: CaseRunner, case: Case, trail: Trail, prepared: Prepared) -> Outcome:
     """An optimized variant must match the unoptimized model within the FP32 bounds (suite/floor.py)."""
     spec = prepared.spec
     product, _ = build_variant(runner, case.variant, trail, prepared)
     trail.enter("compare")
-    feeds = evaluation_feeds(spec)[:2]
+    feeds = evaluation_feeds(spec, OPTIMIZE_DRAWS)
     try:
         fp32 = outputs_on(session_from_artifact(prepared.artifact.path), feeds)
         optimized_session = session_from_artifact(product)
