@@ -9,10 +9,13 @@ which keeps parallel pytest-xdist workers from reading half-written files.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
 import shutil
+import warnings
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,8 +23,9 @@ from typing import Any
 
 import numpy as np
 
-# Bump when export or reference code changes what it writes.
-CACHE_FORMAT = 2
+# Bump when export or reference code changes what it writes. 3: every payload carries its sha256,
+# so entries of earlier formats, which cannot be verified, are not reused.
+CACHE_FORMAT = 3
 
 
 def content_key(**parts: Any) -> str:
@@ -43,6 +47,26 @@ class CachedOutcome:
     # For a failure raised in a worker: {"stage", "type_name", "message", "traceback"}, kept
     # so a later run classifies it under the rules of that run, not those of the run that cached it.
     cause: dict[str, str] | None = None
+    # sha256 of the payload as it was stored: a payload that no longer matches it (truncated by a
+    # full disk, changed by an outside hand) is discarded and made again, never judged.
+    payload_sha256: str = ""
+
+
+class CacheEntryDamaged(UserWarning):
+    """A cache entry did not match what was stored; it was discarded and its step runs again."""
+
+
+def payload_digest(payload: Path) -> str:
+    """sha256 of a file, or of a folder's files (relative paths and contents, in sorted order)."""
+    digest = hashlib.sha256()
+    files = sorted(p for p in payload.rglob("*") if p.is_file()) if payload.is_dir() else [payload]
+    for path in files:
+        if payload.is_dir():
+            digest.update(str(path.relative_to(payload)).encode() + b"\0")
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
 
 
 class Cache:
@@ -54,6 +78,7 @@ class Cache:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._verified: dict[tuple[object, ...], str] = {}
         root.mkdir(parents=True, exist_ok=True)
 
     def _dir(self, kind: str) -> Path:
@@ -70,23 +95,55 @@ class Cache:
         return self._dir(kind) / f"{key}{suffix}.tmp-{os.getpid()}"
 
     def load(self, kind: str, key: str, suffix: str | None = None) -> CachedOutcome | None:
-        """The cached outcome, or None when absent or when its payload went missing."""
+        """The cached outcome, or None when absent, or when its payload went missing or no longer
+        matches its stored sha256 (the entry is then discarded, with a CacheEntryDamaged warning).
+
+        """
         outcome = self._load_json(self._dir(kind) / f"{key}.json")
-        if outcome is None:
+        if outcome is None or outcome.status != "ok" or suffix is None:
+            return outcome
+        payload = self.path(kind, key, suffix)
+        if not payload.exists():
+            self._discard(kind, key, suffix, "its file is missing")
             return None
-        if outcome.status == "ok" and suffix is not None and not self.path(kind, key, suffix).exists():
+        if outcome.payload_sha256 and self._digest(payload) != outcome.payload_sha256:
+            self._discard(kind, key, suffix, "its file no longer matches the sha256 stored with it")
             return None
         return outcome
 
-    def store(self, kind: str, key: str, outcome: CachedOutcome, scratch: Path | None = None, suffix: str = "") -> None:
-        """Record an outcome, moving a successful step's payload from `scratch` into place."""
+    def _digest(self, payload: Path) -> str:
+        """sha256 of a payload, once per process while its files' sizes and mtimes stay the same."""
+        files = sorted(p for p in payload.rglob("*") if p.is_file()) if payload.is_dir() else [payload]
+        memo = (str(payload), *((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files))
+        if memo not in self._verified:
+            self._verified[memo] = payload_digest(payload)
+        return self._verified[memo]
+
+    def _discard(self, kind: str, key: str, suffix: str, why: str) -> None:
+        warnings.warn(
+            CacheEntryDamaged(f"cache entry {kind}/{key}{suffix} was damaged ({why}): discarded, it is made again"),
+            stacklevel=3,
+        )
+        payload = self.path(kind, key, suffix)
+        if payload.is_dir():
+            shutil.rmtree(payload, ignore_errors=True)
+        else:
+            payload.unlink(missing_ok=True)
+        (self._dir(kind) / f"{key}.json").unlink(missing_ok=True)
+
+    def store(
+        self, kind: str, key: str, outcome: CachedOutcome, scratch: Path | None = None, suffix: str = ""
+    ) -> CachedOutcome:
+        """Record an outcome, moving a successful step's payload from `scratch` into place, with its sha256."""
         if scratch is not None:
             target = self.path(kind, key, suffix)
             if scratch.is_dir() and target.exists():
                 shutil.rmtree(scratch)  # another xdist worker got there first; same content
             else:
                 os.replace(scratch, target)
+            outcome = dataclasses.replace(outcome, payload_sha256=payload_digest(target))
         self._write_json(self._dir(kind) / f"{key}.json", outcome)
+        return outcome
 
     def load_arrays(self, kind: str, key: str) -> tuple[CachedOutcome, list[np.ndarray]] | None:
         """A cached outcome with its arrays (empty for a failure)."""
@@ -95,8 +152,12 @@ class Cache:
             return None
         if outcome.status != "ok":
             return outcome, []
-        with np.load(self.path(kind, key, ".npz"), allow_pickle=False) as data:
-            return outcome, [data[f"out{i}"] for i in range(len(data.files))]
+        try:
+            with np.load(self.path(kind, key, ".npz"), allow_pickle=False) as data:
+                return outcome, [data[f"out{i}"] for i in range(len(data.files))]
+        except (OSError, ValueError, zipfile.BadZipFile) as exc:  # an entry without a sha256, damaged
+            self._discard(kind, key, ".npz", f"its arrays cannot be read: {type(exc).__name__}")
+            return None
 
     def store_arrays(self, kind: str, key: str, outcome: CachedOutcome, arrays: Sequence[np.ndarray]) -> None:
         scratch = None
@@ -109,7 +170,10 @@ class Cache:
     def _load_json(path: Path) -> CachedOutcome | None:
         try:
             data = json.loads(path.read_text())
-        except (FileNotFoundError, json.JSONDecodeError):
+        except FileNotFoundError:
+            return None
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            warnings.warn(CacheEntryDamaged(f"cache entry {path} cannot be read: made again"), stacklevel=3)
             return None
         data["output_names"] = tuple(data.get("output_names", ()))
         return CachedOutcome(**data)

@@ -404,13 +404,14 @@ class CaseRunner:
                 self.cache.store("exports", key, outcome)
             return outcome
         outcome = CachedOutcome("ok", seconds=result.seconds, output_names=result.output_names)
-        self.cache.store("exports", key, outcome, scratch, ".onnx")
-        return outcome
+        return self.cache.store("exports", key, outcome, scratch, ".onnx")
 
-    def checked(self, spec: ModelSpec, case: Case, artifact: Artifact) -> ArtifactInfo:
-        """The export's facts after onnx.checker and strict shape inference, run once per export
-        (and onnx version): a cached export is the same file, so its verdict is the same."""
-        key = content_key(kind="check", export=self.export_key(spec, case), onnx=library_version("onnx"))
+    def checked(self, spec: ModelSpec, case: Case, artifact: Artifact, file_sha256: str = "") -> ArtifactInfo:
+        """The export's facts after onnx.checker and strict shape inference, run once per exported
+        file (its sha256, as the cache stored it) and onnx version: the same file gets the same verdict."""
+        key = content_key(
+            kind="check", export=self.export_key(spec, case), sha256=file_sha256, onnx=library_version("onnx")
+        )
         cached = self.cache.load("checks", key) if self.use_cache else None
         if cached is None:
             try:
@@ -487,7 +488,7 @@ class CaseRunner:
             raise StageFailure(Status(outcome.status), outcome.message, outcome.detail)
 
         trail.enter("check")
-        info = self.checked(spec, case, artifact)
+        info = self.checked(spec, case, artifact, outcome.payload_sha256)
         trail.add(ArtifactFacts(info.ir_version, info.opset, info.node_count, info.op_counts, info.file_bytes))
 
         probes = tuple(Probe(home, self.input_draw + i) for i in range(HOME_DRAWS))

@@ -238,3 +238,33 @@ def test_optimize_and_quantize_rows_leave_nothing_in_the_working_directory(
     # ORT's quantization tools write scratch files to the working directory; none may be left.
     assert not [p.name for p in pytester.path.iterdir() if p.suffix in (".onnx", ".data")]
     assert result.ret == 0
+
+
+def test_damaged_cache_entries_are_made_again_and_the_rows_stay_the_same(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    """A truncated export, a bit-flipped reference and a missing converted file are the cache's
+    problem: each entry is discarded (with a warning) and made again, never turned into a verdict."""
+    cache = tmp_path / "cache"
+    args = ("--zoo-models=mlp", "--zoo-opsets=torchscript:13,17", "--zoo-shapes=static", "--zoo-paths=ort,version")
+    clean = run_zoo(pytester, tmp_path / "clean", cache, *args)
+    assert clean.ret == 0
+    exports = sorted((cache / "exports").glob("*.onnx"))
+    references = sorted((cache / "references").glob("*.npz"))
+    versions = sorted((cache / "versions").glob("*.onnx"))
+    assert len(exports) == 2 and references and versions
+    exports[0].write_bytes(exports[0].read_bytes()[: exports[0].stat().st_size // 2])  # a full disk
+    flipped = bytearray(references[0].read_bytes())
+    flipped[len(flipped) // 2] ^= 0xFF  # an outside hand
+    references[0].write_bytes(bytes(flipped))
+    versions[0].unlink()
+
+    again = run_zoo(pytester, tmp_path / "again", cache, *args)
+    assert again.ret == 0
+    columns = ["status", "stage", "message", "max_abs_err", "node_count"]
+    pd.testing.assert_frame_equal(read_rows(tmp_path / "clean")[columns], read_rows(tmp_path / "again")[columns])
+    again.stdout.fnmatch_lines(["exports run 1, reused from cache 3"])  # per case: 2 ort, 2 version
+    damaged = [line for line in again.outlines if "CacheEntryDamaged" in line]
+    assert len(damaged) == 3, again.outlines
+    assert any("exports/" in line and "no longer matches" in line for line in damaged)
+    assert any("versions/" in line and "missing" in line for line in damaged)
