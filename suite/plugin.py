@@ -22,6 +22,7 @@ from suite.cache import Cache
 from suite.cases import CPU, Case, Draw
 from suite.config import Selection, SelectionError, make_selection, profiles
 from suite.diff import parse_fail_on
+from suite.exporters import EXPORTER_FRAMEWORKS
 from suite.inherent import overhead_ratio
 from suite.isolate import Worker
 from suite.metadata import benchmark_version_problem, library_versions, run_metadata
@@ -266,8 +267,8 @@ class ZooState:
         yield
 
     def _finish(self, session: pytest.Session, exitstatus: int) -> None:
-        if self.is_worker or not (self.rows or self.collected):
-            return
+        if self.is_worker or not (self.rows or self.collected) or self.config.option.collectonly:
+            return  # --collect-only runs nothing: no run folder, no history
         unfinished = [nodeid for nodeid in self.collected if nodeid not in self.rows]
         for nodeid in unfinished:
             self.rows[nodeid] = _row_without_record(nodeid, Status.SKIP, NOT_RUN)
@@ -497,12 +498,14 @@ def pytest_configure(config: pytest.Config) -> None:
             shapes=config.getoption("zoo_shapes"),
             paths=config.getoption("zoo_paths"),
         )
-        models.select(selection.models, selection.exclude)
+        _check_numbers(config)
+        _check_selection_has_cases(selection, models)
         selection, notices = _serial_paths_only_when_serial(config, selection)
         providers = _providers(config, selection)
         regression = _regression_settings(config, selection, providers, models)
-        if config.getoption("zoo_input_draw") < 0:
-            raise SelectionError(f"--zoo-input-draw must be 0 or more, got {config.getoption('zoo_input_draw')}")
+        _check_writable(_reports_dir(config), "--zoo-report-dir")
+        cache_dir = config.getoption("zoo_cache_dir")
+        _check_writable(Path(cache_dir).resolve() if cache_dir else _reports_dir(config) / "cache", "--zoo-cache-dir")
     except (
         SelectionError,
         ProviderSelectionError,
@@ -515,6 +518,65 @@ def pytest_configure(config: pytest.Config) -> None:
     state = ZooState(config, selection, user_modules, models, providers, notices, regression)
     config.stash[_STATE] = state
     config.pluginmanager.register(state, "zoo-suite-state")
+
+
+# Numeric options checked before any case runs: (option, flag, valid, what is expected, what to try).
+_NUMBER_RULES: tuple[tuple[str, str, Callable[[float], bool], str, str], ...] = (
+    ("zoo_threads", "--zoo-threads", lambda v: v >= 1, "1 or more threads", "2 (the default)"),
+    (
+        "zoo_latency_seconds",
+        "--zoo-latency-seconds",
+        lambda v: v > 0,
+        "more than 0 seconds of measured time per latency case",
+        "1 (the default)",
+    ),
+    ("zoo_timeout", "--zoo-timeout", lambda v: v > 0, "more than 0 seconds per worker call", "600 (the default)"),
+    ("zoo_input_draw", "--zoo-input-draw", lambda v: v >= 0, "0 or more", "0 (the default)"),
+)
+
+
+def _check_numbers(config: pytest.Config) -> None:
+    """A number no case can run with is a usage error now, not a row per case (or silence)."""
+    for option, flag, valid, expected, hint in _NUMBER_RULES:
+        value = config.getoption(option)
+        if not valid(value):
+            raise SelectionError(f"{flag} must be {expected}, got {value:g}; try {hint}")
+
+
+def _check_selection_has_cases(selection: Selection, models: ModelRegistry) -> None:
+    """A selection of no model, or of exporters that take none of the selected models' frameworks,
+    has no case: say why instead of "no tests collected"."""
+    specs = models.select(selection.models, selection.exclude)
+    if not specs:
+        raise SelectionError(
+            f"no case to run: --zoo-exclude {','.join(selection.exclude)} leaves none of the models "
+            f"{','.join(selection.models)}; exclude fewer"
+        )
+    exporters = [name for name, opsets in selection.opsets.items() if opsets]
+    served = {EXPORTER_FRAMEWORKS[name] for name in exporters}
+    frameworks = {spec.framework for spec in specs}
+    if not specs or not exporters or served & frameworks:
+        return
+    names = ", ".join(spec.name for spec in specs[:5]) + (", ..." if len(specs) > 5 else "")
+    takers = [name for name, framework in EXPORTER_FRAMEWORKS.items() if framework in frameworks]
+    raise SelectionError(
+        f"no case to run: {', '.join(exporters)} exports {', '.join(sorted(served))} models, and the selected "
+        f"models ({names}) are {', '.join(sorted(frameworks))} models; try --zoo-exporters {','.join(takers)}, "
+        "or select models that exporter takes"
+    )
+
+
+def _check_writable(folder: Path, flag: str) -> None:
+    """The run folder and the cache must be writable before the first case, not after it."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".zoo-write-check-{os.getpid()}"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise SelectionError(
+            f"{flag} {folder}: cannot create or write there ({exc.strerror or exc}); give a folder you can write to"
+        ) from None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -547,11 +609,18 @@ def _regression_settings(
     return RegressionSettings(
         history_url=history_url(config.getoption("zoo_history"), reports),
         baseline=config.getoption("zoo_baseline"),
-        fail_on=parse_fail_on(config.getoption("zoo_fail_on")),
+        fail_on=_fail_on(config.getoption("zoo_fail_on")),
         run_id=config.getoption("zoo_run_id") or os.environ.get("ZOO_RUN_ID") or None,
         shard=shard,
         shard_models=shard_models,
     )
+
+
+def _fail_on(value: str) -> tuple[str, ...]:
+    try:
+        return parse_fail_on(value)
+    except ValueError as exc:  # the parser is shared with `suite.history diff --fail-on`
+        raise SelectionError(str(exc).replace("--fail-on", "--zoo-fail-on", 1)) from None
 
 
 def _reports_dir(config: pytest.Config) -> Path:

@@ -94,7 +94,41 @@ def test_unknown_model_glob_is_a_one_line_usage_error(pytester: pytest.Pytester,
 def test_a_negative_input_draw_is_a_one_line_usage_error(pytester: pytest.Pytester, tmp_path: Path) -> None:
     result = run_zoo(pytester, tmp_path, tmp_path / "cache", "--zoo-models=mlp", "--zoo-input-draw=-1")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["ERROR: zoo-suite: --zoo-input-draw must be 0 or more, got -1"])
+    result.stderr.fnmatch_lines(["ERROR: zoo-suite: --zoo-input-draw must be 0 or more, got -1; try 0 (the default)"])
+
+
+@pytest.mark.parametrize(
+    ("options", "error"),
+    [
+        (["--zoo-module={syntax}"], "zoo module '*syntax.py' has a syntax error at line 1: *"),
+        (["--zoo-module={raises}"], "zoo module '*raises.py' raised RuntimeError at line 2: boom at import"),
+        (["--zoo-module=no_such_zoo_module"], "zoo module 'no_such_zoo_module' cannot be found; give a dotted *"),
+        (["--zoo-report-dir=/proc/zoo-nope"], "--zoo-report-dir /proc/zoo-nope: cannot create or write there (*"),
+        (["--zoo-threads=0"], "--zoo-threads must be 1 or more threads, got 0; try 2 (the default)"),
+        (["--zoo-latency-seconds=-1"], "--zoo-latency-seconds must be more than 0 seconds *, got -1; try 1 *"),
+        (["--zoo-timeout=0"], "--zoo-timeout must be more than 0 seconds per worker call, got 0; try 600 *"),
+        (
+            ["--zoo-exporters=tf2onnx", "--zoo-models=resnet18"],
+            "no case to run: tf2onnx exports keras models, and the selected models (resnet18) are torch models; "
+            "try --zoo-exporters torchscript,dynamo, *",
+        ),
+        (["--zoo-models=mlp", "--zoo-exclude=ml*"], "no case to run: --zoo-exclude ml* leaves none of the models mlp*"),
+        (["--zoo-fail-on=speed"], "--zoo-fail-on takes correctness, drift, latency, 'all' or 'none', got 'speed'"),
+    ],
+)
+def test_a_bad_option_is_a_one_line_usage_error(
+    pytester: pytest.Pytester, tmp_path: Path, options: list[str], error: str
+) -> None:
+    """What a new user gets wrong first: each is said in one line before any case runs."""
+    (tmp_path / "syntax.py").write_text("def broken(:\n    pass\n")
+    (tmp_path / "raises.py").write_text("x = 1\nraise RuntimeError('boom at import')\n")
+    filled = [o.format(syntax=tmp_path / "syntax.py", raises=tmp_path / "raises.py") for o in options]
+    result = run_zoo(pytester, tmp_path / "reports", tmp_path / "cache", *filled)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: zoo-suite: {error}"])
+    errors = [line for line in result.stderr.lines if line.strip()]
+    assert len(errors) == 1 and "Traceback" not in result.stderr.str(), errors
+    assert not (tmp_path / "reports" / "runs").exists()  # nothing ran, nothing was written
 
 
 def test_opsets_an_exporter_rejects_are_unsupported_rows(
@@ -268,3 +302,11 @@ def test_damaged_cache_entries_are_made_again_and_the_rows_stay_the_same(
     assert len(damaged) == 3, again.outlines
     assert any("exports/" in line and "no longer matches" in line for line in damaged)
     assert any("versions/" in line and "missing" in line for line in damaged)
+
+
+def test_collect_only_writes_no_run(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    """Listing the cases runs none: no run folder, no history entry, no "latest" report to diff against."""
+    result = run_zoo(pytester, tmp_path / "reports", tmp_path / "cache", "--zoo-models=mlp", "--collect-only", "-q")
+    assert result.ret == 0
+    assert any("mlp-torchscript-op17-static-ort_cpu" in line for line in result.outlines)
+    assert not (tmp_path / "reports" / "runs").exists() and not (tmp_path / "reports" / "history.sqlite").exists()

@@ -41,6 +41,10 @@ class DuplicateModelError(ValueError):
     """Two entries were registered under one name."""
 
 
+class ZooModuleError(ValueError):
+    """A module of models (--zoo-module) could not be imported."""
+
+
 def register_model(**fields: Any) -> Callable[[ModelBuilder], ModelBuilder]:
     """Declare the decorated zero-argument builder as a zoo model of its module (see model_spec).
 
@@ -106,21 +110,57 @@ def weights_dir() -> Path | None:
 
 
 def _import_module(module: str) -> str:
-    """Import a module of models by dotted name or file path; returns its module name."""
+    """Import a module of models by dotted name or file path; returns its module name.
+
+    Raises:
+        ZooModuleError: the module cannot be found, or importing it raised (one line, with where).
+    """
     if not module.endswith(".py"):
-        importlib.import_module(module)
-        return module
+        return _guarded(module, lambda: importlib.import_module(module) and module)
     path = Path(module).resolve()
     if not path.is_file():
-        raise ModuleNotFoundError(f"zoo module file {module!r} does not exist")
+        raise ZooModuleError(f"zoo module file {module!r} does not exist; give the path of a .py file")
     mod_name = f"zoo_user_{path.stem}"
-    if mod_name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(mod_name, path)
-        assert spec is not None and spec.loader is not None
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[mod_name] = mod
-        spec.loader.exec_module(mod)
-    return mod_name
+    if mod_name in sys.modules:
+        return mod_name
+    spec = importlib.util.spec_from_file_location(mod_name, path)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[mod_name] = mod
+    try:
+        return _guarded(module, lambda: spec.loader.exec_module(mod) or mod_name)  # type: ignore[union-attr]
+    except ZooModuleError:
+        del sys.modules[mod_name]  # half imported: a later load must not take it as done
+        raise
+
+
+def _guarded(module: str, load: Callable[[], str]) -> str:
+    """`load()`, with any failure to import `module` said in one line."""
+    try:
+        return load()
+    except ModuleNotFoundError as exc:
+        if exc.name and module.startswith(exc.name):
+            raise ZooModuleError(
+                f"zoo module {module!r} cannot be found; give a dotted module name on the Python path or a .py file"
+            ) from None
+        raise ZooModuleError(f"zoo module {module!r} imports {exc.name!r}, which is not installed") from None
+    except SyntaxError as exc:
+        raise ZooModuleError(f"zoo module {module!r} has a syntax error at line {exc.lineno}: {exc.msg}") from None
+    except Exception as exc:  # noqa: BLE001 - whatever a user module raises, said in one line
+        where = _raised_at(exc, module)
+        raise ZooModuleError(f"zoo module {module!r} raised {type(exc).__name__}{where}: {exc}") from None
+
+
+def _raised_at(exc: BaseException, module: str) -> str:
+    """ " at line N" of the user module's own frame that raised, or ""."""
+    frame = exc.__traceback__
+    line = None
+    while frame is not None:
+        filename = frame.tb_frame.f_code.co_filename
+        if filename.endswith(module.rsplit("/", 1)[-1]) or module.replace(".", "/") in filename:
+            line = frame.tb_lineno
+        frame = frame.tb_next
+    return f" at line {line}" if line else ""
 
 
 class ModelRegistry:
