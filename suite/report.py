@@ -76,9 +76,14 @@ def rows_frame(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
 
 
 def write_run(
-    run_dir: Path, rows: Sequence[Mapping[str, Any]], metadata: Mapping[str, Any], summary_html: str = ""
+    run_dir: Path,
+    rows: Sequence[Mapping[str, Any]],
+    metadata: Mapping[str, Any],
+    summary_html: str = "",
+    point_latest: bool = True,
 ) -> dict[str, Path]:
-    """Write results.csv, results.html and metadata.json; point reports/latest at run_dir.
+    """Write results.csv, results.html and metadata.json; point reports/latest at run_dir (unless
+    `point_latest` is False: a report rebuilt for an older run leaves "latest" where it is).
 
     `summary_html` (what changed since a baseline) opens the page, before the matrices.
     """
@@ -100,7 +105,8 @@ def write_run(
     meta = {**metadata, "status_counts": status_counts(frame), "rows": len(frame)}
     paths["metadata"].write_text(json.dumps(meta, indent=2, default=str))
     paths["html"].write_text(render_html(frame, meta, summary_html))
-    _point_latest(run_dir)
+    if point_latest:
+        _point_latest(run_dir)
     return paths
 
 

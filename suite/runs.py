@@ -52,15 +52,23 @@ def history_url(value: str | None, reports_dir: Path) -> str | None:
     return None if url.strip().lower() in ("none", "off", "") else url
 
 
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """Lines of a JSON-lines file; a damaged line is an error naming it."""
+def read_jsonl(path: Path, torn_tail: bool = False) -> list[dict[str, Any]]:
+    """Lines of a JSON-lines file; a damaged line is an error naming it.
+
+    With `torn_tail`, a damaged last line that does not end the file with a newline is left out:
+    a process killed while it appended one leaves it half written.
+    """
+    text = path.read_text()
+    lines = text.splitlines()
     items = []
-    for number, line in enumerate(path.read_text().splitlines(), 1):
+    for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
             items.append(json.loads(line))
         except json.JSONDecodeError as exc:
+            if torn_tail and number == len(lines) and not text.endswith("\n"):
+                break
             raise HistoryError(f"{path}:{number} is not JSON ({exc.msg}); the file is damaged") from None
     return items
 
