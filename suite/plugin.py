@@ -41,7 +41,9 @@ from suite.runs import (
     RunFolder,
     RunPart,
     history_url,
+    mend_torn_tail,
     now_iso,
+    read_jsonl,
     read_run_folder,
 )
 from suite.shard import Shard, models_of_shard, parse_shard
@@ -138,6 +140,11 @@ class ZooState:
         if unselected:
             config.hook.pytest_deselected(items=unselected)
             items[:] = [i for i in items if i not in unselected]
+        finished = self._finished_cases()
+        if finished:  # --zoo-resume: what the interrupted run finished keeps its row
+            done = [i for i in items if _has_case(i) and i.callspec.params["zoo_case"].case_id in finished]
+            config.hook.pytest_deselected(items=done)
+            items[:] = [i for i in items if i not in done]
         # Latency is the serial tier: it runs after every correctness case, on a quiet process.
         items.sort(key=_is_latency)
         for item in items:
@@ -160,7 +167,7 @@ class ZooState:
         baseline = self.regression.baseline
         explicit = self.config.getoption("zoo_history") or os.environ.get(HISTORY_ENV)
         try:
-            if self.config.getoption("zoo_continue"):
+            if self.config.getoption("zoo_continue") or self.config.getoption("zoo_resume"):
                 self._continue_run()
             if self.regression.history_url is not None and (explicit or baseline):
                 self.store = _open_store(self.regression.history_url)
@@ -177,14 +184,29 @@ class ZooState:
         """Take up the run folder an earlier invocation of this run id wrote (make zoo's latency part)."""
         if self.regression.run_id is None:
             raise HistoryError("--zoo-continue needs --zoo-run-id (or ZOO_RUN_ID) naming the run to continue")
-        self.run_dir = self.reports_dir / "runs" / (_folder_name(self.run_id) + self._shard_suffix())
+        self.run_dir = self._own_folder()
         if not (self.run_dir / ROWS_FILE).is_file():
+            resume = self.config.getoption("zoo_resume")
             raise HistoryError(
-                f"--zoo-continue: {self.run_dir} has no {ROWS_FILE} to continue; "
+                f"--zoo-resume {resume}: {self.run_dir} has no {ROWS_FILE}; give the id of an interrupted run "
+                "(its folder's name under reports/runs)"
+                if resume
+                else f"--zoo-continue: {self.run_dir} has no {ROWS_FILE} to continue; "
                 "run the first part with the same --zoo-run-id"
             )
+        mend_torn_tail(self.run_dir / ROWS_FILE)  # a killed run's half-written last row; ours append after it
         self.earlier = read_run_folder(self.run_dir)
         self.samples.update(self.earlier.samples)
+
+    def _own_folder(self) -> Path:
+        return self.reports_dir / "runs" / (_folder_name(self.run_id) + self._shard_suffix())
+
+    def _finished_cases(self) -> set[str]:
+        """With --zoo-resume: the cases the interrupted run finished (a "not run" row is not finished)."""
+        rows = self._own_folder() / ROWS_FILE
+        if not self.config.getoption("zoo_resume") or not rows.is_file():
+            return set()
+        return {str(r["case_id"]) for r in read_jsonl(rows, torn_tail=True) if r.get("message") != NOT_RUN}
 
     def _shard_suffix(self) -> str:
         shard = self.regression.shard
@@ -479,6 +501,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "them (make zoo: correctness paths on every core, then latency alone, as one run)",
     )
     group.addoption(
+        "--zoo-resume",
+        default=None,
+        metavar="RUN_ID",
+        help="finish the interrupted run RUN_ID (its folder in reports/runs): its finished cases keep their rows, "
+        "the others run, and one report covers them all",
+    )
+    group.addoption(
         "--zoo-run-id", default=None, help="run id shared by the shards of one run (default $ZOO_RUN_ID or a new one)"
     )
 
@@ -610,7 +639,7 @@ def _regression_settings(
         history_url=history_url(config.getoption("zoo_history"), reports),
         baseline=config.getoption("zoo_baseline"),
         fail_on=_fail_on(config.getoption("zoo_fail_on")),
-        run_id=config.getoption("zoo_run_id") or os.environ.get("ZOO_RUN_ID") or None,
+        run_id=config.getoption("zoo_run_id") or config.getoption("zoo_resume") or os.environ.get("ZOO_RUN_ID") or None,
         shard=shard,
         shard_models=shard_models,
     )

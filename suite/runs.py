@@ -73,6 +73,13 @@ def read_jsonl(path: Path, torn_tail: bool = False) -> list[dict[str, Any]]:
     return items
 
 
+def mend_torn_tail(path: Path) -> None:
+    """Cut a last line a killed process left half written, so appended lines start on their own."""
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        path.write_bytes(data[: data.rfind(b"\n") + 1])
+
+
 @dataclass(frozen=True)
 class RunFolder:
     """What a pytest invocation streamed to its run folder: rows, latency samples, and metadata
@@ -93,7 +100,11 @@ def read_run_folder(folder: Path) -> RunFolder:
     if not rows_path.is_file():
         raise HistoryError(f"{folder} is not a run folder (no {ROWS_FILE}); give e.g. reports/runs/<stamp>")
     samples_path = folder / SAMPLES_FILE
-    samples = {s["case_id"]: s["samples_ms"] for s in read_jsonl(samples_path)} if samples_path.is_file() else {}
+    samples = (
+        {s["case_id"]: s["samples_ms"] for s in read_jsonl(samples_path, torn_tail=True)}
+        if samples_path.is_file()
+        else {}
+    )
     meta_path = folder / "metadata.json"
     metadata = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
-    return RunFolder(read_jsonl(rows_path), samples, metadata)
+    return RunFolder(read_jsonl(rows_path, torn_tail=True), samples, metadata)
