@@ -56,11 +56,15 @@ class CacheEntryDamaged(UserWarning):
     """A cache entry did not match what was stored; it was discarded and its step runs again."""
 
 
+def _payload_files(payload: Path) -> list[Path]:
+    """The file, or a folder's files in sorted order."""
+    return sorted(p for p in payload.rglob("*") if p.is_file()) if payload.is_dir() else [payload]
+
+
 def payload_digest(payload: Path) -> str:
     """sha256 of a file, or of a folder's files (relative paths and contents, in sorted order)."""
     digest = hashlib.sha256()
-    files = sorted(p for p in payload.rglob("*") if p.is_file()) if payload.is_dir() else [payload]
-    for path in files:
+    for path in _payload_files(payload):
         if payload.is_dir():
             digest.update(str(path.relative_to(payload)).encode() + b"\0")
         with path.open("rb") as handle:
@@ -97,7 +101,6 @@ class Cache:
     def load(self, kind: str, key: str, suffix: str | None = None) -> CachedOutcome | None:
         """The cached outcome, or None when absent, or when its payload went missing or no longer
         matches its stored sha256 (the entry is then discarded, with a CacheEntryDamaged warning).
-
         """
         outcome = self._load_json(self._dir(kind) / f"{key}.json")
         if outcome is None or outcome.status != "ok" or suffix is None:
@@ -113,8 +116,8 @@ class Cache:
 
     def _digest(self, payload: Path) -> str:
         """sha256 of a payload, once per process while its files' sizes and mtimes stay the same."""
-        files = sorted(p for p in payload.rglob("*") if p.is_file()) if payload.is_dir() else [payload]
-        memo = (str(payload), *((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files))
+        stats = [(str(f), f.stat()) for f in _payload_files(payload)]
+        memo = (str(payload), *((name, stat.st_size, stat.st_mtime_ns) for name, stat in stats))
         if memo not in self._verified:
             self._verified[memo] = payload_digest(payload)
         return self._verified[memo]

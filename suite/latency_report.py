@@ -86,6 +86,10 @@ def latency_rows(frame: pd.DataFrame) -> pd.DataFrame:
     return rows[list(LATENCY_COLUMNS)].reset_index(drop=True)
 
 
+# What the variant tables take from the latency rows (with_latency_speedups).
+SPEED_COLUMNS = ("fp32_ms", "variant_ms", "speedup", "slower_than_fp32")
+
+
 def with_latency_speedups(variants: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
     """Variant rows (optimize, quantize) with fp32_ms, variant_ms and speedup (their ratio) from the
     same run's latency rows on ONNX Runtime's CPU provider, same model and variant: each variant is
@@ -102,9 +106,6 @@ def with_latency_speedups(variants: pd.DataFrame, frame: pd.DataFrame) -> pd.Dat
     merged = kept.merge(speeds, on=["model", "variant"], how="left").set_axis(kept.index)
     merged["slower_than_fp32"] = merged["speedup"] < 1.0
     return merged
-
-
-SPEED_COLUMNS = ("fp32_ms", "variant_ms", "speedup", "slower_than_fp32")
 
 
 def provider_comparison(frame: pd.DataFrame) -> pd.DataFrame:

@@ -67,7 +67,6 @@ _CONVERTING_STAGES = {
 # the time axis as a fixed size, alone it stays dynamic) even from a new module instance after
 # torch.compiler.reset(); only a new process gave every export the verdict it gets alone.
 FRESH_PROCESS_EXPORTERS = frozenset({"dynamo"})
-# Which worker and stage module serve each model framework.
 
 
 @dataclass(frozen=True)
@@ -410,7 +409,7 @@ class CaseRunner:
         """The export's facts after onnx.checker and strict shape inference, run once per exported
         file (its sha256, as the cache stored it) and onnx version: the same file gets the same verdict."""
         key = content_key(
-            kind="check", export=self.export_key(spec, case), sha256=file_sha256, onnx=library_version("onnx")
+            kind="check", export=self.export_key(spec, case), sha256=file_sha256, onnx=self.versions("onnx")["onnx"]
         )
         cached = self.cache.load("checks", key) if self.use_cache else None
         if cached is None:

@@ -128,8 +128,7 @@ class ZooState:
 
     @property
     def cache_dir(self) -> Path:
-        value = self.config.getoption("zoo_cache_dir")
-        return Path(value).resolve() if value else self.reports_dir / "cache"
+        return _cache_dir(self.config)
 
     # -- hooks ----------------------------------------------------------------------------
 
@@ -533,8 +532,7 @@ def pytest_configure(config: pytest.Config) -> None:
         providers = _providers(config, selection)
         regression = _regression_settings(config, selection, providers, models)
         _check_writable(_reports_dir(config), "--zoo-report-dir")
-        cache_dir = config.getoption("zoo_cache_dir")
-        _check_writable(Path(cache_dir).resolve() if cache_dir else _reports_dir(config) / "cache", "--zoo-cache-dir")
+        _check_writable(_cache_dir(config), "--zoo-cache-dir")
     except (
         SelectionError,
         ProviderSelectionError,
@@ -584,7 +582,7 @@ def _check_selection_has_cases(selection: Selection, models: ModelRegistry) -> N
     exporters = [name for name, opsets in selection.opsets.items() if opsets]
     served = {EXPORTER_FRAMEWORKS[name] for name in exporters}
     frameworks = {spec.framework for spec in specs}
-    if not specs or not exporters or served & frameworks:
+    if not exporters or served & frameworks:
         return
     names = ", ".join(spec.name for spec in specs[:5]) + (", ..." if len(specs) > 5 else "")
     takers = [name for name, framework in EXPORTER_FRAMEWORKS.items() if framework in frameworks]
@@ -656,6 +654,11 @@ def _reports_dir(config: pytest.Config) -> Path:
     value = config.getoption("zoo_report_dir")
     # Absolute: worker processes run tools from scratch directories.
     return Path(value).resolve() if value else Path(config.rootpath) / "reports"
+
+
+def _cache_dir(config: pytest.Config) -> Path:
+    value = config.getoption("zoo_cache_dir")
+    return Path(value).resolve() if value else _reports_dir(config) / "cache"
 
 
 def _open_store(url: str) -> Any:
