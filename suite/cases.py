@@ -74,8 +74,9 @@ def build_matrix(draw: Draw, path: str, label: str, one_shape: bool = False) -> 
     """
     cases = []
     for spec in draw.specs:
-        for exporter, opsets in draw.opsets.items():
-            if EXPORTER_FRAMEWORKS.get(exporter) != spec.framework:
+        for exporter in draw.opsets:
+            opsets = opsets_of(spec, exporter, draw.opsets)
+            if not opsets:
                 continue
             model_shapes = [s for s in draw.shapes if s == "static" or spec.has_dynamic_dims]
             if one_shape:
@@ -98,13 +99,21 @@ def variant_cases(draw: Draw, path: str, variants_for: Callable[[ModelSpec], Seq
         if exporter is None:
             continue
         shape = "static" if "static" in draw.shapes or not spec.has_dynamic_dims else "dynamic"
-        opset = max(draw.opsets[exporter])
+        opset = max(opsets_of(spec, exporter, draw.opsets))
         cases.extend(Case(spec.name, exporter, opset, shape, path, variant, variant) for variant in variants_for(spec))
     return cases
 
 
 def representative_exporter(spec: ModelSpec, opsets_by_exporter: Mapping[str, Sequence[int]]) -> str | None:
     """The first selected exporter (with opsets) that accepts the model's framework."""
-    return next(
-        (e for e, ops in opsets_by_exporter.items() if ops and EXPORTER_FRAMEWORKS.get(e) == spec.framework), None
-    )
+    return next((e for e in opsets_by_exporter if opsets_of(spec, e, opsets_by_exporter)), None)
+
+
+def opsets_of(spec: ModelSpec, exporter: str, opsets_by_exporter: Mapping[str, Sequence[int]]) -> tuple[int, ...]:
+    """The opsets `exporter` gives the model in this selection: none where it does not take the model's
+    framework; an ONNX file's own opset where the exporter is `onnx` (nothing exports those here)."""
+    if exporter not in opsets_by_exporter or EXPORTER_FRAMEWORKS.get(exporter) != spec.framework:
+        return ()
+    if spec.file_source is not None:
+        return (spec.file_source.opset,)
+    return tuple(opsets_by_exporter[exporter])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from suite.cases import SHAPE_MODES
@@ -37,6 +38,7 @@ class Profile:
     shapes: tuple[str, ...] = SHAPE_MODES
     paths: tuple[str, ...] = PATHS
     calibrations: tuple[str, ...] = ("minmax",)
+    onnx_dirs: tuple[str, ...] = ()  # folders of ONNX files from outside (--zoo-onnx-dir adds to them)
 
 
 def profiles() -> dict[str, Profile]:
@@ -77,9 +79,13 @@ class Selection:
     shapes: tuple[str, ...]
     paths: tuple[str, ...] = PATHS
     calibrations: tuple[str, ...] = ("minmax",)
+    onnx_dirs: tuple[str, ...] = ()
 
     def describe(self) -> str:
-        opsets = "; ".join(f"{exp} op {','.join(map(str, ops))}" for exp, ops in self.opsets.items())
+        opsets = "; ".join(
+            f"{exp} op {','.join(map(str, ops))}" if ops else f"{exp} (each file's own opset)"
+            for exp, ops in self.opsets.items()
+        )
         exclude = f" excluding {','.join(self.exclude)}" if self.exclude else ""
         return (
             f"profile {self.profile}: models {','.join(self.models)}{exclude}; {opsets}; "
@@ -129,19 +135,24 @@ def make_selection(
     opsets: str | None = None,
     shapes: str | None = None,
     paths: str | None = None,
+    onnx_dirs: Sequence[str] = (),
 ) -> Selection:
     """Combine a profile with option overrides (each None keeps the profile's value)."""
     known = profiles()
     if profile not in known:
         raise SelectionError(f"unknown --zoo-profile {profile!r}; choose from {', '.join(known)}")
     base = known[profile]
-    chosen_exporters = tuple(_split(exporters)) or tuple(base.opsets)
+    all_onnx_dirs = (*base.onnx_dirs, *onnx_dirs)
+    # The files of an ONNX folder come with their own exporter (onnx) unless --zoo-exporters says otherwise.
+    chosen_exporters = tuple(_split(exporters)) or (*base.opsets, *(["onnx"] if all_onnx_dirs else []))
     unknown = [e for e in chosen_exporters if e not in EXPORTER_NAMES]
     if unknown:
         raise SelectionError(f"unknown exporter {unknown[0]!r}; choose from {', '.join(EXPORTER_NAMES)}")
     opset_map = (
         parse_opsets(opsets, chosen_exporters) if opsets else {e: base.opsets.get(e, ()) for e in chosen_exporters}
     )
+    if "onnx" in chosen_exporters:
+        opset_map["onnx"] = ()  # each file at its own opset
     chosen_shapes = tuple(_split(shapes)) or base.shapes
     bad_shapes = [s for s in chosen_shapes if s not in SHAPE_MODES]
     if bad_shapes:
@@ -158,4 +169,5 @@ def make_selection(
         exclude=tuple(_split(exclude)) or base.exclude,
         opsets=opset_map,
         shapes=chosen_shapes,
+        onnx_dirs=all_onnx_dirs,
     )

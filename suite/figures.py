@@ -28,6 +28,14 @@ class ExportRun(FieldFigures):
 
 
 @dataclass(frozen=True)
+class FileFacts(FieldFigures):
+    """An ONNX file from outside: where it lies and what its references are."""
+
+    source_file: str
+    reference_source: str  # "stored outputs (N test data sets)" or "ONNX Runtime CPU on the file"
+
+
+@dataclass(frozen=True)
 class ArtifactFacts(FieldFigures):
     """What the checker read from the exported file."""
 

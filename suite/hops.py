@@ -150,7 +150,8 @@ def judge_sizes(
         result = replace(result.absorbed(comparison), sizes_checked=";".join(checked))
         if not comparison.ok:
             if at_home:
-                return result.failed(Status.MISMATCH, comparison.message)
+                against = f" (against {reference.against})" if reference.against else ""
+                return result.failed(Status.MISMATCH, comparison.message + against)
             diagnose = _size_baked if _shapes_differ(comparison) else _values_differ
             return result.failed(
                 Status.MISMATCH,

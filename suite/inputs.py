@@ -40,6 +40,8 @@ def make_inputs(spec: ModelSpec, dims: Mapping[str, int] | None = None, draw: in
     independent samples (evaluation and calibration sets for quantization).
     """
     sizes = dict(spec.dims if dims is None else dims)
+    if spec.feeds is not None:  # stored test data (an ONNX file's test_data_set_N), not a seeded draw
+        return spec.feeds(sizes, draw)
     # The label carries the names too, so {batch: 2, seq: 5} and {batch: 5, seq: 2} differ.
     seed = [spec.seed, zlib.crc32(dims_label(sizes).encode())] + ([draw] if draw else [])
     rng = np.random.default_rng(seed)

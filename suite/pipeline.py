@@ -26,20 +26,22 @@ from suite.backends.ort import Threads
 from suite.cache import Cache, CachedOutcome, content_key
 from suite.cases import Case
 from suite.exporters import ExportRequest
-from suite.figures import ArtifactFacts, ExportRun, JudgedTolerance, ModelFacts, SpecTolerance, Weights
+from suite.figures import ArtifactFacts, ExportRun, FileFacts, JudgedTolerance, ModelFacts, SpecTolerance, Weights
 from suite.floor import FLOAT64_RUN_VERSION, Bound, bounds_for
 from suite.inherent import InherentTime
 from suite.inputs import Probe, dims_label, export_dims, make_inputs
 from suite.isolate import RemoteError, Worker, WorkerCrashed, WorkerError, WorkerFunction, WorkerTimeout
 from suite.messages import clip, exporter_summary, first_line, raised_at
+from suite.onnx_sources import StoredData, stored_data
 from suite.outcome import Outcome, Trail
 from suite.providers import onnxruntime_version
 from suite.record import Record, Status
+from suite.safe_onnx import Limits, SourceRejected
 from suite.timing import TimingPlan
-from suite.workers import keras_models, torch_models  # noqa: TID251 - the model functions, for CaseRunner.call
+from suite.workers import keras_models, onnx_files, torch_models  # noqa: TID251 - the model functions, for CaseRunner.call
 from zoo.expectations import expectation_for
 from zoo.registry import ModelRegistry
-from zoo.spec import ModelSpec
+from zoo.spec import FileSource, ModelSpec
 
 _UNSUPPORTED_TYPES = {"ExportUnsupported", "UnsupportedOperatorError"}
 _UNSUPPORTED_PHRASES = (
@@ -183,6 +185,8 @@ def reclassified(outcome: CachedOutcome) -> CachedOutcome:
 
 # Input draws every hop is checked on at the export's own size: a verdict must not hang on one draw.
 HOME_DRAWS = 2
+# Part of the cache key of an imported ONNX file: bump it when the import's checks change.
+IMPORT_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -192,6 +196,9 @@ class Reference:
     outputs: list[np.ndarray]
     bounds: tuple[Bound, ...]
     rule: str  # "calibrated (...)" or "static (why)", for the row
+    # What the outputs are where it is not the eager model at the probe's inputs (an ONNX file's
+    # stored outputs), for a mismatch's message.
+    against: str = ""
 
 
 @dataclass(frozen=True)
@@ -221,6 +228,8 @@ class CaseRunner:
         models: The run's zoo, where cases look up their model's spec.
         timeout: Seconds one worker call may take before it is a timeout row.
         use_cache: When False, redo (and refresh) every cached step.
+        input_draw: The first seeded input draw the hops are checked on.
+        limits: What one ONNX file from outside may make the suite read or allocate.
     """
 
     def __init__(
@@ -231,6 +240,7 @@ class CaseRunner:
         timeout: float = 600.0,
         use_cache: bool = True,
         input_draw: int = 0,
+        limits: Limits | None = None,
     ):
         self.workers = dict(workers)
         self.models = models
@@ -238,6 +248,7 @@ class CaseRunner:
         self.timeout = timeout
         self.use_cache = use_cache
         self.input_draw = input_draw  # the first input draw the hops are checked on
+        self.limits = limits or Limits()
         self._digests: dict[str, str] = {}  # model name -> weights digest, once per process
         self._eager_latency: dict[tuple[str, str, Threads], dict[str, Any]] = {}
         self._versions = {
@@ -278,6 +289,8 @@ class CaseRunner:
         return self.call(functions.worker, stage, function(functions), *args)
 
     def digest(self, spec: ModelSpec) -> str:
+        if spec.file_source is not None:  # the file's (and its data's) own hash: nothing to build
+            return spec.file_source.digest
         if spec.name not in self._digests:
             self._digests[spec.name] = str(self._model_call(spec, "build", lambda f: f.weights_digest, spec.name))
         return self._digests[spec.name]
@@ -364,6 +377,8 @@ class CaseRunner:
             exporter=case.exporter,
             opset=case.opset,
             shape=case.shape,
+            # An ONNX file is imported (checked, external data inlined) under these rules.
+            **({"import": IMPORT_VERSION, "limits": asdict(self.limits)} if spec.file_source else {}),
             export_dims=dims_label(export_dims(spec, case.dynamic)),
             # Exports made before every torch.export-based export got a new process may carry the
             # state of the exports before them: those cache entries must not be reused.
@@ -380,7 +395,9 @@ class CaseRunner:
         key = self.export_key(spec, case)
         outcome = _reusable(self.cache.load("exports", key, ".onnx")) if self.use_cache else None
         was_cached = outcome is not None
-        if outcome is None:
+        if outcome is None and spec.file_source is not None:
+            outcome = self._run_import(spec.file_source, key)
+        elif outcome is None:
             outcome = self._run_export(spec, case, key, output_count)
         if outcome.status != "ok":
             return outcome, was_cached, None
@@ -403,6 +420,23 @@ class CaseRunner:
                 self.cache.store("exports", key, outcome)
             return outcome
         outcome = CachedOutcome("ok", seconds=result.seconds, output_names=result.output_names)
+        return self.cache.store("exports", key, outcome, scratch, ".onnx")
+
+    def _run_import(self, file: FileSource, key: str) -> CachedOutcome:
+        """An ONNX file from outside, read safely and checked in the onnx worker; its copy is the case's export."""
+        scratch = self.cache.scratch_path("exports", key, ".onnx")
+        try:
+            result = self.call(
+                "onnx", "import", onnx_files.import_file, str(file.model), str(file.folder), str(scratch), self.limits
+            )
+        except StageFailure as failure:
+            scratch.unlink(missing_ok=True)
+            if failure.status not in (Status.CRASH, Status.TIMEOUT):  # the machine's fault, maybe: retried
+                self.cache.store("exports", key, failure.outcome())
+            return failure.outcome()
+        outcome = CachedOutcome(
+            "ok", seconds=result["seconds"], output_names=tuple(result["output_names"]), extra={"info": result["info"]}
+        )
         return self.cache.store("exports", key, outcome, scratch, ".onnx")
 
     def checked(self, spec: ModelSpec, case: Case, artifact: Artifact, file_sha256: str = "") -> ArtifactInfo:
@@ -472,6 +506,8 @@ class CaseRunner:
 
     def prepare(self, spec: ModelSpec, case: Case, trail: Trail) -> Prepared:
         """Reference outputs, the export (or its cached copy), checker and dynamic-axes checks."""
+        if spec.file_source is not None:
+            return self._prepare_file(spec, spec.file_source, case, trail)
         trail.enter("build")
         trail.add(Weights(self.digest(spec)))
         # The export's own example size is "home": a failure there is the exporter's or the
@@ -501,6 +537,57 @@ class CaseRunner:
             probes += tuple(Probe(d, self.input_draw) for d in (spec.dims, *spec.other_dims) if d != home)
         return Prepared(spec, artifact, info, self.export_key(spec, case), probes, self._references_of(spec))
 
+    def _prepare_file(self, spec: ModelSpec, file: FileSource, case: Case, trail: Trail) -> Prepared:
+        """An ONNX file from outside: imported in the onnx worker (read safely, checked), its test data
+        read, and its references taken from the stored outputs or, without any, from ONNX Runtime's
+        CPU provider on the file in the worker. Either way ONNX Runtime first meets the file there."""
+        trail.enter("import")
+        if file.problem:
+            raise StageFailure(Status.MODEL_ERROR, file.problem)
+        trail.add(Weights(file.digest))
+        outcome, cached, artifact = self.export(spec, case, 0)
+        trail.add(ExportRun(cached, round(outcome.seconds, 3) if outcome.seconds else None))
+        if artifact is None:
+            raise StageFailure(Status(outcome.status), outcome.message, outcome.detail)
+        info = ArtifactInfo(**outcome.extra["info"])
+        trail.add(ArtifactFacts(info.ir_version, info.opset, info.node_count, info.op_counts, info.file_bytes))
+
+        trail.enter("test_data")
+        stored = len(file.data_sets)
+        kind = f"stored outputs ({stored} test data sets)" if stored else "ONNX Runtime CPU on the file (no test data)"
+        trail.add(FileFacts(str(file.model), kind))
+        draws = range(stored) if stored else range(self.input_draw, self.input_draw + HOME_DRAWS)
+        probes = tuple(Probe({}, draw) for draw in draws)
+        try:  # every data set read and checked now: a malformed one is this row's verdict
+            feeds = [probe.inputs(spec) for probe in probes]
+            for draw in draws if stored else ():
+                _check_outputs(stored_data(file, spec.input_names(), draw, self.limits), artifact, file.data_sets[draw])
+        except SourceRejected as exc:
+            raise StageFailure(Status.MODEL_ERROR, str(exc)) from None
+        # ONNX Runtime's first session on the file is made in the worker; where nothing is stored, its
+        # outputs are the references.
+        trail.enter("first_session" if stored else "reference")
+        ran = self.call(
+            "onnx", "reference", onnx_files.ort_cpu_outputs, str(artifact.path), feeds[:1] if stored else feeds
+        )
+        kept = {} if stored else {probe.label: outputs for probe, outputs in zip(probes, ran, strict=True)}
+
+        def reference_at(probe: Probe) -> Reference:
+            if stored:  # draw N is test_data_set_(N mod count), as the inputs are
+                index = probe.draw % stored
+                outputs = list(stored_data(file, spec.input_names(), index, self.limits).outputs)
+                source = f"the stored outputs of {file.data_sets[index].name}"
+            else:
+                if probe.label not in kept:  # another draw (a variant's evaluation inputs)
+                    kept[probe.label] = self.call(
+                        "onnx", "reference", onnx_files.ort_cpu_outputs, str(artifact.path), [probe.inputs(spec)]
+                    )[0]
+                outputs, source = kept[probe.label], "ONNX Runtime CPU on the file (no stored outputs)"
+            bounds, _ = bounds_for(outputs, None, spec.tolerance)
+            return Reference(outputs, bounds, "static (an ONNX file has no float64 run)", against=source)
+
+        return Prepared(spec, artifact, info, self.export_key(spec, case), probes, reference_at)
+
     def _references_of(self, spec: ModelSpec) -> Callable[[Probe], Reference]:
         """judged_reference for one case, kept per probe: every hop of a path asks for the same ones."""
         kept: dict[str, Reference] = {}
@@ -511,6 +598,15 @@ class CaseRunner:
             return kept[probe.label]
 
         return reference_at
+
+
+def _check_outputs(data: StoredData, artifact: Artifact, folder: Path) -> None:
+    """A data set must hold one output per graph output: the variant paths compare every one."""
+    if len(data.outputs) != len(artifact.output_names):
+        raise SourceRejected(
+            f"{folder.name} holds {len(data.outputs)} outputs but the graph has {len(artifact.output_names)} "
+            f"({', '.join(artifact.output_names)})"
+        )
 
 
 def _judged_tolerance(reference: Reference) -> JudgedTolerance:

@@ -26,6 +26,7 @@ from suite.exporters import EXPORTER_FRAMEWORKS
 from suite.inherent import overhead_ratio
 from suite.isolate import Worker
 from suite.metadata import benchmark_version_problem, library_versions, run_metadata
+from suite.onnx_sources import parse_dims, specs_from_dirs
 from suite.paths import PATH_NAMES, PATHS, PathSpec, path_named
 from suite.paths.latency import LatencySettings
 from suite.pipeline import CaseRunner
@@ -46,6 +47,7 @@ from suite.runs import (
     read_jsonl,
     read_run_folder,
 )
+from suite.safe_onnx import MIB, Limits
 from suite.shard import Shard, models_of_shard, parse_shard
 from suite.timing import TimingPlan
 from suite.worker_settings import WorkerSettings
@@ -457,6 +459,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="module (dotted name or .py path) that registers extra models with zoo.register_model; repeatable",
     )
     group.addoption(
+        "--zoo-onnx-dir",
+        action="append",
+        default=[],
+        help="folder of ONNX files from outside (ONNX Model Zoo layout: model folders with test_data_set_N, "
+        "bare .onnx files, .tar.gz archives); each is a zoo entry, exporter 'onnx'; repeatable",
+    )
+    group.addoption(
+        "--zoo-onnx-dims",
+        default=None,
+        help="sizes of named dims for ONNX files without test data, e.g. 'batch=1,seq=16'",
+    )
+    group.addoption(
+        "--zoo-onnx-max-mb",
+        type=float,
+        default=2048.0,
+        help="largest file, tensor or archive member (MiB) read from an ONNX folder; bigger is a model_error row",
+    )
+    group.addoption(
         "--zoo-providers",
         default="available",
         help="execution providers for the latency and ort paths: 'available' (every local one this onnxruntime offers) "
@@ -517,6 +537,7 @@ def pytest_configure(config: pytest.Config) -> None:
     user_modules = tuple(str(Path(m).resolve()) if m.endswith(".py") else m for m in config.getoption("zoo_module"))
     try:
         models = ModelRegistry().load_builtin().load_modules(user_modules)
+        _check_numbers(config)
         selection = make_selection(
             config.getoption("zoo_profile"),
             models=config.getoption("zoo_models"),
@@ -525,14 +546,15 @@ def pytest_configure(config: pytest.Config) -> None:
             opsets=config.getoption("zoo_opsets"),
             shapes=config.getoption("zoo_shapes"),
             paths=config.getoption("zoo_paths"),
+            onnx_dirs=config.getoption("zoo_onnx_dir"),
         )
-        _check_numbers(config)
+        _check_writable(_cache_dir(config), "--zoo-cache-dir")
+        _add_onnx_files(config, selection, models)
         _check_selection_has_cases(selection, models)
         selection, notices = _serial_paths_only_when_serial(config, selection)
         providers = _providers(config, selection)
         regression = _regression_settings(config, selection, providers, models)
         _check_writable(_reports_dir(config), "--zoo-report-dir")
-        _check_writable(_cache_dir(config), "--zoo-cache-dir")
     except (
         SelectionError,
         ProviderSelectionError,
@@ -559,7 +581,25 @@ _NUMBER_RULES: tuple[tuple[str, str, Callable[[float], bool], str, str], ...] = 
     ),
     ("zoo_timeout", "--zoo-timeout", lambda v: v > 0, "more than 0 seconds per worker call", "600 (the default)"),
     ("zoo_input_draw", "--zoo-input-draw", lambda v: v >= 0, "0 or more", "0 (the default)"),
+    ("zoo_onnx_max_mb", "--zoo-onnx-max-mb", lambda v: v > 0, "more than 0 MiB", "2048 (the default)"),
 )
+
+
+def onnx_limits(config: pytest.Config) -> Limits:
+    """The caps on what one ONNX file from outside may make the run read or allocate."""
+    cap = int(config.getoption("zoo_onnx_max_mb") * MIB)
+    return Limits(max_file_bytes=cap, max_tensor_bytes=cap, max_archive_bytes=2 * cap)
+
+
+def _add_onnx_files(config: pytest.Config, selection: Selection, models: ModelRegistry) -> None:
+    """Every entry of the --zoo-onnx-dir folders joins the run's zoo (archives unpacked into the cache)."""
+    if not selection.onnx_dirs:
+        return
+    dims = parse_dims(config.getoption("zoo_onnx_dims"))
+    taken = [spec.name for spec in models.all_models()]
+    unpack_to = _cache_dir(config) / "unpacked"
+    for spec in specs_from_dirs(selection.onnx_dirs, dims, onnx_limits(config), unpack_to, taken):
+        models.add(spec)
 
 
 def _check_numbers(config: pytest.Config) -> None:
@@ -579,7 +619,7 @@ def _check_selection_has_cases(selection: Selection, models: ModelRegistry) -> N
             f"no case to run: --zoo-exclude {','.join(selection.exclude)} leaves none of the models "
             f"{','.join(selection.models)}; exclude fewer"
         )
-    exporters = [name for name, opsets in selection.opsets.items() if opsets]
+    exporters = [name for name, opsets in selection.opsets.items() if opsets or name == "onnx"]
     served = {EXPORTER_FRAMEWORKS[name] for name in exporters}
     frameworks = {spec.framework for spec in specs}
     if not exporters or served & frameworks:
@@ -796,6 +836,7 @@ def zoo_runner(pytestconfig: pytest.Config) -> Iterator[CaseRunner]:
         timeout=pytestconfig.getoption("zoo_timeout"),
         use_cache=not pytestconfig.getoption("zoo_no_cache"),
         input_draw=pytestconfig.getoption("zoo_input_draw"),
+        limits=onnx_limits(pytestconfig),
     )
     try:
         yield runner

@@ -101,3 +101,30 @@ def test_the_ort_path_gets_one_case_per_other_provider_next_to_its_cpu_case() ->
     assert cases[1].provider == openvino and cases[0].provider == CPU
     assert {c.path for c in cases} == {"ort"}
     assert [c for c in cases if c.provider == CPU] == base  # no other provider: the ort path is unchanged
+
+
+def test_onnx_folders_bring_their_own_exporter_from_options_and_profiles(monkeypatch: pytest.MonkeyPatch) -> None:
+    from suite import config
+
+    selection = make_selection("quick", onnx_dirs=["/zoo/a"])
+    assert selection.onnx_dirs == ("/zoo/a",) and selection.opsets["onnx"] == ()
+    assert "onnx (each file's own opset)" in selection.describe()
+    assert "onnx" not in make_selection("quick", onnx_dirs=["/zoo/a"], exporters="dynamo").opsets
+    assert make_selection("quick", onnx_dirs=["/zoo/a"], opsets="torchscript:13").opsets["onnx"] == ()
+    with_folder = config.Profile("mine", onnx_dirs=("/zoo/b",), opsets={"torchscript": (17,)})
+    monkeypatch.setattr(config, "profiles", lambda: {"mine": with_folder})
+    assert make_selection("mine", onnx_dirs=["/zoo/a"]).onnx_dirs == ("/zoo/b", "/zoo/a")
+    assert set(make_selection("mine").opsets) == {"torchscript", "onnx"}
+
+
+def test_an_onnx_file_is_drawn_once_at_its_own_opset() -> None:
+    from pathlib import Path
+
+    from zoo.spec import FileSource
+
+    file = FileSource(Path("m.onnx"), Path("."), opset=7)
+    spec = ModelSpec("old", lambda: None, (InputSpec("x", (1, 4)),), framework="onnx", file_source=file)
+    draw = Draw([spec], {"torchscript": (17,), "onnx": ()}, ("static", "dynamic"))
+    assert [c.case_id for c in ort.draw_cases(draw)] == ["old-onnx-op7-static-ort_cpu"]
+    assert [c.case_id for c in version.draw_cases(draw)] == ["old-onnx-op7-static-version"]
+    assert ort.draw_cases(Draw([spec], {"torchscript": (17,)}, ("static",))) == []

@@ -114,6 +114,10 @@ def test_a_negative_input_draw_is_a_one_line_usage_error(pytester: pytest.Pytest
         ),
         (["--zoo-models=mlp", "--zoo-exclude=ml*"], "no case to run: --zoo-exclude ml* leaves none of the models mlp*"),
         (["--zoo-fail-on=speed"], "--zoo-fail-on takes correctness, drift, latency, 'all' or 'none', got 'speed'"),
+        (["--zoo-onnx-dir={tmp}/nowhere"], "--zoo-onnx-dir */nowhere: no such folder; give a folder of ONNX models"),
+        (["--zoo-onnx-dir={empty}"], "--zoo-onnx-dir *empty: no .onnx file, model folder or .tar.gz in it; *"),
+        (["--zoo-onnx-dir={empty}", "--zoo-onnx-dims=batch"], "--zoo-onnx-dims takes NAME=SIZE pairs *, got 'batch'"),
+        (["--zoo-onnx-max-mb=0"], "--zoo-onnx-max-mb must be more than 0 MiB, got 0; try 2048 (the default)"),
     ],
 )
 def test_a_bad_option_is_a_one_line_usage_error(
@@ -122,7 +126,9 @@ def test_a_bad_option_is_a_one_line_usage_error(
     """What a new user gets wrong first: each is said in one line before any case runs."""
     (tmp_path / "syntax.py").write_text("def broken(:\n    pass\n")
     (tmp_path / "raises.py").write_text("x = 1\nraise RuntimeError('boom at import')\n")
-    filled = [o.format(syntax=tmp_path / "syntax.py", raises=tmp_path / "raises.py") for o in options]
+    (tmp_path / "empty").mkdir()
+    paths = {"syntax": tmp_path / "syntax.py", "raises": tmp_path / "raises.py", "empty": tmp_path / "empty"}
+    filled = [o.format(tmp=tmp_path, **paths) for o in options]
     result = run_zoo(pytester, tmp_path / "reports", tmp_path / "cache", *filled)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"ERROR: zoo-suite: {error}"])

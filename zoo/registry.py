@@ -176,7 +176,7 @@ class ModelRegistry:
         """Add one spec; a second spec under the same name is an error."""
         existing = self._specs.get(spec.name)
         # The same builder object arriving again is a module loaded twice, not a clash.
-        if existing is not None and existing.builder is not spec.builder:
+        if existing is not None and (existing.builder is not spec.builder or existing.file_source != spec.file_source):
             raise DuplicateModelError(
                 f"zoo model {spec.name!r} is registered twice: by {existing.source} and by {spec.source}; "
                 "rename one of them"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 
@@ -61,6 +62,32 @@ class InputSpec:
 
 
 ModelBuilder = Callable[[], Any]
+# Inputs from elsewhere than the seeded generator (an ONNX file's stored test data): (sizes, draw) -> arrays.
+Feeds = Callable[[Mapping[str, int], int], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class FileSource:
+    """A zoo entry that is an ONNX file from outside (--zoo-onnx-dir) rather than a model built in code.
+
+    Attributes:
+        model: The .onnx file as found (inside `folder`, or unpacked from an archive).
+        folder: The one folder its external data and test data may come from.
+        data_sets: Its test_data_set_N folders, in order (empty: inputs are generated, and the
+            references come from ONNX Runtime's CPU provider on the file).
+        opset: Its default-domain opset (0 when the file cannot be read).
+        ir_version: Its IR version (0 when the file cannot be read).
+        digest: sha256 of the file, its external data and test data, for cache keys.
+        problem: Why it cannot run at all (a model_error row says so); "" when it can.
+    """
+
+    model: Path
+    folder: Path
+    data_sets: tuple[Path, ...] = ()
+    opset: int = 0
+    ir_version: int = 0
+    digest: str = ""
+    problem: str = ""
 
 
 @dataclass(frozen=True)
@@ -117,6 +144,8 @@ class ModelSpec:
         held_out: Zero-argument callable returning HeldOut data, for models
             that can report real accuracy (None: seeded random inputs only).
         source: Where the entry was registered (module name), for error messages.
+        file_source: The ONNX file the entry is, for entries from --zoo-onnx-dir (builder unused).
+        feeds: Where its inputs come from when not from the seeded generator (stored test data).
     """
 
     name: str
@@ -135,6 +164,8 @@ class ModelSpec:
     quant_policy: QuantPolicy = QuantPolicy()
     held_out: Callable[[], HeldOut] | None = None
     source: str = ""
+    file_source: FileSource | None = None
+    feeds: Feeds | None = None
 
     def __post_init__(self) -> None:
         declared = {d for spec in self.inputs for d in spec.dynamic_dims.values()}

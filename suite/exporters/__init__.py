@@ -5,7 +5,8 @@ from __future__ import annotations
 from suite.exporters.base import Exporter, ExportRequest, ExportUnsupported
 
 # Which model framework each exporter accepts; the matrix pairs models with these only.
-EXPORTER_FRAMEWORKS = {"torchscript": "torch", "dynamo": "torch", "tf2onnx": "keras"}
+# `onnx` takes the ONNX files of --zoo-onnx-dir: nothing exports them here, they are imported as they are.
+EXPORTER_FRAMEWORKS = {"torchscript": "torch", "dynamo": "torch", "tf2onnx": "keras", "onnx": "onnx"}
 EXPORTER_NAMES = tuple(EXPORTER_FRAMEWORKS)
 
 

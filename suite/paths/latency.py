@@ -23,7 +23,7 @@ import numpy as np
 from suite import inherent
 from suite.backends.ort import Threads, timed_session
 from suite.backends.placement import probe_provider
-from suite.cases import Case, Draw, representative_exporter
+from suite.cases import Case, Draw, opsets_of, representative_exporter
 from suite.compare import compare_outputs
 from suite.figures import FloorRatio, Numerics
 from suite.inputs import Probe, dims_label, make_inputs
@@ -94,7 +94,7 @@ def draw_cases(draw: Draw) -> list[Case]:
         exporter = representative_exporter(spec, draw.opsets)
         if exporter is None:
             continue
-        opset = max(draw.opsets[exporter])
+        opset = max(opsets_of(spec, exporter, draw.opsets))
         shape = _latency_shape(spec, exporter, opset, draw.shapes)
         for provider in draw.providers:
             for variant in latency_variants_for(spec, draw):
@@ -260,13 +260,14 @@ def run_latency(
         _large_batch(session, spec, case, settings),
     )
 
-    trail.enter("eager")
-    eager = runner.eager_latency(spec, dims, settings.threads, settings.plan, eager_device_for(request))
-    trail.add(
-        EagerBaseline(
-            eager["p50_ms"], eager.get("device", "cpu"), eager["threads"], round(eager["p50_ms"] / stats.p50_ms, 4)
+    if spec.file_source is None:  # an ONNX file from outside has no eager model to time
+        trail.enter("eager")
+        eager = runner.eager_latency(spec, dims, settings.threads, settings.plan, eager_device_for(request))
+        trail.add(
+            EagerBaseline(
+                eager["p50_ms"], eager.get("device", "cpu"), eager["threads"], round(eager["p50_ms"] / stats.p50_ms, 4)
+            )
         )
-    )
     effective = _effective_options(session, request)
     return _judge_numerics(trail, case, prepared, dims, first, effective, model_path, settings)
 
@@ -344,9 +345,10 @@ def strict_request(request: ProviderRequest, effective: Mapping[str, str]) -> Pr
     return ProviderRequest(request.name, options)
 
 
-def numerics_policy(case: Case, strict: ProviderRequest | None, rule: str) -> str:
-    """How this row's numerics are judged, in words, for the report (`rule`: the bounds' rule)."""
-    fp32 = f"{rule} vs eager"
+def numerics_policy(case: Case, strict: ProviderRequest | None, rule: str, against: str = "eager") -> str:
+    """How this row's numerics are judged, in words, for the report (`rule`: the bounds' rule,
+    `against`: what the reference is)."""
+    fp32 = f"{rule} vs {against}"
     if not exact(case.variant):
         return "recorded, not judged here (the quantize path judges quantized variants against FP32)"
     if strict is not None:
@@ -371,7 +373,8 @@ def _judge_numerics(
     """
     trail.enter("compare")
     strict = strict_request(case.provider, effective)
-    policy = numerics_policy(case, strict, prepared.reference_at(Probe(dims)).rule)
+    reference = prepared.reference_at(Probe(dims))
+    policy = numerics_policy(case, strict, reference.rule, reference.against or "eager")
     trail.add(ProviderNumerics(json.dumps(dict(effective), sort_keys=True), policy))
     comparison = _against_eager(prepared, dims, outputs)
     timed = Numerics(max_abs_err=comparison.worst("max_abs_err"), sizes_checked=dims_label(dims))
