@@ -13,6 +13,7 @@ import pytest
 
 from suite import rebuild
 from suite.runs import read_jsonl
+from tests.process_group import assert_group_ended
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -65,14 +66,7 @@ def test_a_killed_runs_report_is_rebuilt_from_its_rows(tmp_path: Path) -> None:
     page = (folder / "results.html").read_text()
     assert all(f'id="case-{case_id}"' in page for case_id in written)
     assert not (reports / "latest").exists()  # a rebuilt report does not become the latest run
-    for _ in range(50):  # no process of the killed run is left
-        try:
-            os.killpg(run.pid, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.1)
-    else:
-        pytest.fail("processes of the killed run are still alive")
+    assert_group_ended(run.pid)  # no process of the killed run is left
 
 
 def test_rebuilding_a_folder_without_rows_is_a_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

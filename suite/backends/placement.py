@@ -162,7 +162,7 @@ def check_provider(path: Path, request: ProviderRequest, threads: Threads, graph
     if providers[0] != request.name:
         reason = fallback_reason(request.name, log) or _library_reason(request) or "onnxruntime logged no reason"
         fallback = f"asked for {request.name}, the session runs on {', '.join(providers)}: {reason}"
-    elif placement.found and share == 0.0:
+    elif placement.found and share == 0.0 and placement.counts:  # a graph of no nodes has nothing to place
         fallback = (
             f"{request.name} is in the session but no node was placed on it "
             f"({', '.join(f'{k} {v}' for k, v in placement.counts.items())} nodes)"
