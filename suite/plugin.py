@@ -51,7 +51,7 @@ from suite.safe_onnx import MIB, Limits
 from suite.shard import Shard, models_of_shard, parse_shard
 from suite.timing import TimingPlan
 from suite.worker_settings import WorkerSettings
-from suite.workers import tf_process, torch_models  # noqa: TID251 - the workers' initializers
+from suite.workers import onnx_files, tf_process, torch_models  # noqa: TID251 - the workers' initializers
 from zoo.registry import DuplicateModelError, ModelRegistry, UnknownModelError
 
 RECORD_KEY = "zoo_record"
@@ -588,7 +588,9 @@ _NUMBER_RULES: tuple[tuple[str, str, Callable[[float], bool], str, str], ...] = 
 def onnx_limits(config: pytest.Config) -> Limits:
     """The caps on what one ONNX file from outside may make the run read or allocate."""
     cap = int(config.getoption("zoo_onnx_max_mb") * MIB)
-    return Limits(max_file_bytes=cap, max_tensor_bytes=cap, max_archive_bytes=2 * cap)
+    # The onnx worker holds a model and a few of its tensors at once, besides its own libraries.
+    worker = 4 * cap + 2048 * MIB
+    return Limits(max_file_bytes=cap, max_tensor_bytes=cap, max_archive_bytes=2 * cap, max_worker_bytes=worker)
 
 
 def _add_onnx_files(config: pytest.Config, selection: Selection, models: ModelRegistry) -> None:
@@ -824,10 +826,12 @@ def zoo_runner(pytestconfig: pytest.Config) -> Iterator[CaseRunner]:
         state.latency.threads.inter_op,
         str(state.cache_dir),
     )
+    limits, onnx_dirs = onnx_limits(pytestconfig), state.selection.onnx_dirs
     workers = {
         "torch": Worker("torch", torch_models.init_worker, (settings,), preload=torch_models.PRELOAD),
         "tf": Worker("tf", tf_process.init_worker, (settings,)),
-        "onnx": Worker("onnx"),
+        # Files from outside first meet onnx and ONNX Runtime here: its memory is capped for them.
+        "onnx": Worker("onnx", onnx_files.init_worker, (limits.max_worker_bytes,)) if onnx_dirs else Worker("onnx"),
     }
     runner = CaseRunner(
         workers,
@@ -836,7 +840,7 @@ def zoo_runner(pytestconfig: pytest.Config) -> Iterator[CaseRunner]:
         timeout=pytestconfig.getoption("zoo_timeout"),
         use_cache=not pytestconfig.getoption("zoo_no_cache"),
         input_draw=pytestconfig.getoption("zoo_input_draw"),
-        limits=onnx_limits(pytestconfig),
+        limits=limits,
     )
     try:
         yield runner

@@ -35,6 +35,9 @@ class Limits:
     max_tensor_bytes: int = 2048 * MIB  # one declared tensor (initializer, test data, generated input)
     max_archive_bytes: int = 4096 * MIB  # the members of one archive, all together
     max_archive_members: int = 10_000
+    # Address space of the onnx worker, where a file from outside first meets onnx and ONNX Runtime:
+    # a small graph can still ask for huge tensors at run time (ConstantOfShape, Expand, Tile).
+    max_worker_bytes: int = 10240 * MIB
 
 
 class SourceRejected(ValueError):

@@ -63,3 +63,35 @@ def test_a_model_zoo_folder_goes_down_every_path_against_its_stored_outputs(
     assert set(rows.status) <= {"pass", "skip", "mismatch", "unsupported"}
     html = (tmp_path / "reports" / "latest" / "results.html").read_text()
     assert "gemm_ir3" in html and "lstm_op15" in html
+
+
+def test_a_graph_that_asks_for_huge_tensors_at_run_time_fails_in_the_capped_worker(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    """Declared sizes are checked before reading, but a small graph can still ask ONNX Runtime for
+    8 GiB (ConstantOfShape): the onnx worker's address space is capped, so that is one row."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    shape = numpy_helper.from_array(np.array([1 << 16, 1 << 15], dtype=np.int64), "shape")
+    ones = helper.make_tensor("one", TensorProto.FLOAT, [1], [1.0])
+    graph = helper.make_graph(
+        [
+            helper.make_node("ConstantOfShape", ["shape"], ["big"], value=ones),
+            helper.make_node("ReduceSum", ["big"], ["total"], keepdims=0),
+            helper.make_node("Add", ["x", "total"], ["y"]),
+        ],
+        "bomb",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])],
+        [shape],
+    )
+    (tmp_path / "zoo" / "bombs").mkdir(parents=True)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=8)
+    onnx.save(model, tmp_path / "zoo" / "bombs" / "constant_of_shape.onnx")
+    result = run_onnx_dir(pytester, tmp_path, tmp_path / "zoo", "--zoo-paths=ort", "--zoo-onnx-max-mb=256")
+    assert result.ret == 1
+    row = pd.read_csv(tmp_path / "reports" / "latest" / "results.csv").iloc[0]
+    assert row.status in ("runtime_error", "crash") and row.stage == "reference"
+    assert "allocat" in row.message.lower() or row.status == "crash", row.message

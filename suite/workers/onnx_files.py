@@ -19,6 +19,14 @@ from suite.artifact import InvalidModelError, inspect_artifact
 from suite.safe_onnx import Limits, SourceRejected, read_model
 
 
+def init_worker(max_bytes: int) -> None:
+    """Cap the worker's address space: a graph that asks ONNX Runtime for more memory than the cap
+    fails (an allocation error, or at worst this process dies: one row), never the machine."""
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (max_bytes, max_bytes))
+
+
 class ModelError(Exception):
     """The file is the problem (unsafe, corrupt or invalid): a model_error row."""
 
