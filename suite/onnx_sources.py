@@ -24,7 +24,15 @@ from typing import Any
 
 import numpy as np
 
-from suite.safe_onnx import Limits, SourceRejected, extract_archive, is_inside, read_model_header, read_tensor
+from suite.safe_onnx import (
+    Limits,
+    SourceRejected,
+    extract_archive,
+    is_inside,
+    read_bytes,
+    read_model_header,
+    read_tensor,
+)
 from zoo.spec import FileSource, InputSpec, ModelSpec, Task
 
 EXPORTER = "onnx"  # the exporter column of file entries: nothing exported them here
@@ -145,9 +153,10 @@ def _folder_model(folder: Path) -> Path | None:
 def _unpacked(archive: Path, root: Path, unpack_to: Path, limits: Limits) -> Found:
     stem = archive.name.removesuffix(".tar.gz").removesuffix(".tgz")
     name, family = entry_name(stem), entry_name(root.name)
-    digest = hashlib.sha256(archive.read_bytes() if archive.stat().st_size <= limits.max_file_bytes else b"big")
-    dest = unpack_to / f"{name}-{digest.hexdigest()[:16]}"
     try:
+        # Unpacked once per content: the folder is named by the archive's sha256.
+        digest = hashlib.sha256(read_bytes(archive, root, limits, "archive")).hexdigest()[:16]
+        dest = unpack_to / f"{name}-{digest}"
         extract_archive(archive, dest, limits)
     except SourceRejected as exc:
         return Found(name, family, None, root, problem=str(exc))
