@@ -86,7 +86,7 @@ class ZooState:
         )
         self.is_worker = hasattr(config, "workerinput")
         self.rows: dict[str, dict[str, Any]] = {}
-        self.collected: list[str] = []
+        self.collected: dict[str, None] = {}  # the zoo cases' node ids, in run order (an ordered set)
         self.run_dir: Path | None = None
         self.started = time.time()
         self.report_paths: dict[str, Path] = {}
@@ -151,13 +151,13 @@ class ZooState:
         for item in items:
             if "zoo_case" in getattr(item, "fixturenames", ()):
                 item.add_marker(pytest.mark.zoo)
-                self.collected.append(item.nodeid)
+                self.collected[item.nodeid] = None
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
         # Under xdist the controller collects nothing itself; learn the cases from a worker.
         if not self.collected:
-            self.collected.extend(i for i in ids if "[" in i)
+            self.collected.update(dict.fromkeys(i for i in ids if "[" in i and _case_fields(i)["exporter"]))
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         # A database named on the command line, or a baseline, is checked now, not after an hour
@@ -248,7 +248,8 @@ class ZooState:
             return
         samples = _samples_from_report(report)
         row = _row_from_report(report)
-        if row is None and (report.when == "call" or (report.when == "setup" and not report.passed)):
+        is_case = report.nodeid in self.collected  # a parametrized test of another kind is no zoo case
+        if row is None and is_case and (report.when == "call" or (report.when == "setup" and not report.passed)):
             # No row attached: the test died before zoo_check (a fixture error, a lost xdist worker).
             status = Status.SKIP if report.skipped else Status.CRASH if report.failed else None
             if status is not None:

@@ -316,3 +316,26 @@ def test_collect_only_writes_no_run(pytester: pytest.Pytester, tmp_path: Path) -
     assert result.ret == 0
     assert any("mlp-torchscript-op17-static-ort_cpu" in line for line in result.outlines)
     assert not (tmp_path / "reports" / "runs").exists() and not (tmp_path / "reports" / "history.sqlite").exists()
+
+
+def test_other_parametrized_tests_that_fail_or_skip_are_not_zoo_rows(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    """Unit tests run with the plugin loaded (tests/ under the root conftest): their failures and
+    skips are pytest's business, not 'crash' rows of a zoo run in reports/ and the history."""
+    pytester.makepyfile(
+        test_other="""
+        import pytest
+
+        @pytest.mark.parametrize("x", [1, 2])
+        def test_fails(x):
+            assert x == 1
+
+        @pytest.mark.parametrize("y", ["a"])
+        def test_skips(y):
+            pytest.skip("not here")
+        """
+    )
+    result = pytester.runpytest_subprocess(
+        "-p", "suite.plugin", "-p", "no:cacheprovider", f"--zoo-report-dir={tmp_path}", "--zoo-history=none"
+    )
+    result.assert_outcomes(passed=1, failed=1, skipped=1)
+    assert not (tmp_path / "runs").exists()
