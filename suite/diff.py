@@ -261,6 +261,7 @@ def _latency_columns(
                 candidate.samples.get(case_id),
             )
             result.update(_judgement_columns(judged, base, cand))
+            result.update(_ab_columns(base, cand, baseline.run_id))
     if both_pass:
         result["ratio_verdicts"] = "; ".join(_ratio_verdicts(base, cand, mine, thresholds.latency))
     return result
@@ -277,6 +278,34 @@ def _judgement_columns(judged: Judgement, base: Mapping[str, Any], cand: Mapping
         "history_runs": judged.history_runs,
         "latency_reason": judged.reason,
     }
+
+
+AB_VERDICTS = {"slower", "faster", "unchanged", "inconclusive"}
+
+
+def _ab_columns(base: Mapping[str, Any], cand: Mapping[str, Any], baseline_run: str) -> dict[str, Any]:
+    """The candidate run's A/B against this baseline, where it has one: it replaces the verdict from
+    stored numbers (both sides timed interleaved on the same machine state); {} where it has none."""
+    if cand.get("ab_baseline_run") != baseline_run:
+        return {}
+    verdict = str(cand.get("ab_verdict") or "")
+    if verdict in AB_VERDICTS:
+        ratio, low, high = (_number(cand.get(c)) for c in ("ab_ratio", "ab_ci_low", "ab_ci_high"))
+        effect = _number(cand.get("ab_min_effect")) or 0.0
+        return {
+            "latency_verdict": verdict,
+            "p50_ratio": ratio,
+            "p_value": None,
+            "latency_reason": f"A/B in the candidate run, baseline's artifact timed interleaved with this one: "
+            f"median ratio {ratio:.3f}, 95% interval [{low:.3f}, {high:.3f}], minimum effect {effect:.0%}",
+        }
+    same_runtime = base.get("ort_version") and base.get("ort_version") == cand.get("ort_version")
+    if verdict == "identical artifact" and same_runtime and base.get("ort_package") == cand.get("ort_package"):
+        return {
+            "latency_verdict": LatencyVerdict.UNCHANGED.value,
+            "latency_reason": "identical artifact on the same onnxruntime: stored numbers differ by the machine alone",
+        }
+    return {}
 
 
 def _ratio_verdicts(

@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from suite.ab_timing import AbPlan
+from suite.artifacts import ArtifactStore, BaselineArtifacts
 from suite.backends.ort import Threads
 from suite.cache import Cache
 from suite.cases import CPU, Case, Draw
@@ -29,6 +31,7 @@ from suite.metadata import benchmark_version_problem, library_versions, run_meta
 from suite.onnx_sources import parse_dims, specs_from_dirs
 from suite.paths import PATH_NAMES, PATHS, PathSpec, path_named
 from suite.paths.latency import LatencySettings
+from suite.paths.latency_ab import AbSettings
 from suite.pipeline import CaseRunner
 from suite.providers import ProviderRequest, ProviderSelectionError, parse_providers, runtime_inventory
 from suite.record import Record, Status
@@ -80,9 +83,15 @@ class ZooState:
         self.providers = providers
         self.notices = notices  # said in the header and the summary (e.g. a path left out)
         self.runtime = runtime_inventory()
+        ab_plan = AbPlan(target_s=config.getoption("zoo_ab_seconds"), min_effect=config.getoption("zoo_ab_min_effect"))
         self.latency = LatencySettings(
             threads=Threads(intra_op=config.getoption("zoo_threads"), inter_op=1),
             plan=TimingPlan(target_s=config.getoption("zoo_latency_seconds")),
+            ab=AbSettings(
+                ArtifactStore(_reports_dir(config) / "artifacts"),
+                plan=ab_plan,
+                identical_too=config.getoption("zoo_ab_identical"),
+            ),
         )
         self.is_worker = hasattr(config, "workerinput")
         self.rows: dict[str, dict[str, Any]] = {}
@@ -178,8 +187,24 @@ class ZooState:
                 from suite.history import run_id_for
 
                 run_id_for(baseline, self.store, exclude=self.run_id)
+            if baseline and "latency" in self.selection.paths:
+                self._time_against_baseline(baseline)
         except HistoryError as exc:
             raise pytest.UsageError(f"zoo-suite: {exc}") from None
+
+    def _time_against_baseline(self, baseline: str) -> None:
+        """The baseline's timed artifacts, by case: this run's latency cases time A/B against them."""
+        from suite.history import resolve
+
+        found = resolve(baseline, self.store, exclude=self.run_id)
+        rows = found.rows
+        by_case: dict[str, str] = {}
+        if "artifact_sha256" in rows:
+            kept = rows[rows["artifact_sha256"].notna()]
+            by_case = dict(zip(kept["case_id"].astype(str), kept["artifact_sha256"].astype(str), strict=True))
+        assert self.latency.ab is not None
+        ab = dataclasses.replace(self.latency.ab, baseline=BaselineArtifacts(found.run_id, by_case))
+        self.latency = dataclasses.replace(self.latency, ab=ab)
 
     def _continue_run(self) -> None:
         """Take up the run folder an earlier invocation of this run id wrote (make zoo's latency part)."""
@@ -511,6 +536,23 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         f"exit {EXIT_REGRESSION} when the diff gate fails",
     )
     group.addoption(
+        "--zoo-ab-min-effect",
+        type=float,
+        default=0.05,
+        help="latency A/B against --zoo-baseline: the smallest change called slower or faster (default 0.05: 5%%)",
+    )
+    group.addoption(
+        "--zoo-ab-seconds",
+        type=float,
+        default=2.0,
+        help="latency A/B: measured time of baseline and candidate together, per case (default 2)",
+    )
+    group.addoption(
+        "--zoo-ab-identical",
+        action="store_true",
+        help="latency A/B: time identical artifacts against each other too (an A/A check of the method's noise)",
+    )
+    group.addoption(
         "--zoo-fail-on", default="correctness", help="what fails the diff gate: correctness, drift, latency, all, none"
     )
     group.addoption("--zoo-shard", default=None, help="run shard K of N (K/N), split by model, e.g. 1/3")
@@ -583,6 +625,8 @@ _NUMBER_RULES: tuple[tuple[str, str, Callable[[float], bool], str, str], ...] = 
     ("zoo_timeout", "--zoo-timeout", lambda v: v > 0, "more than 0 seconds per worker call", "600 (the default)"),
     ("zoo_input_draw", "--zoo-input-draw", lambda v: v >= 0, "0 or more", "0 (the default)"),
     ("zoo_onnx_max_mb", "--zoo-onnx-max-mb", lambda v: v > 0, "more than 0 MiB", "2048 (the default)"),
+    ("zoo_ab_min_effect", "--zoo-ab-min-effect", lambda v: 0 < v < 1, "a fraction between 0 and 1", "0.05 (5%)"),
+    ("zoo_ab_seconds", "--zoo-ab-seconds", lambda v: v > 0, "more than 0 seconds per A/B case", "2 (the default)"),
 )
 
 

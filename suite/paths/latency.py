@@ -29,6 +29,7 @@ from suite.figures import FloorRatio, Numerics
 from suite.inputs import Probe, dims_label, make_inputs
 from suite.outcome import FieldFigures, Outcome, Trail
 from suite.paths.declaration import LATENCY, PathSpec
+from suite.paths.latency_ab import AbSettings, ab_stage
 from suite.pipeline import CaseRunner, Prepared, StageFailure
 from suite.providers import TF32_OPTION, ProviderRequest
 from suite.record import Status
@@ -50,6 +51,7 @@ class LatencySettings:
     threads: Threads = field(default_factory=lambda: Threads(intra_op=2, inter_op=1))
     plan: TimingPlan = field(default_factory=TimingPlan)
     large_batch: int = LARGE_BATCH
+    ab: AbSettings | None = None  # keep the timed files; time a baseline's against them
 
 
 def exact(variant: str) -> bool:
@@ -268,6 +270,10 @@ def run_latency(
                 eager["p50_ms"], eager.get("device", "cpu"), eager["threads"], round(eager["p50_ms"] / stats.p50_ms, 4)
             )
         )
+    if settings.ab is not None:
+        trail.enter("ab")
+        threads = settings.threads
+        trail.add(*ab_stage(settings.ab, case.case_id, model_path, request, threads, session, feeds, spec.tolerance))
     effective = _effective_options(session, request)
     return _judge_numerics(trail, case, prepared, dims, first, effective, model_path, settings)
 

@@ -1,0 +1,130 @@
+"""The latency path's A/B stage: the baseline run's artifact timed interleaved with this run's.
+
+Stored latency numbers of two runs differ by the machine's drift; a baseline's artifact timed in
+this run, alternating with the candidate (suite.ab_timing), sees the same machine. Identical
+artifacts are not timed twice: the row says so. The outputs of A and B on the same inputs are
+compared too: a change of results is a correctness finding, not a latency one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from suite import inherent
+from suite.ab_timing import AbPlan, judge, time_interleaved
+from suite.artifacts import ArtifactStore, BaselineArtifacts
+from suite.backends.ort import Threads, timed_session
+from suite.compare import compare_outputs
+from suite.messages import first_line
+from suite.outcome import FieldFigures
+from suite.providers import ProviderRequest
+from zoo.spec import Tolerance
+
+IDENTICAL = "identical artifact"  # the baseline timed this very file: nothing to time against
+NO_BASELINE = "no baseline artifact"  # the baseline has no timed file for this case
+
+
+@dataclass(frozen=True)
+class ArtifactKept(FieldFigures):
+    artifact_sha256: str  # the timed file, kept under <report dir>/artifacts by this hash
+
+
+@dataclass(frozen=True)
+class AbAgainstBaseline(FieldFigures):
+    """B (this run's artifact) against A (the baseline run's), timed interleaved in this run."""
+
+    ab_baseline_run: str
+    ab_verdict: str  # slower/faster/unchanged/inconclusive, or why there is no A/B
+    ab_ratio: float | None = None  # median per-pair ratio B/A
+    ab_ci_low: float | None = None
+    ab_ci_high: float | None = None
+    ab_a_p50_ms: float | None = None
+    ab_b_p50_ms: float | None = None
+    ab_pairs: int | None = None
+    ab_min_effect: float | None = None
+    ab_outputs_max_abs_err: float | None = None  # A's outputs against B's on the same inputs
+    ab_outputs_changed: bool | None = None  # beyond the model's tolerance: a correctness finding
+
+
+@dataclass(frozen=True)
+class AbSettings:
+    """Where timed artifacts are kept, what they are timed against, and how."""
+
+    store: ArtifactStore
+    baseline: BaselineArtifacts | None = None
+    plan: AbPlan = field(default_factory=AbPlan)
+    identical_too: bool = False  # time identical artifacts A/B as well (an A/A check of the method)
+
+
+def ab_stage(
+    settings: AbSettings,
+    case_id: str,
+    model_path: Path,
+    request: ProviderRequest,
+    threads: Threads,
+    candidate: Any,
+    feeds: Mapping[str, np.ndarray],
+    tolerance: Tolerance,
+) -> tuple[FieldFigures, ...]:
+    """Keep the timed file; with a baseline, time its artifact against this one. Never raises: a
+    baseline that cannot be timed is said in `ab_verdict`, the row's own verdict stands."""
+    sha = settings.store.keep(model_path)
+    kept = ArtifactKept(sha)
+    baseline = settings.baseline
+    if baseline is None:
+        return (kept,)
+    base_sha = baseline.by_case.get(case_id)
+    if base_sha is None:
+        return kept, AbAgainstBaseline(baseline.run_id, NO_BASELINE)
+    if base_sha == sha and not settings.identical_too:
+        return kept, AbAgainstBaseline(baseline.run_id, IDENTICAL)
+    base_path = settings.store.find(base_sha)
+    if base_path is None:
+        verdict = f"baseline artifact {base_sha[:12]} is not kept in {settings.store.root}"
+        return kept, AbAgainstBaseline(baseline.run_id, verdict)
+    try:
+        return kept, _timed_ab(baseline.run_id, base_path, request, threads, candidate, feeds, tolerance, settings.plan)
+    except Exception as exc:  # noqa: BLE001 - the A side failing is said, not this row's verdict
+        return kept, AbAgainstBaseline(baseline.run_id, f"baseline could not be timed: {first_line(exc)[:200]}")
+
+
+def _timed_ab(
+    run_id: str,
+    base_path: Path,
+    request: ProviderRequest,
+    threads: Threads,
+    candidate: Any,
+    feeds: Mapping[str, np.ndarray],
+    tolerance: Tolerance,
+    plan: AbPlan,
+) -> AbAgainstBaseline:
+    """Both sessions on the same provider and threads, the same inputs, alternating blocks."""
+    baseline, _ = timed_session(base_path, request, threads)
+    if baseline.get_providers()[0] != request.name:
+        raise RuntimeError(f"the baseline session runs on {baseline.get_providers()[0]}, not {request.name}")
+    inputs = dict(feeds)
+    a_outputs = [np.asarray(o) for o in baseline.run(None, inputs)]
+    b_outputs = [np.asarray(o) for o in candidate.run(None, inputs)]
+    names = [o.name for o in candidate.get_outputs()]
+    comparison = compare_outputs(a_outputs, b_outputs, expected_names=names, candidate_names=names, tolerance=tolerance)
+    with inherent.spent("timed_loops"):
+        times = time_interleaved(lambda: baseline.run(None, inputs), lambda: candidate.run(None, inputs), plan)
+    verdict = judge(times, plan)
+    return AbAgainstBaseline(
+        run_id,
+        verdict.verdict,
+        round(verdict.ratio, 4),
+        round(verdict.ci_low, 4),
+        round(verdict.ci_high, 4),
+        round(verdict.a_p50_ms, 5),
+        round(verdict.b_p50_ms, 5),
+        verdict.pairs,
+        plan.min_effect,
+        comparison.worst("max_abs_err"),
+        not comparison.ok,
+    )

@@ -1,0 +1,62 @@
+"""End to end: the latency path keeps what it timed, and against a baseline times the baseline's
+artifact interleaved with its own (A/B); the diff takes that verdict over stored numbers."""
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.slowable_zoo import write_module
+
+ROOT = Path(__file__).resolve().parent.parent
+
+pytestmark = pytest.mark.slow
+
+
+def run_latency(pytester: pytest.Pytester, tmp_path: Path, module: Path, *args: str) -> pytest.RunResult:
+    return pytester.runpytest_subprocess(
+        str(ROOT / "suite" / "matrix"),
+        "--rootdir",
+        str(ROOT),
+        "-p",
+        "no:cacheprovider",
+        f"--zoo-module={module}",
+        "--zoo-models=slowable,mlp",
+        "--zoo-exporters=torchscript",
+        "--zoo-opsets=17",
+        "--zoo-paths=latency",
+        "-k",
+        "fp32",
+        "--zoo-latency-seconds=0.2",
+        f"--zoo-report-dir={tmp_path / 'reports'}",
+        f"--zoo-cache-dir={tmp_path / 'cache'}",
+        "--zoo-history=none",
+        *args,
+        timeout=600,
+    )
+
+
+def test_a_slower_artifact_is_called_slower_and_an_identical_one_is_not_timed_twice(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    base = run_latency(pytester, tmp_path, write_module(tmp_path / "slow_base.py", extra=0))
+    assert base.ret == 0
+    base_dir = (tmp_path / "reports" / "latest").resolve()
+    base_rows = pd.read_csv(base_dir / "results.csv").set_index("case_id")
+    kept = base_rows.artifact_sha256.dropna()
+    assert len(kept) == 2 and all((tmp_path / "reports" / "artifacts" / s[:2] / f"{s}.onnx").is_file() for s in kept)
+
+    slower = write_module(tmp_path / "slow_double.py", extra=20)  # twice the work, the same outputs
+    cand = run_latency(pytester, tmp_path, slower, f"--zoo-baseline={base_dir}", "--zoo-fail-on=latency")
+    assert cand.ret == 6  # the diff gate: a latency regression
+    rows = pd.read_csv(tmp_path / "reports" / "latest" / "results.csv").set_index("case_id")
+    slow = rows.loc["slowable-torchscript-op17-static-lat.fp32.cpu"]
+    assert slow.artifact_sha256 != base_rows.loc[slow.name].artifact_sha256
+    assert slow.ab_verdict == "slower" and 1.5 < slow.ab_ratio < 2.6 and slow.ab_ci_low > 1.0
+    assert slow.ab_outputs_changed == False and slow.ab_baseline_run == base_dir.name  # noqa: E712 - a CSV bool
+    same = rows.loc["mlp-torchscript-op17-dynamic-lat.fp32.cpu"]  # mlp is the same model in both runs
+    assert same.ab_verdict == "identical artifact" and pd.isna(same.ab_ratio)
+    diff = pd.read_csv(tmp_path / "reports" / "latest" / "diff.csv").set_index("case_id")
+    assert diff.loc[slow.name].latency_verdict == "slower"
+    assert diff.loc[slow.name].latency_reason.startswith("A/B in the candidate run")
+    assert diff.loc["mlp-torchscript-op17-dynamic-lat.fp32.cpu"].latency_verdict == "unchanged"
