@@ -65,6 +65,21 @@ LATENCY_COLUMNS = (
     "case_id",
     "message",
 )
+# The A/B against a baseline's artifact (suite.paths.latency_ab), where the run had one.
+AB_COLUMNS = (
+    "case_id",
+    "ab_baseline_run",
+    "ab_verdict",
+    "ab_ratio",
+    "ab_ci_low",
+    "ab_ci_high",
+    "ab_a_p50_ms",
+    "ab_b_p50_ms",
+    "ab_pairs",
+    "ab_outputs_max_abs_err",
+    "ab_outputs_changed",
+    "artifact_sha256",
+)
 
 
 def latency_rows(frame: pd.DataFrame) -> pd.DataFrame:
@@ -145,7 +160,7 @@ def render_latency(frame: pd.DataFrame) -> str:
     rows = latency_rows(frame)
     if rows.empty:
         return ""
-    return (
+    return _ab_section(frame) + (
         "<h2>Latency</h2><p>session.run per call at batch 1 (pytest-benchmark: warm-up, calibrated rounds, "
         "fixed thread pools); vs_fp32 = FP32 p50 / variant p50 on the same provider; speedup_vs_eager = eager "
         "p50 / variant p50 on the same inputs; placement_share = share of the model's nodes the provider ran.</p>"
@@ -153,6 +168,29 @@ def render_latency(frame: pd.DataFrame) -> str:
         f"{frame_table(rows, 'latency')}"
         "<h3>Providers side by side (p50 ms)</h3>"
         f"{frame_table(provider_comparison(frame), 'providers')}"
+    )
+
+
+def _ab_section(frame: pd.DataFrame) -> str:
+    """The A/B against the baseline's artifacts, where the run timed any (first: it is the verdict)."""
+    from suite.plots import ab_chart
+
+    if "ab_verdict" not in frame.columns:
+        return ""
+    rows = frame[latency_mask(frame) & frame["ab_verdict"].notna()].copy()
+    if rows.empty:
+        return ""
+    for column in AB_COLUMNS:
+        if column not in rows.columns:
+            rows[column] = None
+    said = rows["ab_verdict"].value_counts().to_dict()
+    counts = ", ".join(f"{verdict} {count}" for verdict, count in said.items())
+    return (
+        f"<h2>Latency A/B against {html.escape(str(rows['ab_baseline_run'].iloc[0]))}</h2>"
+        "<p>Each latency case timed the baseline run's artifact and its own in alternating blocks of calls "
+        "(same provider, threads and inputs); the verdict is from the paired ratios (README). "
+        f"{html.escape(counts)}.</p>"
+        f"{ab_chart(rows)}{frame_table(rows[list(AB_COLUMNS)].sort_values('case_id'), 'ab')}"
     )
 
 

@@ -45,6 +45,7 @@ TREND_COLUMNS = 3
 LATENCY_TITLE = "p50 latency per model and variant (batch 1)"
 SPEEDUP_TITLE = "Speedup vs FP32 per model and variant (FP32 p50 / variant p50, batch 1)"
 DIFF_TITLE = "Latency change vs baseline (candidate p50 / baseline p50)"
+AB_TITLE = "Latency A/B: this run's artifact against the baseline's, timed interleaved"
 
 VERDICT_COLOURS = {
     "slower": "#d62728",
@@ -158,6 +159,55 @@ def diff_latency_chart(diff: pd.DataFrame) -> str:
             f" Showing the {half} largest and {half} smallest of {total} ratios; the other {total - len(rows)} are cut."
         )
     return _render(fig, DIFF_TITLE, caption)
+
+
+def ab_chart(rows: pd.DataFrame) -> str:
+    """One row per A/B-timed latency case: median ratio B/A as a dot, its 95% interval as a bar,
+    coloured by the A/B verdict, over the grey band of changes smaller than the minimum effect.
+
+    Args:
+        rows: Latency rows with case_id, ab_verdict, ab_ratio, ab_ci_low, ab_ci_high, ab_min_effect.
+
+    Returns:
+        A ``<figure>``, or "" when no row was timed A/B.
+    """
+    frame = pd.DataFrame(
+        {
+            "case_id": _text(rows.get("case_id", pd.Series(dtype=str))),
+            "verdict": _text(rows.get("ab_verdict", pd.Series(dtype=str))),
+            **{c: _numeric(rows, f"ab_{c}") for c in ("ratio", "ci_low", "ci_high", "min_effect")},
+        }
+    )
+    frame = frame[_positive(frame["ratio"]) & _positive(frame["ci_low"]) & _positive(frame["ci_high"])]
+    if frame.empty:
+        return ""
+    frame = frame.sort_values(["ratio", "case_id"], kind="stable").reset_index(drop=True)
+    fig = _bar_figure(len(frame))
+    ax = fig.add_subplot()
+    ys = list(range(len(frame)))
+    effect = float(frame["min_effect"].dropna().iloc[0]) if frame["min_effect"].notna().any() else 0.05
+    ax.axvspan(1 / (1 + effect), 1 + effect, color=BAND_COLOUR, zorder=1)
+    colours = [VERDICT_COLOURS.get(v, OTHER_VERDICT_COLOUR) for v in frame["verdict"]]
+    ax.hlines(ys, frame["ci_low"], frame["ci_high"], colors=colours, linewidth=2.5, zorder=2)
+    ax.scatter(frame["ratio"], ys, c=colours, s=22, zorder=3, edgecolors="white", linewidths=0.5)
+    ax.axvline(1.0, color="#333333", linewidth=1, zorder=2)
+    ax.set_xscale("log")
+    _set_ratio_axis(ax, _ratio_span(pd.concat([frame["ci_low"], frame["ci_high"]])), suffix="×")
+    ax.set_yticks(ys, [_shorten(c, 60) for c in frame["case_id"]], fontsize=7)
+    ax.set_ylim(-0.7, len(frame) - 0.3)
+    ax.tick_params(axis="x", labelsize=8)
+    ax.grid(axis="x", color="#e5e5e5", linewidth=0.6)
+    ax.set_axisbelow(True)
+    _direction_labels(ax, "← faster", "slower →")
+    ax.set_xlabel("this run's artifact / the baseline's, timed interleaved (median ratio, 95% interval; log scale)")
+    ax.set_title(AB_TITLE, fontsize=10, pad=14)
+    _diff_legend(ax, frame["verdict"], band=False)
+    caption = (
+        f"{len(frame)} latency cases timed A/B against the baseline's artifact in this run. Grey band: changes "
+        f"smaller than the minimum effect ({effect:.0%}); a bar inside it is unchanged, a bar across its edge "
+        "inconclusive."
+    )
+    return _render(fig, AB_TITLE, caption)
 
 
 def trend_chart(trend: pd.DataFrame, case_ids: Sequence[str]) -> str:

@@ -232,3 +232,25 @@ def test_charts_leave_pyplot_alone() -> None:
         "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_ab_chart_draws_timed_cases_and_the_latency_section_shows_them() -> None:
+    from suite.latency_report import render_latency
+
+    def ab(model: str, verdict: str, ratio: float, low: float, high: float) -> dict[str, Any]:
+        extra = {"ab_baseline_run": "base-1", "ab_verdict": verdict, "ab_min_effect": 0.05}
+        return {**_lat(model, "fp32", 1.0), **extra, "ab_ratio": ratio, "ab_ci_low": low, "ab_ci_high": high}
+
+    rows = pd.DataFrame(
+        [
+            ab("resnet18", "slower", 2.0, 1.9, 2.1),
+            ab("mlp", "unchanged", 1.0, 0.98, 1.02),
+            {**_lat("gru", "fp32", 1.0), "ab_baseline_run": "base-1", "ab_verdict": "identical artifact"},
+        ]
+    )
+    chart = plots.ab_chart(rows)
+    _assert_png(chart)
+    assert _caption(chart).startswith("2 latency cases timed A/B")  # the identical artifact has no ratio
+    section = render_latency(rows)
+    assert "Latency A/B against base-1" in section and "slower 1, unchanged 1, identical artifact 1" in section
+    assert plots.ab_chart(rows.iloc[[2]]) == "" and "Latency A/B" not in render_latency(rows.drop(columns="ab_verdict"))
