@@ -95,20 +95,40 @@ class AbVerdict:
 Clock = Callable[[], float]
 
 
+@dataclass(frozen=True)
+class Side:
+    """One side of an A/B: warm(seconds) -> seconds per call; block(calls) -> seconds per call over
+    that many back-to-back calls. In this process, or in another environment's worker."""
+
+    warm: Callable[[float], float]
+    block: Callable[[int], float]
+
+
 def time_interleaved(
     run_a: Callable[[], Any], run_b: Callable[[], Any], plan: AbPlan, clock: Clock = time.perf_counter
 ) -> PairedTimes:
-    """Time A and B in alternating blocks (AB, BA, AB, ...) after warming both up."""
-    per_call = max(_warm(run_a, plan.warmup_s, clock), _warm(run_b, plan.warmup_s, clock), 1e-7)
+    """Time two calls of this process in alternating blocks (AB, BA, AB, ...) after warming both up."""
+    return time_sides(_local(run_a, clock), _local(run_b, clock), plan)
+
+
+def _local(call: Callable[[], Any], clock: Clock) -> Side:
+    return Side(lambda seconds: _warm(call, seconds, clock), lambda calls: _block(call, calls, clock))
+
+
+def time_sides(a: Side, b: Side, plan: AbPlan) -> PairedTimes:
+    """Time two sides in alternating blocks (AB, BA, AB, ...) after warming both up; each block is
+    timed where it runs, so a worker's messaging costs nothing measured."""
+    per_call = max(a.warm(plan.warmup_s), b.warm(plan.warmup_s), 1e-7)
     calls = max(1, math.ceil(plan.block_s / per_call))
     pairs = max(plan.min_pairs, min(plan.max_pairs, int(plan.target_s / (2 * calls * per_call))))
     a_s, b_s = [], []
     for index in range(pairs):
-        first, second = (run_a, run_b) if index % 2 == 0 else (run_b, run_a)
-        t_first, t_second = _block(first, calls, clock), _block(second, calls, clock)
-        a, b = (t_first, t_second) if index % 2 == 0 else (t_second, t_first)
-        a_s.append(a)
-        b_s.append(b)
+        if index % 2 == 0:
+            a_s.append(a.block(calls))
+            b_s.append(b.block(calls))
+        else:
+            b_s.append(b.block(calls))
+            a_s.append(a.block(calls))
     return PairedTimes(tuple(a_s), tuple(b_s), calls)
 
 

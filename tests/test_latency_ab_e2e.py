@@ -1,6 +1,7 @@
 """End to end: the latency path keeps what it timed, and against a baseline times the baseline's
 artifact interleaved with its own (A/B); the diff takes that verdict over stored numbers."""
 
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -39,14 +40,14 @@ def run_latency(pytester: pytest.Pytester, tmp_path: Path, module: Path, *args: 
 def test_a_slower_artifact_is_called_slower_and_an_identical_one_is_not_timed_twice(
     pytester: pytest.Pytester, tmp_path: Path
 ) -> None:
-    base = run_latency(pytester, tmp_path, write_module(tmp_path / "slow_base.py", extra=0))
+    base = run_latency(pytester, tmp_path, write_module(tmp_path / "slow_base.py", {"slowable": 0}))
     assert base.ret == 0
     base_dir = (tmp_path / "reports" / "latest").resolve()
     base_rows = pd.read_csv(base_dir / "results.csv").set_index("case_id")
     kept = base_rows.artifact_sha256.dropna()
     assert len(kept) == 2 and all((tmp_path / "reports" / "artifacts" / s[:2] / f"{s}.onnx").is_file() for s in kept)
 
-    slower = write_module(tmp_path / "slow_double.py", extra=20)  # twice the work, the same outputs
+    slower = write_module(tmp_path / "slow_double.py", {"slowable": 20})  # twice the work, the same outputs
     cand = run_latency(pytester, tmp_path, slower, f"--zoo-baseline={base_dir}", "--zoo-fail-on=latency")
     assert cand.ret == 6  # the diff gate: a latency regression
     rows = pd.read_csv(tmp_path / "reports" / "latest" / "results.csv").set_index("case_id")
@@ -60,3 +61,16 @@ def test_a_slower_artifact_is_called_slower_and_an_identical_one_is_not_timed_tw
     assert diff.loc[slow.name].latency_verdict == "slower"
     assert diff.loc[slow.name].latency_reason.startswith("A/B in the candidate run")
     assert diff.loc["mlp-torchscript-op17-dynamic-lat.fp32.cpu"].latency_verdict == "unchanged"
+
+    # The same artifacts in two environments (here: this interpreter twice), one command, one report.
+    from suite import env_ab
+
+    folder = (tmp_path / "reports" / "latest").resolve()
+    module = f"--zoo-module={slower}"
+    code = env_ab.main([str(folder), "--a", sys.executable, "--b", sys.executable, "--seconds", "0.3", module])
+    assert code == 0
+    table = pd.read_csv(folder / "env_ab.csv").set_index("case_id")
+    assert set(table.index) == {slow.name, "mlp-torchscript-op17-dynamic-lat.fp32.cpu"}
+    assert set(table.ab_verdict) <= {"unchanged", "inconclusive", "slower", "faster"}
+    assert (table.ab_outputs_changed == False).all() and table.a_environment.str.contains("CPUExecutionProvider").all()  # noqa: E712
+    assert "Environment A/B" in (folder / "env_ab.html").read_text()
