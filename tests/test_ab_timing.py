@@ -90,3 +90,24 @@ def test_the_interval_narrows_with_more_pairs_and_holds_the_median() -> None:
     low_many, high_many = bootstrap_median_interval(many, 0.95, 2000)
     assert low_few <= np.median(few) <= high_few and low_many <= np.median(many) <= high_many
     assert high_many - low_many < (high_few - low_few) * 0.7
+
+
+def test_an_environment_worker_says_what_went_wrong_in_one_line(tmp_path) -> None:
+    import sys
+
+    from suite.env_ab import EnvAbError, Environment, TimingWorker
+
+    with pytest.raises(SystemExit, match="is not an interpreter"):
+        Environment.parse(str(tmp_path / "no-python"))
+    environment = Environment.parse(f"{sys.executable}@cpu")
+    assert environment.provider == "CPUExecutionProvider"
+    worker = TimingWorker(environment)
+    try:
+        files = {"model": str(tmp_path / "missing.onnx"), "feeds": str(tmp_path / "f"), "outputs": str(tmp_path / "o")}
+        with pytest.raises(EnvAbError, match=r"NO_SUCHFILE|doesn't exist|not exist|No such file"):
+            worker.ask(op="load", provider=environment.provider, intra_op=1, inter_op=1, **files)
+        with pytest.raises(EnvAbError, match="unknown op"):
+            worker.ask(op="dance")
+    finally:
+        worker.close()
+    assert worker.process.poll() is not None
