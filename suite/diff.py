@@ -296,6 +296,7 @@ def _ab_columns(base: Mapping[str, Any], cand: Mapping[str, Any], baseline_run: 
             "latency_verdict": verdict,
             "p50_ratio": ratio,
             "p_value": None,
+            "detectable_change": effect,  # the chart's band: changes smaller than this are not called
             "latency_reason": f"A/B in the candidate run, baseline's artifact timed interleaved with this one: "
             f"median ratio {ratio:.3f}, 95% interval [{low:.3f}, {high:.3f}], minimum effect {effect:.0%}",
         }
