@@ -36,7 +36,11 @@ class ArtifactStore:
         if not target.is_file():
             target.parent.mkdir(parents=True, exist_ok=True)
             partial = target.with_name(f"{target.name}.partial-{os.getpid()}")
-            shutil.copyfile(path, partial)
+            partial.unlink(missing_ok=True)  # left by a process of this pid that died mid-copy
+            try:  # the cache never rewrites a file, so a second name for it costs no space
+                os.link(path, partial)
+            except OSError:  # another filesystem, or links not allowed
+                shutil.copyfile(path, partial)
             partial.replace(target)  # whole or not at all
         return sha
 
