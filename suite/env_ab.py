@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from suite.ab_timing import AbPlan, Side, judge, time_sides
+from suite.ab_timing import SESSIONS, AbPlan, Side, judge, time_sides
 from suite.artifacts import ArtifactStore
 from suite.compare import compare_outputs
 from suite.inputs import make_inputs
@@ -78,8 +78,10 @@ class TimingWorker:
         return answer
 
     def side(self) -> Side:
-        return Side(lambda seconds: self.ask(op="warm", seconds=seconds)["per_call"],
-                    lambda calls: self.ask(op="block", calls=calls)["seconds"])  # fmt: skip
+        """The worker's sessions (SESSIONS of them, taken in turn there) as one side of the A/B."""
+        warm = lambda seconds: self.ask(op="warm", seconds=seconds)["per_call"]  # noqa: E731
+        block = lambda calls: self.ask(op="block", calls=calls)["seconds"]  # noqa: E731
+        return Side(warm, block, SESSIONS)
 
     def close(self) -> None:
         try:
@@ -133,7 +135,8 @@ def _load(worker: TimingWorker, model: Path, scratch: Path, threads: dict[str, i
     provider = worker.environment.provider
     outputs = scratch / "outputs.npz"
     feeds = str(scratch / "feeds.npz")
-    loaded = worker.ask(op="load", model=str(model), provider=provider, feeds=feeds, outputs=str(outputs), **threads)
+    command = {"model": str(model), "provider": provider, "feeds": feeds, "outputs": str(outputs), **threads}
+    loaded = worker.ask(op="load", sessions=SESSIONS, **command)
     if loaded["providers"][0] != provider:
         raise EnvAbError(f"asked {worker.environment.python} for {provider}, it runs on {loaded['providers'][0]}")
     with np.load(outputs) as stored:

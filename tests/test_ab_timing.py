@@ -111,3 +111,20 @@ def test_an_environment_worker_says_what_went_wrong_in_one_line(tmp_path) -> Non
     finally:
         worker.close()
     assert worker.process.poll() is not None
+
+
+def test_rotating_sessions_keep_one_sessions_own_speed_out_of_the_verdict() -> None:
+    """Two sessions of one file can differ by several percent for as long as they live. Timed one
+    session a side, a slow one against a fast one looks like a regression; rotated, it does not."""
+    from suite.ab_timing import rotating_side, time_sides
+
+    machine = DriftingMachine(seed=7)
+    fast, slow = machine.costing(1e-3), machine.costing(1.12e-3)  # sessions of the same file
+    plan = AbPlan(target_s=0.5, block_s=0.005, warmup_s=0.01)
+    one_each = judge(time_interleaved(fast, slow, plan, clock=machine.clock), plan)
+    assert one_each.verdict == SLOWER
+    other_fast, other_slow = machine.costing(1e-3), machine.costing(1.12e-3)
+    a = rotating_side([fast, slow], clock=machine.clock)
+    b = rotating_side([other_slow, other_fast], clock=machine.clock)
+    rotated = judge(time_sides(a, b, plan), plan)
+    assert rotated.verdict == UNCHANGED and abs(rotated.ratio - 1) < 0.03, rotated

@@ -273,7 +273,7 @@ def run_latency(
     if settings.ab is not None:
         trail.enter("ab")
         threads = settings.threads
-        trail.add(*ab_stage(settings.ab, case.case_id, model_path, request, threads, session, feeds, spec.tolerance))
+        trail.add(*ab_stage(settings.ab, case.case_id, model_path, request, threads, feeds, spec.tolerance))
     effective = _effective_options(session, request)
     return _judge_numerics(trail, case, prepared, dims, first, effective, model_path, settings)
 

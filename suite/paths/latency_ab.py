@@ -8,6 +8,7 @@ compared too: a change of results is a correctness finding, not a latency one.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from suite import inherent
-from suite.ab_timing import AbPlan, judge, time_interleaved
+from suite.ab_timing import SESSIONS, AbPlan, judge, rotating_side, time_sides
 from suite.artifacts import ArtifactStore, BaselineArtifacts
 from suite.backends.ort import Threads, timed_session
 from suite.compare import compare_outputs
@@ -67,7 +68,6 @@ def ab_stage(
     model_path: Path,
     request: ProviderRequest,
     threads: Threads,
-    candidate: Any,
     feeds: Mapping[str, np.ndarray],
     tolerance: Tolerance,
 ) -> tuple[FieldFigures, ...]:
@@ -88,32 +88,40 @@ def ab_stage(
         verdict = f"baseline artifact {base_sha[:12]} is not kept in {settings.store.root}"
         return kept, AbAgainstBaseline(baseline.run_id, verdict)
     try:
-        return kept, _timed_ab(baseline.run_id, base_path, request, threads, candidate, feeds, tolerance, settings.plan)
+        paths = (base_path, model_path)
+        return kept, _timed_ab(baseline.run_id, paths, request, threads, feeds, tolerance, settings.plan)
     except Exception as exc:  # noqa: BLE001 - the A side failing is said, not this row's verdict
         return kept, AbAgainstBaseline(baseline.run_id, f"baseline could not be timed: {first_line(exc)[:200]}")
 
 
+def _session(path: Path, request: ProviderRequest, threads: Threads) -> Any:
+    session, _ = timed_session(path, request, threads)
+    if session.get_providers()[0] != request.name:
+        raise RuntimeError(f"a session of {path.name} runs on {session.get_providers()[0]}, not {request.name}")
+    return session
+
+
 def _timed_ab(
     run_id: str,
-    base_path: Path,
+    paths: tuple[Path, Path],
     request: ProviderRequest,
     threads: Threads,
-    candidate: Any,
     feeds: Mapping[str, np.ndarray],
     tolerance: Tolerance,
     plan: AbPlan,
 ) -> AbAgainstBaseline:
-    """Both sessions on the same provider and threads, the same inputs, alternating blocks."""
-    baseline, _ = timed_session(base_path, request, threads)
-    if baseline.get_providers()[0] != request.name:
-        raise RuntimeError(f"the baseline session runs on {baseline.get_providers()[0]}, not {request.name}")
+    """Fresh sessions of both files (A: the baseline's, B: this run's) on the same provider and
+    threads, the same inputs, alternating blocks; each side rotates over SESSIONS sessions."""
+    a_sessions, b_sessions = ([_session(path, request, threads) for _ in range(SESSIONS)] for path in paths)
     inputs = dict(feeds)
-    a_outputs = [np.asarray(o) for o in baseline.run(None, inputs)]
-    b_outputs = [np.asarray(o) for o in candidate.run(None, inputs)]
-    names = [o.name for o in candidate.get_outputs()]
+    a_outputs = [np.asarray(o) for o in a_sessions[0].run(None, inputs)]
+    b_outputs = [np.asarray(o) for o in b_sessions[0].run(None, inputs)]
+    names = [o.name for o in b_sessions[0].get_outputs()]
     comparison = compare_outputs(a_outputs, b_outputs, expected_names=names, candidate_names=names, tolerance=tolerance)
+    a_side = rotating_side([functools.partial(s.run, None, inputs) for s in a_sessions])
+    b_side = rotating_side([functools.partial(s.run, None, inputs) for s in b_sessions])
     with inherent.spent("timed_loops"):
-        times = time_interleaved(lambda: baseline.run(None, inputs), lambda: candidate.run(None, inputs), plan)
+        times = time_sides(a_side, b_side, plan)
     verdict = judge(times, plan)
     return AbAgainstBaseline(
         run_id,
