@@ -4,8 +4,9 @@ Latency numbers stored by one run and compared with another's move by a third on
 the machine drifts within a second. Timing A and B in alternating short blocks makes each pair see
 the same machine state, so the ratio of a pair cancels the drift that the absolute numbers carry.
 
-The verdict (README, "Latency A/B"): the per-pair ratios B/A, their median, and a bootstrap
-confidence interval of that median (pairs resampled). With minimum effect m:
+The verdict (README, "Latency A/B"): the ratios B/A per turn of the sides' sessions (the geometric
+mean of the turn's block pairs), their median, and a bootstrap confidence interval of that median
+(turns resampled). With minimum effect m:
 - slower: the interval lies above 1 and the median ratio is at least 1 + m;
 - faster: the interval lies below 1 and the median ratio is at most 1 / (1 + m);
 - unchanged: the whole interval lies within [1 / (1 + m), 1 + m];
