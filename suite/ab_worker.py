@@ -40,6 +40,9 @@ class Timer:
         options.intra_op_num_threads = int(command["intra_op"])
         options.inter_op_num_threads = int(command["inter_op"])
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        # Idle sessions' pool threads would spin on the cores the other side runs on (as in latency_ab).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.add_session_config_entry("session.inter_op.allow_spinning", "0")
         providers: list[Any] = [(command["provider"], command.get("options") or {})]
         if command["provider"] != "CPUExecutionProvider":
             providers.append("CPUExecutionProvider")

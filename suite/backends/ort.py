@@ -46,8 +46,16 @@ def session_from_artifact(path: Path, provider: str = "cpu", intra_op_threads: i
     return session
 
 
-def create_session(path: Path, request: ProviderRequest, threads: Threads = Threads(), verbose: bool = False) -> Any:
+def create_session(
+    path: Path,
+    request: ProviderRequest,
+    threads: Threads = Threads(),
+    verbose: bool = False,
+    config: Mapping[str, str] | None = None,
+) -> Any:
     """An InferenceSession asking for `request` (CPU as the last resort), not yet verified.
+
+    `config`: session config entries (e.g. {"session.intra_op.allow_spinning": "0"}).
 
     With `verbose`, onnxruntime logs everything, node placement included, to the
     process's stderr; capture it with `capture_native_stderr`.
@@ -71,6 +79,8 @@ def create_session(path: Path, request: ProviderRequest, threads: Threads = Thre
     options.inter_op_num_threads = threads.inter_op
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.log_severity_level = severity
+    for key, value in (config or {}).items():
+        options.add_session_config_entry(key, value)
     providers: list[Any] = [(request.name, request.option_dict())]
     if request.name != "CPUExecutionProvider":
         providers.append("CPUExecutionProvider")
@@ -100,10 +110,12 @@ def capture_native_stderr(action: Any) -> tuple[Any, str]:
         return result, sink.read().decode("utf-8", errors="replace")
 
 
-def timed_session(path: Path, request: ProviderRequest, threads: Threads) -> tuple[Any, float]:
+def timed_session(
+    path: Path, request: ProviderRequest, threads: Threads, config: Mapping[str, str] | None = None
+) -> tuple[Any, float]:
     """A quiet session and the seconds its creation took."""
     start = time.perf_counter()
-    session = create_session(path, request, threads)
+    session = create_session(path, request, threads, config=config)
     return session, time.perf_counter() - start
 
 

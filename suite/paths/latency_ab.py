@@ -94,8 +94,15 @@ def ab_stage(
         return kept, AbAgainstBaseline(baseline.run_id, f"baseline could not be timed: {first_line(exc)[:200]}")
 
 
+# ONNX Runtime's pool threads spin after each run; four sessions' spinning threads on a few cores
+# would steal the other side's time (the A/A run with spinning on called 4 of 76 identical files
+# slower or faster). Both sides run without it: the comparison stays fair, the absolute p50s are
+# the latency row's.
+NO_SPINNING = {"session.intra_op.allow_spinning": "0", "session.inter_op.allow_spinning": "0"}
+
+
 def _session(path: Path, request: ProviderRequest, threads: Threads) -> Any:
-    session, _ = timed_session(path, request, threads)
+    session, _ = timed_session(path, request, threads, config=NO_SPINNING)
     if session.get_providers()[0] != request.name:
         raise RuntimeError(f"a session of {path.name} runs on {session.get_providers()[0]}, not {request.name}")
     return session
