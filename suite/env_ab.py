@@ -33,8 +33,8 @@ from suite.compare import compare_outputs
 from suite.inputs import make_inputs
 from suite.paths.latency import timed_dims
 from suite.providers import alias_name
-from suite.runs import read_run_folder
-from zoo.registry import ModelRegistry
+from suite.runs import HistoryError, read_run_folder
+from zoo.registry import ModelRegistry, UnknownModelError, ZooModuleError
 
 WORKER = Path(__file__).with_name("ab_worker.py")
 
@@ -107,7 +107,10 @@ def timed_cases(run_dir: Path, variants: Sequence[str]) -> pd.DataFrame:
 def ab_case(row: dict[str, Any], a: TimingWorker, b: TimingWorker, models: ModelRegistry, store: ArtifactStore,
             plan: AbPlan, scratch: Path) -> dict[str, Any]:  # fmt: skip
     """One artifact timed in both environments; the row of env_ab.csv."""
-    spec = models.get(str(row["model"]))
+    try:
+        spec = models.get(str(row["model"]))
+    except UnknownModelError:
+        raise EnvAbError(f"{row['model']} is not a zoo model here (an ONNX file, or a missing --zoo-module)") from None
     model = store.find(str(row["artifact_sha256"]))
     if model is None:
         raise EnvAbError(f"artifact {str(row['artifact_sha256'])[:12]} is not kept in {store.root}")
@@ -155,14 +158,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--min-effect", type=float, default=0.05, help="smallest change called slower/faster")
     parser.add_argument("--zoo-module", action="append", default=[], help="modules of models the run had")
     args = parser.parse_args(argv)
+    environments = Environment.parse(args.a), Environment.parse(args.b)
     run_dir = args.run_dir.resolve()
+    try:
+        cases = timed_cases(run_dir, [v for v in args.variants.split(",") if v])
+        models = ModelRegistry().load_builtin().load_modules(args.zoo_module)
+    except (HistoryError, ZooModuleError) as exc:
+        raise SystemExit(f"env_ab: {exc}") from None
     out = (args.out or run_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    cases = timed_cases(run_dir, [v for v in args.variants.split(",") if v])
-    models = ModelRegistry().load_builtin().load_modules(args.zoo_module)
     store = ArtifactStore(run_dir.parent.parent / "artifacts")
     plan = AbPlan(target_s=args.seconds, min_effect=args.min_effect)
-    a, b = TimingWorker(Environment.parse(args.a)), TimingWorker(Environment.parse(args.b))
+    a, b = (TimingWorker(environment) for environment in environments)
     found = []
     try:
         with tempfile.TemporaryDirectory(prefix="zoo-env-ab-") as scratch:

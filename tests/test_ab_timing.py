@@ -128,3 +128,21 @@ def test_rotating_sessions_keep_one_sessions_own_speed_out_of_the_verdict() -> N
     b = rotating_side([other_slow, other_fast], clock=machine.clock)
     rotated = judge(time_sides(a, b, plan), plan)
     assert rotated.verdict == UNCHANGED and abs(rotated.ratio - 1) < 0.03, rotated
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["{tmp}/no-run", "--a", "{py}", "--b", "{py}"], "env_ab: */no-run is not a run folder (no rows.jsonl); *"),
+        (["{tmp}", "--a", "{tmp}/no-python", "--b", "{py}"], "env_ab: */no-python is not an interpreter; *"),
+    ],
+)
+def test_env_ab_bad_input_is_one_line(tmp_path, args: list[str], message: str) -> None:
+    import fnmatch
+    import subprocess
+    import sys
+
+    filled = [a.format(tmp=tmp_path, py=sys.executable) for a in args]
+    done = subprocess.run([sys.executable, "-m", "suite.env_ab", *filled], capture_output=True, text=True, check=False)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 1 and len(lines) == 1 and fnmatch.fnmatch(lines[0], message), done.stderr
