@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from suite.frontier import frontier_table, render_frontier
 from suite.html_cells import STATUS_COLOURS, cell_text
 from suite.latency_report import is_latency_path, latency_rows, render_latency, with_latency_speedups
 from suite.record import Record, Status
@@ -102,6 +103,10 @@ def write_run(
     if not coverage.empty:
         paths["coverage"] = run_dir / "onnx_tf_coverage.csv"
         coverage.to_csv(paths["coverage"], index=False)
+    frontier = frontier_table(frame)
+    if not frontier.empty:
+        paths["frontier"] = run_dir / "export_frontier.csv"
+        frontier.to_csv(paths["frontier"], index=False)
     meta = {**metadata, "status_counts": status_counts(frame), "rows": len(frame)}
     paths["metadata"].write_text(json.dumps(meta, indent=2, default=str))
     paths["html"].write_text(render_html(frame, meta, summary_html))
@@ -417,6 +422,7 @@ def render_html(frame: pd.DataFrame, meta: Mapping[str, Any], summary_html: str 
         "<h1>zoo-suite compatibility report</h1>"
         f"{render_counts(frame)}{summary_html}"
         f'<h2>Run</h2><dl class="meta">{meta_html}</dl>'
+        f"{render_frontier(frame)}"
         f'<h2>Compatibility matrices</h2><p class="legend">{legend}</p>'
         "<p>Hover a cell for its message; click it for the case's row below. "
         "A failing cell names the stage where it stopped.</p>"
