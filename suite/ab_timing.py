@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 SLOWER, FASTER, UNCHANGED, INCONCLUSIVE = "slower", "faster", "unchanged", "inconclusive"
+VERDICTS = frozenset({SLOWER, FASTER, UNCHANGED, INCONCLUSIVE})
 # Sessions per side, taken in turn by the blocks: one session's own speed is not its file's.
 SESSIONS = 2
 

@@ -14,6 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# What a latency row's `ab_verdict` says where the baseline timed this very file: nothing to time against.
+IDENTICAL = "identical artifact"
+
 
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()

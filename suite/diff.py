@@ -16,6 +16,8 @@ from typing import Any
 
 import pandas as pd
 
+from suite.ab_timing import VERDICTS as AB_VERDICTS
+from suite.artifacts import IDENTICAL
 from suite.latency_report import is_latency_path, latency_mask
 from suite.latency_verdict import Judgement, LatencyThresholds, LatencyVerdict, judge_change
 from suite.record import Status
@@ -280,9 +282,6 @@ def _judgement_columns(judged: Judgement, base: Mapping[str, Any], cand: Mapping
     }
 
 
-AB_VERDICTS = {"slower", "faster", "unchanged", "inconclusive"}
-
-
 def _ab_columns(base: Mapping[str, Any], cand: Mapping[str, Any], baseline_run: str) -> dict[str, Any]:
     """The candidate run's A/B against this baseline, where it has one: it replaces the verdict from
     stored numbers (both sides timed interleaved on the same machine state); {} where it has none."""
@@ -301,7 +300,7 @@ def _ab_columns(base: Mapping[str, Any], cand: Mapping[str, Any], baseline_run: 
             f"median ratio {ratio:.3f}, 95% interval [{low:.3f}, {high:.3f}], minimum effect {effect:.0%}",
         }
     same_runtime = base.get("ort_version") and base.get("ort_version") == cand.get("ort_version")
-    if verdict == "identical artifact" and same_runtime and base.get("ort_package") == cand.get("ort_package"):
+    if verdict == IDENTICAL and same_runtime and base.get("ort_package") == cand.get("ort_package"):
         return {
             "latency_verdict": LatencyVerdict.UNCHANGED.value,
             "latency_reason": "identical artifact on the same onnxruntime: stored numbers differ by the machine alone",

@@ -29,9 +29,9 @@ import pandas as pd
 
 from suite.ab_timing import SESSIONS, AbPlan, Side, judge, time_sides
 from suite.artifacts import ArtifactStore
-from suite.compare import compare_outputs
 from suite.inputs import make_inputs
 from suite.paths.latency import timed_dims
+from suite.paths.latency_ab import outputs_agreement
 from suite.providers import alias_name
 from suite.runs import HistoryError, read_run_folder
 from zoo.registry import ModelRegistry, UnknownModelError, ZooModuleError
@@ -118,8 +118,7 @@ def ab_case(row: dict[str, Any], a: TimingWorker, b: TimingWorker, models: Model
     np.savez(scratch / "feeds.npz", **feeds)
     threads = {"intra_op": int(row.get("intra_op_threads") or 2), "inter_op": int(row.get("inter_op_threads") or 1)}
     (a_env, a_out), (b_env, b_out) = (_load(w, model, scratch, threads) for w in (a, b))
-    names = [f"output_{i}" for i in range(len(a_out))]
-    agree = compare_outputs(a_out, b_out, expected_names=names, candidate_names=names, tolerance=spec.tolerance)
+    agreement = outputs_agreement(a_out, b_out, spec.tolerance)
     verdict = judge(time_sides(a.side(), b.side(), plan), plan)
     return {
         "case_id": row["case_id"],
@@ -128,8 +127,7 @@ def ab_case(row: dict[str, Any], a: TimingWorker, b: TimingWorker, models: Model
         "a_environment": a_env,
         "b_environment": b_env,
         **verdict.columns(),
-        "ab_outputs_max_abs_err": agree.worst("max_abs_err"),
-        "ab_outputs_changed": not agree.ok,
+        **agreement,
     }
 
 

@@ -409,34 +409,36 @@ class CaseRunner:
         request = ExportRequest(spec.name, case.exporter, case.opset, case.dynamic, str(scratch))
         if case.exporter in FRESH_PROCESS_EXPORTERS:
             self.workers[MODEL_FUNCTIONS[spec.framework].worker].recycle()
-        try:
+
+        def export() -> CachedOutcome:
             example = make_inputs(spec, export_dims(spec, case.dynamic))
             result = self._model_call(spec, "export", lambda f: f.export, request, example, output_count)
-        except StageFailure as failure:
-            scratch.unlink(missing_ok=True)
-            outcome = failure.outcome()
-            # A crash or timeout may be the machine's fault: retry it next run.
-            if failure.status not in (Status.CRASH, Status.TIMEOUT):
-                self.cache.store("exports", key, outcome)
-            return outcome
-        outcome = CachedOutcome("ok", seconds=result.seconds, output_names=result.output_names)
-        return self.cache.store("exports", key, outcome, scratch, ".onnx")
+            return CachedOutcome("ok", seconds=result.seconds, output_names=result.output_names)
+
+        return self._stored_export(key, scratch, export)
 
     def _run_import(self, file: FileSource, key: str) -> CachedOutcome:
         """An ONNX file from outside, read safely and checked in the onnx worker; its copy is the case's export."""
         scratch = self.cache.scratch_path("exports", key, ".onnx")
+
+        def import_file() -> CachedOutcome:
+            args = (str(file.model), str(file.folder), str(scratch), self.limits)
+            result = self.call("onnx", "import", onnx_files.import_file, *args)
+            names, info = tuple(result["output_names"]), {"info": result["info"]}
+            return CachedOutcome("ok", seconds=result["seconds"], output_names=names, extra=info)
+
+        return self._stored_export(key, scratch, import_file)
+
+    def _stored_export(self, key: str, scratch: Path, make: Callable[[], CachedOutcome]) -> CachedOutcome:
+        """`make()` writes the export to `scratch` and says how it went; the cache keeps the file, or the
+        failure unless it is a crash or a timeout (the machine's fault, maybe: retried next run)."""
         try:
-            result = self.call(
-                "onnx", "import", onnx_files.import_file, str(file.model), str(file.folder), str(scratch), self.limits
-            )
+            outcome = make()
         except StageFailure as failure:
             scratch.unlink(missing_ok=True)
-            if failure.status not in (Status.CRASH, Status.TIMEOUT):  # the machine's fault, maybe: retried
+            if failure.status not in (Status.CRASH, Status.TIMEOUT):
                 self.cache.store("exports", key, failure.outcome())
             return failure.outcome()
-        outcome = CachedOutcome(
-            "ok", seconds=result["seconds"], output_names=tuple(result["output_names"]), extra={"info": result["info"]}
-        )
         return self.cache.store("exports", key, outcome, scratch, ".onnx")
 
     def checked(self, spec: ModelSpec, case: Case, artifact: Artifact, file_sha256: str = "") -> ArtifactInfo:
