@@ -8,33 +8,15 @@ import pandas as pd
 import pytest
 
 from tests.slowable_zoo import write_module
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.zoo_runs import run_matrix
 
 pytestmark = pytest.mark.slow
 
 
 def run_latency(pytester: pytest.Pytester, tmp_path: Path, module: Path, *args: str) -> pytest.RunResult:
-    return pytester.runpytest_subprocess(
-        str(ROOT / "suite" / "matrix"),
-        "--rootdir",
-        str(ROOT),
-        "-p",
-        "no:cacheprovider",
-        f"--zoo-module={module}",
-        "--zoo-models=slowable,mlp",
-        "--zoo-exporters=torchscript",
-        "--zoo-opsets=17",
-        "--zoo-paths=latency",
-        "-k",
-        "fp32",
-        "--zoo-latency-seconds=0.2",
-        f"--zoo-report-dir={tmp_path / 'reports'}",
-        f"--zoo-cache-dir={tmp_path / 'cache'}",
-        "--zoo-history=none",
-        *args,
-        timeout=600,
-    )
+    latency_fp32 = ("--zoo-paths=latency", "-k", "fp32", "--zoo-latency-seconds=0.2")
+    models = ("--zoo-models=slowable,mlp", "--zoo-exporters=torchscript", "--zoo-opsets=17")
+    return run_matrix(pytester, tmp_path, f"--zoo-module={module}", *models, *latency_fp32, *args)
 
 
 def test_a_slower_artifact_is_called_slower_and_an_identical_one_is_not_timed_twice(

@@ -7,26 +7,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from tests.zoo_runs import run_matrix
+
 ROOT = Path(__file__).resolve().parent.parent
 
 pytestmark = pytest.mark.slow
 
 
 def run_onnx_dir(pytester: pytest.Pytester, tmp_path: Path, folder: Path, *args: str) -> pytest.RunResult:
-    return pytester.runpytest_subprocess(
-        str(ROOT / "suite" / "matrix"),
-        "--rootdir",
-        str(ROOT),
-        "-p",
-        "no:cacheprovider",
-        f"--zoo-onnx-dir={folder}",
-        "--zoo-exporters=onnx",
-        f"--zoo-report-dir={tmp_path / 'reports'}",
-        f"--zoo-cache-dir={tmp_path / 'cache'}",
-        "--zoo-history=none",
-        *args,
-        timeout=900,
-    )
+    return run_matrix(pytester, tmp_path, f"--zoo-onnx-dir={folder}", "--zoo-exporters=onnx", *args, timeout=900)
 
 
 def test_a_model_zoo_folder_goes_down_every_path_against_its_stored_outputs(
