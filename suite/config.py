@@ -9,6 +9,7 @@ from suite.cases import SHAPE_MODES
 from suite.exporters import EXPORTER_NAMES
 from suite.paths import PATH_NAMES as PATHS
 from suite.transforms import CALIBRATION_METHODS
+from zoo.corpus import MODULES as CORPUS_MODULES
 
 CALIBRATIONS = tuple(CALIBRATION_METHODS)
 
@@ -27,6 +28,16 @@ def newest_dynamo_opset() -> int:
         return 18
 
 
+def newest_torchscript_opset() -> int:
+    """The newest opset the TorchScript-based exporter writes."""
+    try:
+        from torch.onnx import _constants
+
+        return int(_constants.ONNX_TORCHSCRIPT_EXPORTER_MAX_OPSET)
+    except (ImportError, AttributeError):
+        return 20
+
+
 @dataclass(frozen=True)
 class Profile:
     """A named default selection."""
@@ -39,10 +50,12 @@ class Profile:
     paths: tuple[str, ...] = PATHS
     calibrations: tuple[str, ...] = ("minmax",)
     onnx_dirs: tuple[str, ...] = ()  # folders of ONNX files from outside (--zoo-onnx-dir adds to them)
+    modules: tuple[str, ...] = ()  # modules of models the profile loads besides the built-in ones (--zoo-module adds)
 
 
 def profiles() -> dict[str, Profile]:
-    """The built-in profiles: quick for PR checks, default nightly, full for everything."""
+    """The built-in profiles: quick for PR checks, default nightly, full for everything, corpus for breadth
+    (the generated torchvision and transformers families, on the ort path, each exporter at its newest opset)."""
     newest = newest_dynamo_opset()
     dynamo_default = tuple(sorted({18, newest}))
     return {
@@ -65,6 +78,13 @@ def profiles() -> dict[str, Profile]:
             },
             calibrations=CALIBRATIONS,
         ),
+        "corpus": Profile(
+            "corpus",
+            models=("tv_*", "hf_*"),
+            opsets={"torchscript": (newest_torchscript_opset(),), "dynamo": (newest,)},
+            paths=("ort",),
+            modules=CORPUS_MODULES,
+        ),
     }
 
 
@@ -80,6 +100,7 @@ class Selection:
     paths: tuple[str, ...] = PATHS
     calibrations: tuple[str, ...] = ("minmax",)
     onnx_dirs: tuple[str, ...] = ()
+    modules: tuple[str, ...] = ()  # the profile's modules of models (the plugin adds --zoo-module's)
 
     def describe(self) -> str:
         opsets = "; ".join(
@@ -170,4 +191,5 @@ def make_selection(
         opsets=opset_map,
         shapes=chosen_shapes,
         onnx_dirs=all_onnx_dirs,
+        modules=base.modules,
     )

@@ -155,6 +155,8 @@ def classify_worker_error(exc: WorkerError, stage: str) -> StageFailure:
     cause = {"stage": stage, "type_name": exc.type_name, "message": exc.message, "traceback": detail}
     if exc.short_type == "ModelError":
         return StageFailure(Status.MODEL_ERROR, first_line(exc.message), detail, cause)
+    if exc.short_type == "EntryExcluded":  # a zoo entry left out on purpose (zoo.spec.EntryExcluded)
+        return StageFailure(Status.SKIP, first_line(exc.message))
     message = f"{exc.short_type}: {exporter_summary(exc.message) or raised_at(exc.remote_traceback)}"
     if stage in _CONVERTING_STAGES and (
         exc.short_type in _UNSUPPORTED_TYPES or any(p in exc.message.lower() for p in _UNSUPPORTED_PHRASES)

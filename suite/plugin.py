@@ -577,9 +577,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "zoo: a case of the zoo matrix (one row in the report)")
     config.addinivalue_line("markers", "slow: takes more than a few seconds")
-    user_modules = tuple(str(Path(m).resolve()) if m.endswith(".py") else m for m in config.getoption("zoo_module"))
+    given_modules = tuple(str(Path(m).resolve()) if m.endswith(".py") else m for m in config.getoption("zoo_module"))
     try:
-        models = ModelRegistry().load_builtin().load_modules(user_modules)
         _check_numbers(config)
         selection = make_selection(
             config.getoption("zoo_profile"),
@@ -591,6 +590,9 @@ def pytest_configure(config: pytest.Config) -> None:
             paths=config.getoption("zoo_paths"),
             onnx_dirs=config.getoption("zoo_onnx_dir"),
         )
+        # The profile's own modules (the corpus's generated families) and --zoo-module's: the workers load the same.
+        user_modules = tuple(dict.fromkeys((*selection.modules, *given_modules)))
+        models = ModelRegistry().load_builtin().load_modules(user_modules)
         _check_writable(_cache_dir(config), "--zoo-cache-dir")
         _add_onnx_files(config, selection, models)
         _check_selection_has_cases(selection, models)

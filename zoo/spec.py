@@ -13,6 +13,11 @@ from pathlib import Path
 from typing import Any
 
 
+class EntryExcluded(Exception):
+    """Raised by a builder whose entry is left out on purpose (a generated model over the corpus size
+    cap): its rows are skips whose message is this exception's, never model errors."""
+
+
 class Task(enum.StrEnum):
     """What a model's first output means; drives task-specific figures (top-1 ...)."""
 

@@ -19,6 +19,7 @@ from suite.exporters.base import ExportResult, call_arguments
 from suite.timing import TimingPlan, sample, summarize
 from suite.worker_settings import WorkerSettings
 from suite.workers import models
+from zoo.spec import EntryExcluded
 
 # What the torch worker's fork server imports once (suite.isolate.Worker's preload): a torch.export
 # export gets a new process every time (suite.pipeline.FRESH_PROCESS_EXPORTERS), and importing these
@@ -52,6 +53,8 @@ def _construct(name: str) -> Any:
     torch.manual_seed(spec.seed)
     try:
         model = spec.builder()
+    except EntryExcluded:  # left out on purpose (the corpus size cap): a skip that says why, not a failure
+        raise
     except Exception as exc:
         raise ModelError(f"building {name} failed: {type(exc).__name__}: {exc}") from exc
     model.eval()

@@ -11,7 +11,16 @@ def _image(size: int) -> list[InputSpec]:
 
 
 def _calibrate_batchnorm(model, size: int):
-    """Set every BatchNorm's running statistics from one seeded random batch; return the model in eval mode.
+    """calibrate_batchnorm on one seeded batch of two size x size images."""
+    import torch
+
+    # Batch of 2: a BatchNorm after global pooling (DeepLab's ASPP) needs more than one value per channel.
+    batch = torch.randn(2, 3, size, size, generator=torch.Generator().manual_seed(0))
+    return calibrate_batchnorm(model, batch)
+
+
+def calibrate_batchnorm(model, *example):
+    """Set every BatchNorm's running statistics from one forward on `example`; return the model in eval mode.
 
     Freshly initialised BatchNorm layers hold mean 0 / var 1, so in eval mode
     they normalise nothing and random-weight activations shrink layer after
@@ -29,10 +38,8 @@ def _calibrate_batchnorm(model, size: int):
         norm.reset_running_stats()
         norm.momentum = None  # None: a plain average over the batches seen
         norm.train()
-    # Batch of 2: a BatchNorm after global pooling (DeepLab's ASPP) needs more than one value per channel.
-    batch = torch.randn(2, 3, size, size, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
-        model(batch)
+        model(*example)
     for norm, momentum in zip(norms, momenta, strict=True):
         norm.momentum = momentum
     return model.eval()

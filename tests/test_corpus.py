@@ -1,0 +1,112 @@
+"""The generated corpus: torchvision's builders and transformers architectures as zoo entries, the size cap."""
+
+import inspect
+
+import pandas as pd
+import pytest
+
+from suite.config import profiles
+from tests.zoo_runs import run_matrix
+from zoo.corpus import MODULES, size_cap, torchvision_zoo, transformers_zoo
+from zoo.corpus.wrappers import named_forward
+from zoo.registry import ModelRegistry
+from zoo.spec import EntryExcluded
+
+
+@pytest.fixture(scope="module")
+def corpus() -> ModelRegistry:
+    return ModelRegistry().load_modules(MODULES)
+
+
+def test_every_torchvision_builder_is_an_entry(corpus: ModelRegistry) -> None:
+    listed = {f"tv_{b}" for family in torchvision_zoo.FAMILIES for b in torchvision_zoo.builders(family)}
+    assert len(listed) >= 121  # torchvision 0.29 lists 121 builders
+    assert listed == {spec.name for spec in corpus.all_models() if spec.name.startswith("tv_")}
+
+
+def test_transformers_entries_cover_every_kind(corpus: ModelRegistry) -> None:
+    hf = [spec for spec in corpus.all_models() if spec.name.startswith("hf_")]
+    assert len(hf) >= 40
+    families = {spec.family for spec in hf}
+    assert families == {"hf_encoder", "hf_decoder", "hf_seq2seq", "hf_vision", "hf_audio", "hf_multimodal"}
+    # Text entries keep batch and sequence dynamic; every entry's inputs are named like its forward's.
+    bert = corpus.get("hf_bert")
+    assert bert.dims == {"batch": 2, "seq": 16} and bert.keyword_inputs
+
+
+def test_the_corpus_profile_selects_the_generated_entries_only(corpus: ModelRegistry) -> None:
+    profile = profiles()["corpus"]
+    assert profile.modules == MODULES and profile.paths == ("ort",)
+    assert set(profile.opsets) == {"torchscript", "dynamo"}
+    assert all(len(ops) == 1 for ops in profile.opsets.values())
+    selected = ModelRegistry().load_builtin().load_modules(MODULES).select(profile.models)
+    assert {s.name for s in selected} == {s.name for s in corpus.all_models()}
+    assert "default" in profiles() and profiles()["default"].modules == ()
+
+
+def test_an_entry_over_the_size_cap_is_excluded_without_being_allocated(corpus: ModelRegistry) -> None:
+    with pytest.raises(EntryExcluded, match=r"tv_vgg11 excluded by the corpus size cap: 132\.9M parameters, over 50M"):
+        corpus.get("tv_vgg11").builder()
+
+
+def test_the_cap_comes_from_the_environment(corpus: ModelRegistry, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(size_cap.CAP_VARIABLE, "5")
+    with pytest.raises(EntryExcluded, match=r"tv_resnet18 .*11\.7M parameters, over 5M"):
+        corpus.get("tv_resnet18").builder()
+    monkeypatch.setenv(size_cap.CAP_VARIABLE, "lots")
+    with pytest.raises(ValueError, match="give the cap in millions of parameters"):
+        size_cap.max_params()
+
+
+@pytest.mark.parametrize("name", ["hf_bert", "hf_t5", "hf_wav2vec2", "hf_clip", "hf_whisper", "hf_vit"])
+def test_transformers_entries_run_at_every_declared_size(corpus: ModelRegistry, name: str) -> None:
+    import torch
+
+    from suite.inputs import make_inputs
+
+    spec = corpus.get(name)
+    torch.manual_seed(spec.seed)
+    model = spec.builder()
+    for dims in (spec.dims, *spec.other_dims):
+        inputs = {k: torch.from_numpy(v) for k, v in make_inputs(spec, dims).items()}
+        with torch.inference_mode():
+            outputs = model(**inputs)
+        assert outputs and all(isinstance(t, torch.Tensor) and torch.isfinite(t).all() for t in outputs)
+        assert outputs[0].shape[0] == dims["batch"]
+
+
+def test_a_generated_wrapper_names_its_inputs() -> None:
+    import torch
+
+    wrapper = named_forward(torch.nn.Identity(), ["input_ids", "attention_mask"], lambda m, x: (x["input_ids"],))
+    assert list(inspect.signature(wrapper.forward).parameters) == ["input_ids", "attention_mask"]
+    assert wrapper(torch.ones(2), torch.zeros(2))[0].tolist() == [1.0, 1.0]
+    with pytest.raises(ValueError, match="not a Python identifier"):
+        named_forward(torch.nn.Identity(), ["input-ids"], lambda m, x: x)
+
+
+def test_shrunk_configs_keep_token_ids_inside_the_vocabulary() -> None:
+    config = transformers_zoo.shrunk_config("gpt2", {})
+    assert config.vocab_size == transformers_zoo.VOCAB and config.n_layer == 2
+    assert config.bos_token_id < transformers_zoo.VOCAB and config.eos_token_id < transformers_zoo.VOCAB
+
+
+@pytest.mark.slow
+def test_excluded_entries_are_skip_rows_that_say_why(pytester: pytest.Pytester, tmp_path) -> None:
+    result = run_matrix(
+        pytester,
+        tmp_path,
+        "--zoo-profile=corpus",
+        "--zoo-models=tv_vgg11,tv_squeezenet1_1",
+        "--zoo-exporters=torchscript",
+        "--zoo-shapes=static",
+    )
+    assert result.ret in (0, 1), result.stdout.str()[-2000:]
+    rows = pd.read_csv(next((tmp_path / "reports" / "runs").glob("*/results.csv")))
+    vgg = rows[rows["model"] == "tv_vgg11"].iloc[0]
+    assert (vgg["status"], vgg["stage"]) == ("skip", "build")
+    assert "excluded by the corpus size cap: 132.9M parameters" in vgg["message"]
+    squeeze = rows[rows["model"] == "tv_squeezenet1_1"].iloc[0]
+    assert squeeze["family"] == "tv_classification" and squeeze["status"] != "skip"
+    page = next((tmp_path / "reports" / "runs").glob("*/results.html")).read_text()
+    assert 'id="zoo-filter"' in page and "<h2>Families</h2>" not in page  # one family: no family table

@@ -1,0 +1,205 @@
+"""Every torchvision model builder as a zoo entry: weights=None (nothing downloaded), seeded, inputs sized per family.
+
+The builders come from torchvision.models.list_models, family by family, so a torchvision
+release that adds a model adds an entry. Inputs are as small as each architecture allows:
+64x64 images, 8-frame 64x64 clips, 128x128 image pairs for optical flow; the few builders
+with a fixed or minimum input size get theirs (_IMAGE_SIZE, _CLIP). An entry named
+tv_<builder> (tv_resnet50, tv_quantized_mobilenet_v2 ...), family tv_<family>.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from zoo.corpus.size_cap import check_size, meta_parameter_count, parameter_count
+from zoo.corpus.wrappers import Call, named_forward
+from zoo.registry import register_model
+from zoo.spec import InputSpec, Task
+
+_BATCH = {"dims": {"batch": 1}, "other_dims": [{"batch": 2}, {"batch": 3}]}
+# Builders whose architecture needs more than 64x64 (maxvit partitions a 224 grid; inception_v3's
+# stem needs at least 75) or whose image size is a constructor argument.
+_IMAGE_SIZE = {"maxvit_t": 224, "inception_v3": 96, "quantized_inception_v3": 96}
+_VIT_PATCH_GRID = 4  # a ViT built for 4x4 patches: image_size = 4 * patch size
+# (frames, side) of a clip: S3D pools a 7x7 grid over 2 time steps, MViT has fixed 16x224x224 positions.
+_CLIP = {"s3d": (16, 224), "mvit_v1_b": (16, 224), "mvit_v2_s": (16, 224)}
+_DEFAULT_CLIP = (8, 64)
+_DETECTION_SIDE = 128
+_FLOW_SIDE = 128  # RAFT's correlation pyramid needs four levels below 1/8 of the image
+# Detections kept per image: the tail of torchvision's 100-300 is near-tied random scores, whose
+# order float32 rounding alone decides (see zoo.models.vision.ssdlite320_mobilenet_v3_large).
+_DETECTIONS = 20
+
+
+@dataclass(frozen=True)
+class Family:
+    """One torchvision.models submodule and how its models are fed and called."""
+
+    name: str
+    submodule: str  # "" for the classification models at the top of torchvision.models
+    task: Task
+    kwargs: Callable[[str], dict[str, Any]]  # builder name -> keyword arguments besides weights=None
+    inputs: Callable[[str], dict[str, Any]]  # builder name -> register_model's inputs/dims/other_dims
+    call: Call  # how the wrapper calls the model on its named inputs
+    calibrate: bool = True  # run one batch through BatchNorm (quantized models fuse theirs away)
+
+
+def _image(side: int) -> dict[str, Any]:
+    return {"inputs": [InputSpec("image", ("batch", 3, side, side))], **_BATCH}
+
+
+def _classification_kwargs(builder: str) -> dict[str, Any]:
+    if builder.startswith("vit_"):
+        patch = int(builder.rsplit("_", 1)[-1])
+        return {"image_size": _VIT_PATCH_GRID * patch}
+    return {"init_weights": True} if builder in ("googlenet", "inception_v3") else {}
+
+
+def _classification_inputs(builder: str) -> dict[str, Any]:
+    if builder.startswith("vit_"):
+        return _image(_VIT_PATCH_GRID * int(builder.rsplit("_", 1)[-1]))
+    return _image(_IMAGE_SIZE.get(builder, 64))
+
+
+def _detection_kwargs(builder: str) -> dict[str, Any]:
+    kept = "box_detections_per_img" if "rcnn" in builder else "detections_per_img"
+    # R-CNNs, RetinaNet and FCOS resize every image to min_size (800 by default); SSDs to their own fixed size.
+    sizes = {} if builder.startswith("ssd") else {"min_size": _DETECTION_SIDE, "max_size": _DETECTION_SIDE}
+    return {"weights_backbone": None, kept: _DETECTIONS, **sizes}
+
+
+def _first_image_detections(model: Any, inputs: Mapping[str, Any]) -> Any:
+    # Detection models take a list of CHW images and return one dict per image; the number of
+    # detections is data-dependent, so the entry is static: one image, its dict.
+    return model(list(inputs["image"].unbind(0)))[0]
+
+
+def _final_flow(model: Any, inputs: Mapping[str, Any]) -> Any:
+    return model(inputs["image1"], inputs["image2"])[-1]  # RAFT returns every refinement; the last is the flow
+
+
+def _single_input(model: Any, inputs: Mapping[str, Any]) -> Any:
+    return model(*inputs.values())
+
+
+FAMILIES = (
+    Family("classification", "", Task.CLASSIFICATION, _classification_kwargs, _classification_inputs, _single_input),
+    Family(
+        "quantization",
+        "quantization",
+        Task.CLASSIFICATION,
+        lambda b: {"quantize": True},
+        lambda b: _image(_IMAGE_SIZE.get(b, 64)),
+        _single_input,
+        calibrate=False,
+    ),
+    Family(
+        "detection",
+        "detection",
+        Task.DETECTION,
+        _detection_kwargs,
+        lambda b: {"inputs": [InputSpec("image", (1, 3, _DETECTION_SIDE, _DETECTION_SIDE))]},
+        _first_image_detections,
+    ),
+    Family(
+        "segmentation",
+        "segmentation",
+        Task.SEGMENTATION,
+        lambda b: {"weights_backbone": None},
+        lambda b: _image(64),
+        _single_input,
+    ),
+    Family(
+        "video",
+        "video",
+        Task.CLASSIFICATION,
+        lambda b: {},
+        lambda b: {"inputs": [InputSpec("clip", ("batch", 3, *_frames_and_side(b)))], **_BATCH},
+        _single_input,
+    ),
+    Family(
+        "optical_flow",
+        "optical_flow",
+        Task.REGRESSION,
+        lambda b: {},
+        lambda b: {
+            "inputs": [InputSpec(n, ("batch", 3, _FLOW_SIDE, _FLOW_SIDE)) for n in ("image1", "image2")],
+            **_BATCH,
+        },
+        _final_flow,
+    ),
+)
+
+
+def _frames_and_side(builder: str) -> tuple[int, int, int]:
+    frames, side = _CLIP.get(builder, _DEFAULT_CLIP)
+    return frames, side, side
+
+
+def builders(family: Family) -> list[str]:
+    """The builder names torchvision lists for a family."""
+    import torchvision
+
+    module = getattr(torchvision.models, family.submodule) if family.submodule else torchvision.models
+    return list(torchvision.models.list_models(module=module))
+
+
+def _example(inputs: list[InputSpec], batch: int) -> list[Any]:
+    """A seeded batch of `batch` at an entry's input shapes, for BatchNorm calibration.
+
+    Every input's axis 0 is its batch, a fixed 1 included (detection): a BatchNorm after global
+    pooling needs more than one value per channel.
+    """
+    import torch
+
+    generator = torch.Generator().manual_seed(0)
+    return [torch.randn(batch, *spec.shape[1:], generator=generator) for spec in inputs]
+
+
+def _entry_builder(family: Family, builder: str, inputs: list[InputSpec]) -> Callable[[], Any]:
+    def build() -> Any:
+        import torchvision
+
+        kwargs = {"weights": None, **family.kwargs(builder)}
+
+        def make() -> Any:
+            return torchvision.models.get_model(builder, **kwargs)
+
+        # Over the cap, the model is never allocated: counted on the meta device (the float twin of
+        # a quantized model has its parameters).
+        counted = meta_parameter_count(
+            lambda: torchvision.models.get_model(builder, **{k: v for k, v in kwargs.items() if k != "quantize"})
+        )
+        if counted is not None:
+            check_size(f"tv_{builder}", counted)
+        model = make()
+        if counted is None:
+            check_size(f"tv_{builder}", parameter_count(model))
+        wrapper = named_forward(model, [spec.name for spec in inputs], family.call)
+        if family.calibrate:
+            from zoo.models.vision import calibrate_batchnorm
+
+            calibrate_batchnorm(wrapper, *_example(inputs, 2))
+        return wrapper.eval()
+
+    build.__name__ = f"tv_{builder}"
+    build.__doc__ = f"torchvision.models.get_model({builder!r}, weights=None), {family.name}"
+    return build
+
+
+def _register_all() -> None:
+    for family in FAMILIES:
+        for builder in builders(family):
+            fields = family.inputs(builder)
+            register_model(
+                name=f"tv_{builder}",
+                family=f"tv_{family.name}",
+                task=family.task,
+                tags={"torchvision", "generated", family.name},
+                **fields,
+            )(_entry_builder(family, builder, list(fields["inputs"])))
+
+
+_register_all()
