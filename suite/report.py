@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from suite.families import FILTER_BOX, families, family_group, render_family_counts
 from suite.frontier import frontier_table, render_frontier
 from suite.html_cells import STATUS_COLOURS, cell_text
 from suite.latency_report import is_latency_path, latency_rows, render_latency, with_latency_speedups
@@ -147,10 +148,11 @@ def _column_key(row: Mapping[str, Any]) -> tuple[str, int, str]:
     return (str(row["exporter"]), int(row["opset"]), str(row["shape"]))
 
 
-def render_matrix(frame: pd.DataFrame) -> str:
-    """Models down, exporter / opset / shape across; one coloured cell per case."""
+def render_matrix(frame: pd.DataFrame, columns: Sequence[tuple[str, int, str]] | None = None) -> str:
+    """Models down, exporter / opset / shape across (`columns`, default those of `frame`); one coloured
+    cell per case."""
     records = frame.to_dict("records")
-    columns = sorted({_column_key(r) for r in records})
+    columns = sorted({_column_key(r) for r in records}) if columns is None else list(columns)
     models = sorted({str(r["model"]) for r in records})
     cells: dict[tuple[str, tuple[str, int, str]], list[dict[str, Any]]] = {}
     for r in records:
@@ -178,7 +180,11 @@ def render_matrix(frame: pd.DataFrame) -> str:
             )
             colour = STATUS_COLOURS.get(str(entries[0]["status"]), "#ffffff")
             tds.append(f'<td style="background:{colour}">{inner}</td>')
-        body.append(f'<tr><th class="model">{html.escape(model)}</th>{"".join(tds)}</tr>')
+        searchable = " ".join([model, *(f"{r['case_id']} {r['status']}" for r in records if str(r["model"]) == model)])
+        body.append(
+            f'<tr data-filter="{html.escape(searchable)}">'
+            f'<th class="model">{html.escape(model)}</th>{"".join(tds)}</tr>'
+        )
     return (
         '<table class="matrix"><thead>'
         f'<tr><th rowspan="3">model</th>{head1}</tr><tr>{"".join(opsets)}</tr><tr>{head3}</tr>'
@@ -217,11 +223,25 @@ def render_matrices(frame: pd.DataFrame, views: Sequence[Mapping[str, Any]]) -> 
         rows = frame[frame["path"].astype(str) == view["name"]]
         labels = rows["provider_label"].fillna("") if "provider_label" in rows else pd.Series("", index=rows.index)
         several = labels.nunique() > 1  # name the provider where the path ran on more than one
-        for label in dict.fromkeys(labels):
+        for index, label in enumerate(dict.fromkeys(labels)):
             on = f" ({'CPU' if label == 'cpu' else label})" if several and label else ""
             title = html.escape(f"{view['title']}{on}")
-            parts.append(f"<h3>{title}</h3>{render_matrix(rows[labels == label])}")
+            # The first matrix's family groups carry the anchors the family counts link to.
+            anchor = not parts and index == 0
+            parts.append(f"<h3>{title}</h3>{render_family_matrices(rows[labels == label], anchor)}")
     return "".join(parts)
+
+
+def render_family_matrices(frame: pd.DataFrame, anchor: bool = False) -> str:
+    """One matrix, or, for several families, one collapsible matrix per family with the same columns."""
+    family = families(frame)
+    if family.nunique() < 2:
+        return render_matrix(frame)
+    columns = sorted({_column_key(r) for r in frame.to_dict("records")})
+    return "".join(
+        family_group(name, frame[family == name], render_matrix(frame[family == name], columns), anchor)
+        for name in sorted(family.unique())
+    )
 
 
 def render_tables(frame: pd.DataFrame, views: Sequence[Mapping[str, Any]]) -> str:
@@ -322,13 +342,19 @@ def render_details(frame: pd.DataFrame) -> str:
         message = html.escape(str(r.get("message") or ""))
         expectation = html.escape(str(r.get("expectation") or ""))
         rows.append(
-            f'<tr id="{_anchor(str(r["case_id"]))}"><td class="id">{html.escape(str(r["case_id"]))}</td>'
+            f'<tr id="{_anchor(str(r["case_id"]))}" data-filter="{html.escape(_searchable(r))}">'
+            f'<td class="id">{html.escape(str(r["case_id"]))}</td>'
             f'<td style="background:{colour}">{html.escape(str(r["status"]))}</td>'
             f"<td>{html.escape(str(r['stage']))}</td>{figures}"
             f'<td class="msg">{message}{"<br><i>expected: " + expectation + "</i>" if expectation else ""}</td></tr>'
         )
     head = "".join(f"<th>{html.escape(c)}</th>" for c in FIGURE_COLUMNS) + "<th>message</th>"
     return f'<table class="details"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+
+
+def _searchable(row: Mapping[str, Any]) -> str:
+    """What the filter box matches a case's row on: its id, status, stage and family."""
+    return f"{row['case_id']} {row['status']} {row['stage']} {row.get('family') or ''}"
 
 
 def render_problems(frame: pd.DataFrame) -> str:
@@ -339,7 +365,8 @@ def render_problems(frame: pd.DataFrame) -> str:
     rank = problems["status"].map({s: i for i, s in enumerate(SEVERITY)}).fillna(len(SEVERITY))
     problems = problems.assign(_rank=rank).sort_values(["_rank", "case_id"])
     rows = "".join(
-        f'<tr><td class="id"><a href="#{_anchor(str(r["case_id"]))}">{html.escape(str(r["case_id"]))}</a></td>'
+        f'<tr data-filter="{html.escape(_searchable(r))}">'
+        f'<td class="id"><a href="#{_anchor(str(r["case_id"]))}">{html.escape(str(r["case_id"]))}</a></td>'
         f'<td style="background:{STATUS_COLOURS.get(str(r["status"]), "#fff")}">{html.escape(str(r["status"]))}</td>'
         f"<td>{html.escape(str(r['stage']))}</td>"
         f'<td class="msg">{html.escape(str(r.get("message") or ""))}</td>'
@@ -397,6 +424,11 @@ table.counts td { text-align: center; min-width: 5em; }
 .gate-fail { background: #e06666; color: #fff; padding: 6px 10px; display: inline-block; font-weight: bold; }
 .gate-pass { background: #b7e1a1; padding: 6px 10px; display: inline-block; font-weight: bold; }
 figure.plot img { max-width: 100%; }
+details.family { margin: 0 0 0.6em 0; }
+details.family > summary { cursor: pointer; font-size: 14px; padding: 2px 0; }
+details.family table { margin: 0.3em 0 0.8em 1.2em; }
+div.filter { position: sticky; top: 0; background: #fff; padding: 6px 0; border-bottom: 1px solid #ddd; z-index: 1; }
+table.families td { text-align: right; }
 """
 
 
@@ -421,6 +453,8 @@ def render_html(frame: pd.DataFrame, meta: Mapping[str, Any], summary_html: str 
         f"<style>{_CSS}</style></head><body>"
         "<h1>zoo-suite compatibility report</h1>"
         f"{render_counts(frame)}{summary_html}"
+        f"{FILTER_BOX}"
+        f"{render_family_counts(frame)}"
         f'<h2>Run</h2><dl class="meta">{meta_html}</dl>'
         f"{render_frontier(frame)}"
         f'<h2>Compatibility matrices</h2><p class="legend">{legend}</p>'

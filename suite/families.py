@@ -1,0 +1,115 @@
+"""Reading a report of 150+ models: per-family counts first, each family's matrix rows in a group that
+collapses, and a filter box that narrows every table to the models or cases whose name matches.
+
+Plain HTML and a few lines of script in the page itself: the report stays one file that opens
+anywhere, offline.
+"""
+
+from __future__ import annotations
+
+import html
+
+import pandas as pd
+
+from suite.html_cells import STATUS_COLOURS
+from suite.record import Status
+
+# Statuses that do not fail a case (suite.record.Status.ok); the pass rate counts them apart.
+_OK = {Status.PASS.value, Status.XFAIL.value, Status.UNSUPPORTED.value}
+_SKIPPED = Status.SKIP.value
+
+
+def families(frame: pd.DataFrame) -> pd.Series:
+    """Each row's family ("misc" where none was recorded)."""
+    if "family" not in frame.columns:
+        return pd.Series("misc", index=frame.index)
+    return frame["family"].fillna("").astype(str).replace("", "misc")
+
+
+def family_anchor(family: str) -> str:
+    return "family-" + "".join(c if c.isalnum() or c in "-_" else "_" for c in family)
+
+
+def family_counts(frame: pd.DataFrame) -> pd.DataFrame:
+    """family, models, cases, one column per status present, and pass_rate (ok cases over cases
+    that ran, skips left out), one row per family by name."""
+    if frame.empty:
+        return pd.DataFrame(columns=["family", "models", "cases", "pass_rate"])
+    data = frame.assign(_family=families(frame))
+    counts = pd.crosstab(data["_family"], data["status"].astype(str))
+    table = pd.DataFrame(
+        {
+            "models": data.groupby("_family")["model"].nunique(),
+            "cases": data.groupby("_family")["case_id"].count(),
+        }
+    ).join(counts)
+    ran = table["cases"] - (table[_SKIPPED] if _SKIPPED in table else 0)
+    ok = sum((table[s] for s in _OK if s in table), start=pd.Series(0, index=table.index))
+    table["pass_rate"] = (ok / ran.where(ran > 0)).round(3)
+    return table.rename_axis("family").reset_index()
+
+
+def render_family_counts(frame: pd.DataFrame) -> str:
+    """The per-family counts table that opens a report of several families ("" for one family)."""
+    table = family_counts(frame)
+    if len(table) < 2:
+        return ""
+    statuses = [s for s in STATUS_COLOURS if s in table.columns]
+    head = "".join(f'<th style="background:{STATUS_COLOURS[s]}">{html.escape(s)}</th>' for s in statuses)
+    rows = []
+    for r in table.to_dict("records"):
+        cells = "".join(f"<td>{int(r[s]) or ''}</td>" for s in statuses)
+        rate = "" if pd.isna(r["pass_rate"]) else f"{r['pass_rate']:.0%}"
+        rows.append(
+            f'<tr data-filter="{html.escape(str(r["family"]))}">'
+            f'<td class="id"><a href="#{family_anchor(str(r["family"]))}">{html.escape(str(r["family"]))}</a></td>'
+            f"<td>{int(r['models'])}</td><td>{int(r['cases'])}</td><td><b>{rate}</b></td>{cells}</tr>"
+        )
+    return (
+        "<h2>Families</h2><p>Cases per family and status; the pass rate counts pass, xfail and unsupported "
+        "over the cases that ran (skips left out). A family's name jumps to its matrix rows.</p>"
+        '<table class="families"><thead><tr><th>family</th><th>models</th><th>cases</th><th>pass rate</th>'
+        f"{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def family_group(family: str, frame: pd.DataFrame, table_html: str, anchor: bool) -> str:
+    """A family's matrix inside a <details> that collapses, its summary giving the family's counts."""
+    counts = frame["status"].astype(str).value_counts()
+    summary = ", ".join(f"{v} {k}" for k, v in counts.items())
+    models = frame["model"].nunique()
+    ident = f' id="{family_anchor(family)}"' if anchor else ""
+    return (
+        f'<details open class="family"{ident} data-family="{html.escape(family)}">'
+        f"<summary><b>{html.escape(family)}</b>: {models} model{'s' if models != 1 else ''}, {summary}</summary>"
+        f"{table_html}</details>"
+    )
+
+
+FILTER_BOX = """
+<div class="filter"><label>Filter models and cases: <input id="zoo-filter" type="search"
+ placeholder="e.g. resnet, hf_, dynamo-op25, mismatch" size="40"></label>
+ <button type="button" onclick="zooFold(false)">collapse all</button>
+ <button type="button" onclick="zooFold(true)">expand all</button> <span id="zoo-filter-count"></span></div>
+<script>
+function zooFold(open) { document.querySelectorAll("details.family").forEach(d => { d.open = open; }); }
+document.getElementById("zoo-filter").addEventListener("input", event => {
+  const words = event.target.value.toLowerCase().split(/\\s+/).filter(w => w);
+  let shown = 0, total = 0;
+  document.querySelectorAll("tr[data-filter]").forEach(row => {
+    const text = row.dataset.filter.toLowerCase();
+    const keep = words.every(w => text.includes(w));
+    row.style.display = keep ? "" : "none";
+    if (row.closest("table.matrix")) { total += 1; shown += keep ? 1 : 0; }
+  });
+  // A family with no row left is hidden; one with a match opens.
+  document.querySelectorAll("details.family").forEach(group => {
+    const rows = group.querySelectorAll("tr[data-filter]");
+    const visible = [...rows].some(r => r.style.display !== "none");
+    group.style.display = visible ? "" : "none";
+    if (words.length && visible) { group.open = true; }
+  });
+  document.getElementById("zoo-filter-count").textContent = words.length ? `${shown} of ${total} matrix rows` : "";
+});
+</script>
+"""
