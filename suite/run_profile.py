@@ -7,8 +7,9 @@ more than one core, the job runs two pytest invocations that share one run id: t
 paths (ort, tf, version, optimize, quantize) with `-n <cores>`, then the timed ones serially with
 `--zoo-continue`, which adds their rows to the same run folder and writes one report (and one
 history run, in two parts) from all of them. A baseline (`--zoo-baseline`) is diffed once, by
-the second invocation, against the whole run. Otherwise (one core, `-n` given, or a selection
-of one kind only) it is a single pytest invocation with the arguments as given.
+the second invocation, against the whole run. A selection of untimed paths only (the quick and
+corpus profiles) is one invocation with `-n <cores>`. Otherwise (one core, `-n` given, or timed
+paths only) it is a single pytest invocation with the arguments as given.
 
 Usage: python -m suite.run_profile [pytest arguments...]   (e.g. suite/matrix --zoo-profile default -v)
 Exit status: a usage or internal error of either part wins; with a baseline, the diff's verdict
@@ -71,8 +72,10 @@ def plan(args: Sequence[str], cores: int, run_id: str) -> list[list[str]]:
     # Paths whose rows carry timings run serially, after the others.
     timed = [p for p in paths if p in PATHS and path_named(p).timed]
     untimed = [p for p in paths if p not in timed]
-    if cores < 2 or parallel_given or not timed or not untimed:
+    if cores < 2 or parallel_given or not untimed:
         return [list(args)]
+    if not timed:  # correctness only (the quick and corpus profiles): one invocation on every core
+        return [[*args, "-n", str(cores)]]
     base = without(args, ("--zoo-paths", "--zoo-run-id", "--zoo-baseline"))
     baseline = option(args, "--zoo-baseline")
     first = [*base, "--zoo-paths", ",".join(untimed), "-n", str(cores), "--zoo-run-id", run_id]

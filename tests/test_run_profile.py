@@ -20,10 +20,15 @@ def test_timed_paths_run_alone_after_the_untimed_ones_run_on_every_core() -> Non
                       "--zoo-run-id", "r1", "--zoo-continue", "--zoo-baseline", "latest"]  # fmt: skip
 
 
+def test_a_selection_of_untimed_paths_only_runs_once_on_every_core() -> None:
+    assert plan(["--zoo-profile", "corpus"], cores=2, run_id="r1") == [["--zoo-profile", "corpus", "-n", "2"]]
+    assert plan(["--zoo-paths", "ort,tf"], cores=4, run_id="r1") == [["--zoo-paths", "ort,tf", "-n", "4"]]
+
+
 @pytest.mark.parametrize(
     ("args", "cores"),
     [
-        (["--zoo-profile", "quick"], 4),  # no latency in the profile
+        (["--zoo-profile", "quick"], 1),  # one core
         (["--zoo-paths=latency"], 4),  # timed paths only
         (["--zoo-profile", "default"], 1),  # one core: nothing to gain
         (["--zoo-profile", "default", "-n", "3"], 4),  # the user chose the parallelism
