@@ -69,7 +69,36 @@ def render_family_counts(frame: pd.DataFrame) -> str:
         "<h2>Families</h2><p>Cases per family and status; the pass rate counts pass, xfail and unsupported "
         "over the cases that ran (skips left out). A family's name jumps to its matrix rows.</p>"
         '<table class="families"><thead><tr><th>family</th><th>models</th><th>cases</th><th>pass rate</th>'
-        f"{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        f"{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>{render_excluded(frame)}"
+    )
+
+
+def excluded_entries(frame: pd.DataFrame) -> pd.DataFrame:
+    """model, family, reason: the entries left out on purpose (skip rows at build, e.g. over the corpus
+    size cap), one row per model."""
+    needed = {"status", "stage", "model", "message"}
+    if frame.empty or not needed <= set(frame.columns):
+        return pd.DataFrame(columns=["model", "family", "reason"])
+    left_out = frame[(frame["status"] == _SKIPPED) & (frame["stage"] == "build")]
+    table = left_out.assign(family=families(left_out), reason=left_out["message"].fillna("").astype(str))
+    return table.drop_duplicates("model")[["model", "family", "reason"]].sort_values("model").reset_index(drop=True)
+
+
+def render_excluded(frame: pd.DataFrame) -> str:
+    """The entries left out of the run, each with its reason ("" when none was)."""
+    table = excluded_entries(frame)
+    if table.empty:
+        return ""
+    rows = "".join(
+        f'<tr data-filter="{html.escape(r["model"] + " " + r["family"])}"><td class="id">{html.escape(r["model"])}</td>'
+        f'<td>{html.escape(r["family"])}</td><td class="msg">{html.escape(r["reason"])}</td></tr>'
+        for r in table.to_dict("records")
+    )
+    return (
+        f"<details><summary><b>{len(table)} {'entry' if len(table) == 1 else 'entries'} left out</b> "
+        "(each one's cases are skip rows saying why)"
+        '</summary><table class="excluded"><thead><tr><th>model</th><th>family</th><th>reason</th></tr></thead>'
+        f"<tbody>{rows}</tbody></table></details>"
     )
 
 

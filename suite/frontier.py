@@ -23,6 +23,13 @@ _SIGNATURES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"onnx\.checker[^:]*rejected the model: ([^:(]{0,60})"), "onnx.checker: {0}"),
     (re.compile(r"shape inference failed: ([^:(]{0,60})"), "shape inference: {0}"),
     (re.compile(r"dynamic axes not dynamic|as fixed sizes"), "dynamic axes not dynamic (a size baked into the graph)"),
+    # ONNX Runtime refusing the exported graph, or failing in a node while running it.
+    (
+        re.compile(r"session creation failed: .*?Op \((\w+)\) \[(\w+)\] ?([^:\n]{0,50})"),
+        "ONNX Runtime session: {0} node, {1} {2}",
+    ),
+    (re.compile(r"session creation failed: \[ONNXRuntimeError\] : \d+ : (\w+)"), "ONNX Runtime session: {0}"),
+    (re.compile(r"while running (\w+) node"), "ONNX Runtime run: {0} node failed"),
     (re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Unsupported)):"), "{0}"),
 )
 FRONTIER_COLUMNS = ["exporter", "opset", "signature", "cases", "statuses", "models"]
@@ -69,7 +76,8 @@ def render_frontier(frame: pd.DataFrame) -> str:
     if table.empty:
         return "<h2>Exporters' failure frontier</h2><p>Every export passed on ONNX Runtime.</p>"
     rows = "".join(
-        f"<tr><td>{html.escape(str(r['exporter']))}</td><td>{int(r['opset'])}</td>"
+        f'<tr data-filter="{html.escape(" ".join(str(r[c]) for c in FRONTIER_COLUMNS))}">'
+        f"<td>{html.escape(str(r['exporter']))}</td><td>{int(r['opset'])}</td>"
         f"<td>{html.escape(str(r['signature']))}</td><td>{int(r['cases'])}</td>"
         f'<td>{html.escape(str(r["statuses"]))}</td><td class="msg">{html.escape(str(r["models"]))}</td></tr>'
         for r in table.to_dict("records")

@@ -429,6 +429,7 @@ details.family > summary { cursor: pointer; font-size: 14px; padding: 2px 0; }
 details.family table { margin: 0.3em 0 0.8em 1.2em; }
 div.filter { position: sticky; top: 0; background: #fff; padding: 6px 0; border-bottom: 1px solid #ddd; z-index: 1; }
 table.families td { text-align: right; }
+table.families td.id { text-align: left; }
 """
 
 

@@ -48,5 +48,14 @@ def test_signatures_name_the_failure_without_its_sizes() -> None:
     )
     assert signature("export_error", "export", "RuntimeError: something odd") == "RuntimeError"
     assert signature("crash", "export", "worker died (signal 11)") == "crash at export"
+    refused = (
+        "ORT session creation failed: [ONNXRuntimeError] : 1 : FAIL : Node (/model/layer.0/attention/self/MatMul) "
+        "Op (MatMul) [ShapeInferenceError] Incompatible dimensions"
+    )
+    assert signature("runtime_error", "ort", refused) == (
+        "ONNX Runtime session: MatMul node, ShapeInferenceError Incompatible dimensions"
+    )
+    failed_node = "ONNX Runtime failed at batch=2,seq=16: ... while running FusedMatMul node. Name:'/a/b'"
+    assert signature("runtime_error", "ort", failed_node) == "ONNX Runtime run: FusedMatMul node failed"
     everything_passed = pd.DataFrame([row("mlp", "dynamo", 18, "pass", "done", "")])
     assert frontier_table(everything_passed).empty and "Every export passed" in render_frontier(everything_passed)

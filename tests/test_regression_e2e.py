@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from suite.history import resolve
-from suite.runs import EXIT_REGRESSION
+from suite.merge_shards import merge
+from suite.runs import EXIT_REGRESSION, HistoryError
 from suite.store import HistoryStore
 from tests.test_plugin_e2e import ROOT, run_zoo
 
@@ -91,6 +93,13 @@ def test_two_shards_make_the_same_run_as_one_unsharded(pytester: pytest.Pytester
     assert sharded == unsharded and len(sharded) == 6
     folders = sorted(p.name for p in (tmp_path / "shards" / "runs").iterdir())
     assert folders == ["nightly-1-shard1of2", "nightly-1-shard2of2"]
+    # The shards' folders merge into one report with the unsharded run's cases and statuses.
+    shard_dirs = sorted((tmp_path / "shards" / "runs").iterdir())
+    paths = merge(shard_dirs, tmp_path / "merged")
+    merged = pd.read_csv(paths["csv"]).set_index("case_id")["status"].to_dict()
+    assert merged == unsharded
+    with pytest.raises(HistoryError, match="is in both"):
+        merge([shard_dirs[0], Path(shutil.copytree(shard_dirs[0], tmp_path / "copy"))], tmp_path / "twice")
 
 
 def test_an_unknown_baseline_is_refused_before_any_case_runs(pytester: pytest.Pytester, tmp_path: Path) -> None:

@@ -284,3 +284,24 @@ def test_nightly_writes_the_diff_to_the_job_summary() -> None:
     assert any("reports/diff/diff.md" in line and '>> "$GITHUB_STEP_SUMMARY"' in line for line in lines), lines
     assert "cancelled()" in steps[summary]["if"]
     assert step_index(steps, "-m suite.history diff") < summary < step_index(steps, "-m suite.history promote")
+
+
+def test_corpus_shards_share_one_run_id_and_are_merged_into_one_report() -> None:
+    workflow = load("corpus.yml")
+    assert workflow["permissions"] == {"contents": "read"}
+    shard = workflow["jobs"]["shard"]
+    count = len(shard["strategy"]["matrix"]["shard"])
+    steps = shard["steps"]
+    run = steps[step_index(steps, "make zoo")]["run"]
+    assert "PROFILE=corpus" in run
+    options = zoo_args(run)
+    assert options["--zoo-shard"] == f"${{{{matrix.shard}}}}/{count}"
+    assert "matrix" not in options["--zoo-run-id"]
+    merge = workflow["jobs"]["merge"]
+    [upload] = [s for s in steps if uses(s) == "actions/upload-artifact"]
+    [download] = [s for s in merge["steps"] if uses(s) == "actions/download-artifact"]
+    for index in shard["strategy"]["matrix"]["shard"]:
+        name = expr(upload["with"]["name"]).replace("${{matrix.shard}}", str(index))
+        assert fnmatch.fnmatch(name, download["with"]["pattern"]), name
+    merging = merge["steps"][step_index(merge["steps"], "-m suite.merge_shards")]["run"]
+    assert download["with"]["path"] + "/*/*" in merging
