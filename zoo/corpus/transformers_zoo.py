@@ -88,6 +88,15 @@ def _tokens(name: str = "input_ids") -> InputSpec:
 _MASK = InputSpec("attention_mask", ("batch", "seq"), dtype="int64", low=1, high=2)
 _PIXELS = InputSpec("pixel_values", ("batch", 3, IMAGE_SIDE, IMAGE_SIDE))
 
+
+def _speech(features: tuple[int, int]) -> Kind:
+    """An encoder-decoder speech model: mel features of shape (batch, *features) and 4 decoder tokens."""
+    decoder_tokens = InputSpec("decoder_input_ids", ("batch", 4), dtype="int64", low=0, high=VOCAB)
+    return Kind(
+        "hf_audio", Task.EMBEDDING, (InputSpec("input_features", ("batch", *features)), decoder_tokens), _BATCH_DIMS
+    )
+
+
 KINDS = {
     "encoder": Kind("hf_encoder", Task.EMBEDDING, (_tokens(), _MASK), _SEQ_DIMS),
     "decoder": Kind("hf_decoder", Task.EMBEDDING, (_tokens(), _MASK), _SEQ_DIMS),
@@ -100,25 +109,9 @@ KINDS = {
         (InputSpec("input_values", ("batch", AUDIO_SAMPLES)),),
         _BATCH_DIMS,
     ),
-    "speech_seq2seq": Kind(
-        "hf_audio",
-        Task.EMBEDDING,
-        (
-            InputSpec("input_features", ("batch", MEL_BINS, MEL_FRAMES)),
-            InputSpec("decoder_input_ids", ("batch", 4), dtype="int64", low=0, high=VOCAB),
-        ),
-        _BATCH_DIMS,
-    ),
+    "speech_seq2seq": _speech((MEL_BINS, MEL_FRAMES)),
     # Speech models that take features frames-first (batch, frames, mel bins).
-    "speech_frames_first": Kind(
-        "hf_audio",
-        Task.EMBEDDING,
-        (
-            InputSpec("input_features", ("batch", MEL_FRAMES, MEL_BINS)),
-            InputSpec("decoder_input_ids", ("batch", 4), dtype="int64", low=0, high=VOCAB),
-        ),
-        _BATCH_DIMS,
-    ),
+    "speech_frames_first": _speech((MEL_FRAMES, MEL_BINS)),
     "spectrogram": Kind(
         "hf_audio", Task.EMBEDDING, (InputSpec("input_values", ("batch", MEL_FRAMES, MEL_BINS)),), _BATCH_DIMS
     ),
