@@ -20,6 +20,11 @@ _SIGNATURES: tuple[tuple[re.Pattern[str], str], ...] = (
         "torch.export: data-dependent guard",
     ),
     (re.compile(r"Constraints violated|specialized|guard", re.I), "torch.export: shape guard or specialization"),
+    # torch.onnx (torch.export-based) finding no ONNX translation for an operator.
+    (re.compile(r"No ONNX function found for <OpOverload\(op='([\w.:]+)'"), "torch.onnx: no ONNX function for {0}"),
+    (re.compile(r"Cannot find a compatible OpOverload for ([\w.:]+)"), "torch.onnx: no matching overload of {0}"),
+    # The TorchScript exporter's symbolic function of an operator refusing its arguments.
+    (re.compile(r"SymbolicValueError: .*? of node '(\w+)'"), "TorchScript exporter: symbolic of {0} refused"),
     (re.compile(r"onnx\.checker[^:]*rejected the model: ([^:(]{0,60})"), "onnx.checker: {0}"),
     (re.compile(r"shape inference failed: ([^:(]{0,60})"), "shape inference: {0}"),
     (re.compile(r"dynamic axes not dynamic|as fixed sizes"), "dynamic axes not dynamic (a size baked into the graph)"),

@@ -55,6 +55,13 @@ def test_signatures_name_the_failure_without_its_sizes() -> None:
     assert signature("runtime_error", "ort", refused) == (
         "ONNX Runtime session: MatMul node, ShapeInferenceError Incompatible dimensions"
     )
+    no_function = (
+        "ConversionError: <class 'torch.onnx._internal.exporter._errors.DispatchError'>: No ONNX function found for "
+        "<OpOverload(op='transformers.grouped_mm_fallback', overload='default')>. Failure message: ..."
+    )
+    assert signature("export_error", "export", no_function) == (
+        "torch.onnx: no ONNX function for transformers.grouped_mm_fallback"
+    )
     failed_node = "ONNX Runtime failed at batch=2,seq=16: ... while running FusedMatMul node. Name:'/a/b'"
     assert signature("runtime_error", "ort", failed_node) == "ONNX Runtime run: FusedMatMul node failed"
     everything_passed = pd.DataFrame([row("mlp", "dynamo", 18, "pass", "done", "")])
