@@ -128,3 +128,15 @@ def test_generated_convnets_are_well_conditioned(corpus: ModelRegistry) -> None:
         (exact,) = model.double()(image.double())
     assert logits.abs().max() < 100
     assert (logits.double() - exact).abs().max() < 1e-4
+
+
+def test_a_quantized_entry_has_a_stable_weights_digest() -> None:
+    """Quantized tensors have no numpy form: the digest hashes their integers and scales (it used to
+    raise, a harness error on every case of the 10 quantized torchvision builders)."""
+    from suite.worker_settings import WorkerSettings
+    from suite.workers import models, torch_models  # noqa: TID251 - the worker functions, driven in-process
+
+    models.load(WorkerSettings(("zoo.corpus.torchvision_zoo",)))
+    first = torch_models.weights_digest("tv_quantized_shufflenet_v2_x0_5")
+    torch_models._MODEL_CACHE.clear()
+    assert torch_models.weights_digest("tv_quantized_shufflenet_v2_x0_5") == first

@@ -65,10 +65,33 @@ def weights_digest(name: str) -> str:
     """sha256 over the model's parameters and buffers, in state_dict order."""
     model = _build(name)
     digest = hashlib.sha256()
-    for key, tensor in model.state_dict().items():
+    for key, value in model.state_dict().items():
         digest.update(key.encode())
-        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+        _digest_value(digest, value)
     return digest.hexdigest()[:16]
+
+
+def _digest_value(digest: Any, value: Any) -> None:
+    """Feed a state_dict value to `digest`: a tensor's bytes; a quantized tensor's integers and
+    quantization parameters (numpy has no qint8); the parts of a quantized layer's packed
+    parameters (a tuple); anything else by its repr."""
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        tensor = value.detach().cpu()
+        if tensor.is_quantized:
+            per_channel = tensor.qscheme() in (torch.per_channel_affine, torch.per_channel_symmetric)
+            scales = (tensor.q_per_channel_scales(), tensor.q_per_channel_zero_points()) if per_channel else ()
+            digest.update(repr((tensor.dtype, tensor.qscheme(), () if per_channel else tensor.q_scale())).encode())
+            for part in (tensor.int_repr(), *scales):
+                digest.update(part.contiguous().numpy().tobytes())
+        else:
+            digest.update(tensor.contiguous().numpy().tobytes())
+    elif isinstance(value, tuple | list):
+        for item in value:
+            _digest_value(digest, item)
+    else:
+        digest.update(repr(value).encode())
 
 
 def _forward(name: str, inputs: dict[str, np.ndarray]) -> Callable[[], Any]:
