@@ -14,6 +14,14 @@ import pandas as pd
 
 # (pattern on the message, signature template): the first that matches names the failure.
 _SIGNATURES: tuple[tuple[re.Pattern[str], str], ...] = (
+    # A dynamic export right at its own size and wrong at another (its message explains more, with
+    # words such as "data-dependent" that must not take it into the guard's group below).
+    (re.compile(r"values differ away from the export's size"), "dynamic export: values wrong away from its size"),
+    (
+        re.compile(r"torch\.classes\.quantized\.(\w+)"),
+        "torch.export: quantized packed parameters ({0}) not exportable",
+    ),
+    (re.compile(r"ONNX symbolic expected the output of .*?= onnx::(\w+)"), "TorchScript exporter: {0} output refused"),
     (re.compile(r"operator '([\w:.]+)' to ONNX opset version (\d+)"), "unsupported operator {0} (opset {1})"),
     (
         re.compile(r"GuardOnDataDependentSymNode|data-dependent|data dependent", re.I),

@@ -62,6 +62,15 @@ def test_signatures_name_the_failure_without_its_sizes() -> None:
     assert signature("export_error", "export", no_function) == (
         "torch.onnx: no ONNX function for transformers.grouped_mm_fallback"
     )
+    packed = (
+        "TorchExportError: <class 'AttributeError'>: __torch__.torch.classes.quantized.Conv2dPackedParamsBase "
+        "(of Python compilation unit at: 0) does not have a field with name '__obj_flatten__'"
+    )
+    assert signature("export_error", "export", packed) == (
+        "torch.export: quantized packed parameters (Conv2dPackedParamsBase) not exportable"
+    )
+    away = "values differ away from the export's size: ONNX Runtime matches eager at batch=2 ... data-dependent"
+    assert signature("mismatch", "dynamic_sizes", away) == "dynamic export: values wrong away from its size"
     failed_node = "ONNX Runtime failed at batch=2,seq=16: ... while running FusedMatMul node. Name:'/a/b'"
     assert signature("runtime_error", "ort", failed_node) == "ONNX Runtime run: FusedMatMul node failed"
     everything_passed = pd.DataFrame([row("mlp", "dynamo", 18, "pass", "done", "")])
