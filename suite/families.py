@@ -14,8 +14,6 @@ import pandas as pd
 from suite.html_cells import STATUS_COLOURS
 from suite.record import Status
 
-# Statuses that do not fail a case (suite.record.Status.ok); the pass rate counts them apart.
-_OK = {Status.PASS.value, Status.XFAIL.value, Status.UNSUPPORTED.value}
 _SKIPPED = Status.SKIP.value
 
 
@@ -31,8 +29,9 @@ def family_anchor(family: str) -> str:
 
 
 def family_counts(frame: pd.DataFrame) -> pd.DataFrame:
-    """family, models, cases, one column per status present, and pass_rate (ok cases over cases
-    that ran, skips left out), one row per family by name."""
+    """family, models, cases, one column per status present, and pass_rate (passed cases over cases
+    that ran, skips left out: an xfail or an exporter's "unsupported" is not a pass), one row per
+    family by name."""
     if frame.empty:
         return pd.DataFrame(columns=["family", "models", "cases", "pass_rate"])
     data = frame.assign(_family=families(frame))
@@ -44,8 +43,8 @@ def family_counts(frame: pd.DataFrame) -> pd.DataFrame:
         }
     ).join(counts)
     ran = table["cases"] - (table[_SKIPPED] if _SKIPPED in table else 0)
-    ok = sum((table[s] for s in _OK if s in table), start=pd.Series(0, index=table.index))
-    table["pass_rate"] = (ok / ran.where(ran > 0)).round(3)
+    passed = table[Status.PASS.value] if Status.PASS.value in table else 0
+    table["pass_rate"] = (passed / ran.where(ran > 0)).round(3)
     return table.rename_axis("family").reset_index()
 
 
@@ -66,8 +65,8 @@ def render_family_counts(frame: pd.DataFrame) -> str:
             f"<td>{int(r['models'])}</td><td>{int(r['cases'])}</td><td><b>{rate}</b></td>{cells}</tr>"
         )
     return (
-        "<h2>Families</h2><p>Cases per family and status; the pass rate counts pass, xfail and unsupported "
-        "over the cases that ran (skips left out). A family's name jumps to its matrix rows.</p>"
+        "<h2>Families</h2><p>Cases per family and status; the pass rate is passed cases over the cases that "
+        "ran (skips left out; xfail and unsupported are not passes). A family's name jumps to its matrix rows.</p>"
         '<table class="families"><thead><tr><th>family</th><th>models</th><th>cases</th><th>pass rate</th>'
         f"{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>{render_excluded(frame)}"
     )
