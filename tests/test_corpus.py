@@ -39,6 +39,9 @@ def test_the_corpus_profile_selects_the_generated_entries_only(corpus: ModelRegi
     assert profile.modules == MODULES and profile.paths == ("ort",)
     assert set(profile.opsets) == {"torchscript", "dynamo"}
     assert all(len(ops) == 1 for ops in profile.opsets.values())
+    from torch.onnx import _constants
+
+    assert profile.opsets["torchscript"] == (_constants.ONNX_TORCHSCRIPT_EXPORTER_MAX_OPSET,)
     selected = ModelRegistry().load_builtin().load_modules(MODULES).select(profile.models)
     assert {s.name for s in selected} == {s.name for s in corpus.all_models()}
     assert "default" in profiles() and profiles()["default"].modules == ()
