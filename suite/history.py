@@ -26,6 +26,7 @@ import pandas as pd
 
 from suite.diff import DiffThresholds, RunData, add_within_run_ratios, diff_runs, gate_failures, parse_fail_on
 from suite.latency_verdict import LatencyThresholds
+from suite.redact import redact
 from suite.runs import HISTORY_ENV, HistoryError, RunPart, history_url, read_run_folder
 from suite.store import HistoryStore
 
@@ -314,7 +315,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except (HistoryError, ValueError) as exc:
-        print(f"suite.history: {exc}", file=sys.stderr)
+        print(redact(f"suite.history: {exc}"), file=sys.stderr)
         return EXIT_USAGE
 
 

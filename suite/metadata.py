@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from suite.providers import onnxruntime_version
+from suite.redact import redact_args
 
 LIBRARIES = (
     "torch",
@@ -111,7 +112,7 @@ def run_metadata(root: Path, selection: str, argv: list[str]) -> dict[str, Any]:
         "platform": platform.platform(),
         "python_executable": sys.executable,
         "selection": selection,
-        "argv": argv,
+        "argv": redact_args(argv),  # a --zoo-history URL keeps no password
         "versions": library_versions(),
         **cpu_info(),
     }

@@ -22,6 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from suite.redact import redact, redacted_json
 from suite.runs import HistoryError, RunPart, now_iso
 
 SCHEMA_VERSION = 1
@@ -165,7 +166,7 @@ class HistoryStore:
         try:
             self._migrate()
         except sa.exc.OperationalError as exc:
-            reason = " ".join(str(exc.orig).split())  # drivers write several lines; one is enough here
+            reason = redact(" ".join(str(exc.orig).split()))  # drivers write several lines; one is enough here
             raise HistoryError(f"cannot open the history database {self.safe_url}: {reason}") from None
 
     @property
@@ -234,7 +235,7 @@ class HistoryStore:
         runtime = meta.get("onnxruntime") or {}
         facts = {
             "profile": str(meta.get("profile", "")),
-            "selection": str(meta.get("selection", "")),
+            "selection": redact(str(meta.get("selection", ""))),
             "git_commit": str(meta.get("git_commit", "")),
             "hostname": str(meta.get("hostname", "")),
             "ort_package": str(runtime.get("ort_package", "")),
@@ -266,7 +267,7 @@ class HistoryStore:
                 state=state,
                 started_at=part.started_at,
                 folder=part.folder,
-                metadata_json=json.dumps(part.metadata, default=str),
+                metadata_json=redacted_json(part.metadata),  # argv may name this very URL
                 **finished,
             )
         )
@@ -407,5 +408,5 @@ def _result_values(part: RunPart, row: Mapping[str, Any]) -> dict[str, Any]:
         "status": str(row.get("status", "")),
         "stage": str(row.get("stage", "")),
         "p50_ms": float(p50) if isinstance(p50, int | float) and math.isfinite(p50) else None,
-        "row_json": json.dumps(dict(row), sort_keys=True, default=str),
+        "row_json": redact(json.dumps(dict(row), sort_keys=True, default=str)),
     }

@@ -35,8 +35,12 @@ def _free_port() -> int:
 
 
 @contextmanager
-def postgres_server() -> Iterator[str]:
-    """Yield a SQLAlchemy URL of a fresh server on 127.0.0.1; stop and delete it afterwards."""
+def postgres_server(password: str | None = None) -> Iterator[str]:
+    """Yield a SQLAlchemy URL of a fresh server on 127.0.0.1; stop and delete it afterwards.
+
+    With `password`, the server asks user `zoo` for it (scram-sha-256), as a team's server would,
+    and the URL carries it; without, it trusts local connections.
+    """
     bin_dir = postgres_bin()
     if bin_dir is None:
         raise RuntimeError("no PostgreSQL binaries (pg_ctl); apt-get install postgresql")
@@ -48,16 +52,26 @@ def postgres_server() -> Iterator[str]:
         folder.chmod(0o700)
         run_as = ["runuser", "-u", "postgres", "--"]
     data, port = folder / "data", _free_port()
+    auth = ["-A", "trust"]
+    if password is not None:
+        secret = folder / "pwfile"
+        secret.write_text(password + "\n")
+        if run_as:
+            os.chown(secret, user.pw_uid, user.pw_gid)
+        auth = ["-A", "scram-sha-256", f"--pwfile={secret}"]
     subprocess.run(
-        [*run_as, str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "zoo", "--no-sync"],
+        [*run_as, str(bin_dir / "initdb"), "-D", str(data), *auth, "-U", "zoo", "--no-sync"],
         check=True,
         capture_output=True,
     )
+    if password is not None:
+        (folder / "pwfile").unlink()
     options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off"
     start = [*run_as, str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(folder / "log"), "-w"]
     subprocess.run([*start, "start"], check=True, capture_output=True, timeout=60)
     try:
-        yield f"postgresql+psycopg://zoo@127.0.0.1:{port}/postgres"
+        login = "zoo" if password is None else f"zoo:{password}"
+        yield f"postgresql+psycopg://{login}@127.0.0.1:{port}/postgres"
     finally:
         subprocess.run(
             [*run_as, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
