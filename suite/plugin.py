@@ -35,6 +35,7 @@ from suite.paths.latency_ab import AbSettings
 from suite.pipeline import CaseRunner
 from suite.providers import ProviderRequest, ProviderSelectionError, parse_providers, runtime_inventory
 from suite.record import Record, Status
+from suite.redact import redact
 from suite.report import new_run_dir, write_run
 from suite.runs import (
     EXIT_REGRESSION,
@@ -190,7 +191,7 @@ class ZooState:
             if baseline and "latency" in self.selection.paths:
                 self._time_against_baseline(baseline)
         except HistoryError as exc:
-            raise pytest.UsageError(f"zoo-suite: {exc}") from None
+            raise pytest.UsageError(redact(f"zoo-suite: {exc}")) from None
 
     def _time_against_baseline(self, baseline: str) -> None:
         """The baseline's timed artifacts, by case: this run's latency cases time A/B against them."""
@@ -352,8 +353,11 @@ class ZooState:
             }
         )
         rows = list(self.rows.values())
-        self._store_run(rows, meta)
-        rows, meta = self._with_earlier_part(rows, meta)
+        whole, meta_whole = self._with_earlier_part(rows, meta)
+        # A resumed part is the killed one finished: its stored rows are the earlier ones with ours.
+        # (A continued run's earlier part is a part of its own, already stored.)
+        self._store_run(whole if self.config.getoption("zoo_resume") else rows, meta)
+        rows, meta = whole, meta_whole
         self.overhead = meta.get("overhead_ratio")
         summary_html = self._diff_against_baseline(rows, meta)
         self.report_paths = write_run(self.run_dir, rows, meta, summary_html)
@@ -446,7 +450,7 @@ class ZooState:
         for kind, path in self.report_paths.items():
             terminalreporter.write_line(f"{kind}: {path}")
         if self.history_note:
-            terminalreporter.write_line(self.history_note)
+            terminalreporter.write_line(redact(self.history_note))
         if self.diff is not None:
             from suite.diff import counts
 
@@ -608,7 +612,7 @@ def pytest_configure(config: pytest.Config) -> None:
         ImportError,
         ValueError,
     ) as exc:
-        raise pytest.UsageError(f"zoo-suite: {exc}") from None
+        raise pytest.UsageError(redact(f"zoo-suite: {exc}")) from None
     state = ZooState(config, selection, user_modules, models, providers, notices, regression)
     config.stash[_STATE] = state
     config.pluginmanager.register(state, "zoo-suite-state")
