@@ -123,16 +123,33 @@ class Cache:
         return self._verified[memo]
 
     def _discard(self, kind: str, key: str, suffix: str, why: str) -> None:
+        """Remove a damaged entry and warn, in the one process that claims it.
+
+        Two xdist workers may find the same damage at once: the entry's record is claimed by an
+        atomic rename, so only one of them warns and deletes. A record claimed after another
+        process already made the entry again is intact: it is put back, without a warning.
+        """
+        record = self._dir(kind) / f"{key}.json"
+        claimed = record.with_name(f"{record.name}.damaged-{os.getpid()}")
+        try:
+            os.replace(record, claimed)
+        except FileNotFoundError:
+            return  # another process discarded it (and said so)
+        payload = self.path(kind, key, suffix)
+        outcome = self._load_json(claimed)
+        intact = outcome is not None and outcome.payload_sha256 and payload.exists()
+        if intact and payload_digest(payload) == outcome.payload_sha256:
+            os.replace(claimed, record)  # made again meanwhile; the caller makes it once more, harmlessly
+            return
         warnings.warn(
             CacheEntryDamaged(f"cache entry {kind}/{key}{suffix} was damaged ({why}): discarded, it is made again"),
             stacklevel=3,
         )
-        payload = self.path(kind, key, suffix)
         if payload.is_dir():
             shutil.rmtree(payload, ignore_errors=True)
         else:
             payload.unlink(missing_ok=True)
-        (self._dir(kind) / f"{key}.json").unlink(missing_ok=True)
+        claimed.unlink(missing_ok=True)
 
     def store(
         self, kind: str, key: str, outcome: CachedOutcome, scratch: Path | None = None, suffix: str = ""
@@ -176,6 +193,12 @@ class Cache:
         except FileNotFoundError:
             return None
         except (json.JSONDecodeError, UnicodeDecodeError):
+            claimed = path.with_name(f"{path.name}.unreadable-{os.getpid()}")
+            try:
+                os.replace(path, claimed)  # one process warns, as in _discard
+            except FileNotFoundError:
+                return None
+            claimed.unlink(missing_ok=True)
             warnings.warn(CacheEntryDamaged(f"cache entry {path} cannot be read: made again"), stacklevel=3)
             return None
         data["output_names"] = tuple(data.get("output_names", ()))

@@ -41,3 +41,25 @@ def test_arrays_and_failures_round_trip_and_a_truncated_entry_is_made_again(tmp_
     (cache.root / "references" / "f.json").write_text('{"status": "ok", "mess')
     with pytest.warns(CacheEntryDamaged, match="cannot be read"):
         assert cache.load("references", "f") is None
+
+
+def _export(cache: Cache, key: str, content: bytes) -> CachedOutcome:
+    scratch = cache.scratch_path("exports", key, ".onnx")
+    scratch.write_bytes(content)
+    return cache.store("exports", key, CachedOutcome("ok"), scratch, ".onnx")
+
+
+def test_damage_two_processes_find_at_once_is_warned_about_once(tmp_path: Path) -> None:
+    # Two xdist workers read the same entry's record; both find its file changed.
+    first, second = Cache(tmp_path / "cache"), Cache(tmp_path / "cache")
+    _export(first, "e", b"graph")
+    first.path("exports", "e", ".onnx").write_bytes(b"grapx")
+    with pytest.warns(CacheEntryDamaged) as warned:
+        first._discard("exports", "e", ".onnx", "its file no longer matches")
+        second._discard("exports", "e", ".onnx", "its file no longer matches")
+    assert len(warned) == 1 and not first.path("exports", "e", ".onnx").exists()
+    # One worker already made it again when the other comes to discard it: the new entry stays.
+    remade = _export(first, "e", b"graph")
+    second._discard("exports", "e", ".onnx", "its file is missing")
+    assert second.load("exports", "e", ".onnx") == remade
+    assert sorted(p.name for p in (tmp_path / "cache" / "exports").iterdir()) == ["e.json", "e.onnx"]
