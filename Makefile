@@ -17,12 +17,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[cpu,dev]'
 	touch $(STAMP)
 
-# suite.run_profile runs the correctness paths on every core, then latency alone, as one run
+# suite.cli.run_profile runs the correctness paths on every core, then latency alone, as one run
 # (one folder, one report). pytest exits 1 when some cases fail: that is the report's news, not
 # a broken run. Any other non-zero exit (usage error, internal error, interrupted, and 6: the
 # diff against --zoo-baseline found a regression) fails make.
 zoo: $(STAMP)
-	$(BIN)/python -m suite.run_profile suite/matrix --zoo-profile $(PROFILE) -v $(ZOO_ARGS) || [ $$? -eq 1 ]
+	$(BIN)/python -m suite.cli.run_profile suite/matrix --zoo-profile $(PROFILE) -v $(ZOO_ARGS) || [ $$? -eq 1 ]
 
 test: $(STAMP)
 	$(BIN)/python -m pytest tests -q

@@ -6,7 +6,7 @@
 #
 # WHEELS (optional): a folder of wheels (onnxruntime-gpu, pytest-benchmark 5.3 ...) installed
 # with pip --target into $SITE and put first on PYTHONPATH, ahead of the image's packages.
-# python -m suite.gpu_setup checks the setup first and names every missing piece; the CUDA
+# python -m suite.cli.gpu_setup checks the setup first and names every missing piece; the CUDA
 # and cuDNN libraries come from the nvidia-* pip packages, put on LD_LIBRARY_PATH for the run.
 # Rows land in $OUT (a device machine's result folder) or reports/gpu; no history database.
 set -euo pipefail
@@ -23,8 +23,8 @@ if [ -n "${WHEELS:-}" ]; then
 else
     export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 fi
-"$PYTHON" -m suite.gpu_setup
-eval "$("$PYTHON" -m suite.gpu_setup --print-env)"
+"$PYTHON" -m suite.cli.gpu_setup
+eval "$("$PYTHON" -m suite.cli.gpu_setup --print-env)"
 status=0
 "$PYTHON" -m pytest suite/matrix -p no:cacheprovider --rootdir "$PWD" --zoo-paths latency --zoo-models "$MODELS" \
     --zoo-providers "$PROVIDERS" --zoo-history none --zoo-report-dir "$REPORTS" -q "$@" || status=$?

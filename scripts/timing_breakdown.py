@@ -4,7 +4,7 @@ Usage: python scripts/timing_breakdown.py reports/runs/<run id>
 
 Per part (make zoo runs the untimed paths on every core, then latency alone): wall time,
 processes, the sum of its cases' durations and inherent seconds, and the harness overhead
-(core-seconds over inherent seconds, suite.inherent). Per path: case count, summed case
+(core-seconds over inherent seconds, suite.core.inherent). Per path: case count, summed case
 duration, inherent seconds by kind, and what the cases spent outside inherent work.
 """
 
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from suite.inherent import KINDS, overhead_ratio
+from suite.core.inherent import KINDS, overhead_ratio
 
 
 def breakdown(run_dir: Path) -> str:

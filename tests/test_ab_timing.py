@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from suite.ab_timing import (
+from suite.latency_ab.interleaved import (
     FASTER,
     INCONCLUSIVE,
     SLOWER,
@@ -95,7 +95,7 @@ def test_the_interval_narrows_with_more_pairs_and_holds_the_median() -> None:
 def test_an_environment_worker_says_what_went_wrong_in_one_line(tmp_path) -> None:
     import sys
 
-    from suite.env_ab import EnvAbError, Environment, TimingWorker
+    from suite.cli.env_ab import EnvAbError, Environment, TimingWorker
 
     with pytest.raises(SystemExit, match="is not an interpreter"):
         Environment.parse(str(tmp_path / "no-python"))
@@ -116,7 +116,7 @@ def test_an_environment_worker_says_what_went_wrong_in_one_line(tmp_path) -> Non
 def test_rotating_sessions_keep_one_sessions_own_speed_out_of_the_verdict() -> None:
     """Two sessions of one file can differ by several percent for as long as they live. Timed one
     session a side, a slow one against a fast one looks like a regression; rotated, it does not."""
-    from suite.ab_timing import rotating_side, time_sides
+    from suite.latency_ab.interleaved import rotating_side, time_sides
 
     machine = DriftingMachine(seed=7)
     fast, slow = machine.costing(1e-3), machine.costing(1.12e-3)  # sessions of the same file
@@ -143,6 +143,8 @@ def test_env_ab_bad_input_is_one_line(tmp_path, args: list[str], message: str) -
     import sys
 
     filled = [a.format(tmp=tmp_path, py=sys.executable) for a in args]
-    done = subprocess.run([sys.executable, "-m", "suite.env_ab", *filled], capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "suite.cli.env_ab", *filled], capture_output=True, text=True, check=False
+    )
     lines = done.stderr.strip().splitlines()
     assert done.returncode == 1 and len(lines) == 1 and fnmatch.fnmatch(lines[0], message), done.stderr

@@ -19,8 +19,8 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from suite.runs import read_jsonl
-from suite.store import HistoryStore
+from suite.core.run_folder import read_jsonl
+from suite.history.store import HistoryStore
 from tests.pg_server import postgres_bin, postgres_server
 from tests.process_group import assert_group_ended
 
@@ -77,7 +77,7 @@ class Transcript:
         return done
 
     def history(self, url: str, *args: str, expect: tuple[int, ...] = (0,)) -> subprocess.CompletedProcess[str]:
-        return self.run([sys.executable, "-m", "suite.history", "--db", url, *args], expect=expect)
+        return self.run([sys.executable, "-m", "suite.cli.history", "--db", url, *args], expect=expect)
 
 
 def files_holding(folder: Path, secret: str) -> list[str]:

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from suite.cache import Cache, CachedOutcome, CacheEntryDamaged
+from suite.run.cache import Cache, CachedOutcome, CacheEntryDamaged
 
 
 def test_a_folder_payload_that_changed_is_discarded_with_a_warning(tmp_path: Path) -> None:

@@ -1,8 +1,8 @@
 import pytest
 
-from suite.cases import Case, Draw
-from suite.config import SelectionError, make_selection, newest_dynamo_opset, parse_opsets
 from suite.paths import ort, tf, version
+from suite.run.cases import Case, Draw
+from suite.selection.profiles import SelectionError, make_selection, newest_dynamo_opset, parse_opsets
 from zoo import InputSpec, ModelSpec
 
 
@@ -85,8 +85,8 @@ def test_bad_options_name_the_choices(kwargs: dict, message: str) -> None:
 
 
 def test_the_ort_path_gets_one_case_per_other_provider_next_to_its_cpu_case() -> None:
-    from suite.cases import CPU
-    from suite.providers import ProviderRequest
+    from suite.run.cases import CPU
+    from suite.runtime.providers import ProviderRequest
 
     openvino = ProviderRequest("OpenVINOExecutionProvider", (("device_type", "CPU"),))
     specs = [_spec("m", dynamic=False), _spec("n", dynamic=False)]
@@ -104,7 +104,7 @@ def test_the_ort_path_gets_one_case_per_other_provider_next_to_its_cpu_case() ->
 
 
 def test_onnx_folders_bring_their_own_exporter_from_options_and_profiles(monkeypatch: pytest.MonkeyPatch) -> None:
-    from suite import config
+    from suite.selection import profiles as config
 
     selection = make_selection("quick", onnx_dirs=["/zoo/a"])
     assert selection.onnx_dirs == ("/zoo/a",) and selection.opsets["onnx"] == ()

@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from suite.combine import main
+from suite.cli.combine import main
 
 
 def _run(folder: Path, package: str, provider: str, p50: float) -> Path:

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from suite.compare import compare_array, compare_outputs, top1_agreement
+from suite.judge.compare import compare_array, compare_outputs, top1_agreement
 from zoo import Task, Tolerance
 
 TOL = Tolerance(atol=1e-4, rtol=1e-3)

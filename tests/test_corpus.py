@@ -5,7 +5,7 @@ import inspect
 import pandas as pd
 import pytest
 
-from suite.config import profiles
+from suite.selection.profiles import profiles
 from tests.zoo_runs import run_matrix
 from zoo.corpus import MODULES, size_cap, torchvision_zoo, transformers_zoo
 from zoo.corpus.wrappers import named_forward
@@ -65,7 +65,7 @@ def test_the_cap_comes_from_the_environment(corpus: ModelRegistry, monkeypatch: 
 def test_transformers_entries_run_at_every_declared_size(corpus: ModelRegistry, name: str) -> None:
     import torch
 
-    from suite.inputs import make_inputs
+    from suite.judge.inputs import make_inputs
 
     spec = corpus.get(name)
     torch.manual_seed(spec.seed)
@@ -120,7 +120,7 @@ def test_generated_convnets_are_well_conditioned(corpus: ModelRegistry) -> None:
     they did not (EfficientNet-B4: logits of 2e4, float32 off by 3e3, every export a false mismatch)."""
     import torch
 
-    from suite.inputs import make_inputs
+    from suite.judge.inputs import make_inputs
 
     spec = corpus.get("tv_efficientnet_b4")
     torch.manual_seed(spec.seed)
@@ -136,8 +136,8 @@ def test_generated_convnets_are_well_conditioned(corpus: ModelRegistry) -> None:
 def test_a_quantized_entry_has_a_stable_weights_digest() -> None:
     """Quantized tensors have no numpy form: the digest hashes their integers and scales (it used to
     raise, a harness error on every case of the 10 quantized torchvision builders)."""
-    from suite.worker_settings import WorkerSettings
     from suite.workers import models, torch_models  # noqa: TID251 - the worker functions, driven in-process
+    from suite.workers.settings import WorkerSettings
 
     models.load(WorkerSettings(("zoo.corpus.torchvision_zoo",)))
     first = torch_models.weights_digest("tv_quantized_shufflenet_v2_x0_5")

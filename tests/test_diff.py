@@ -8,10 +8,19 @@ import random
 import pandas as pd
 import pytest
 
-from suite.diff import Change, DiffThresholds, RunData, classify, diff_runs, error_drift, gate_failures, parse_fail_on
-from suite.diff_report import render_diff_section, render_markdown, version_changes
-from suite.latency_verdict import LatencyThresholds, LatencyVerdict, judge_change
-from suite.shard import Shard, models_of_shard, parse_shard
+from suite.history.diff import (
+    Change,
+    DiffThresholds,
+    RunData,
+    classify,
+    diff_runs,
+    error_drift,
+    gate_failures,
+    parse_fail_on,
+)
+from suite.history.latency_verdict import LatencyThresholds, LatencyVerdict, judge_change
+from suite.report.diff import render_diff_section, render_markdown, version_changes
+from suite.selection.shard import Shard, models_of_shard, parse_shard
 
 
 def _row(status: str, stage: str = "done", message: str = "", **extra: object) -> dict:
@@ -138,7 +147,7 @@ def test_shards_split_by_model_cover_everything_once_and_are_deterministic() -> 
 
 
 def test_within_run_ratios_pair_each_row_with_its_reference() -> None:
-    from suite.diff import add_within_run_ratios
+    from suite.history.diff import add_within_run_ratios
 
     rows = pd.DataFrame(
         [

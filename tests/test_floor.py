@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from suite.compare import compare_outputs
-from suite.floor import FLOOR_FACTOR, Bound, bounds_for, output_floor
+from suite.judge.compare import compare_outputs
+from suite.judge.floor import FLOOR_FACTOR, Bound, bounds_for, output_floor
 from zoo.spec import Tolerance
 
 

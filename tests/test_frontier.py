@@ -2,8 +2,8 @@
 
 import pandas as pd
 
-from suite.frontier import frontier_table, render_frontier, signature
-from suite.report import render_html
+from suite.report.frontier import frontier_table, render_frontier, signature
+from suite.report.results import render_html
 
 
 def row(model: str, exporter: str, opset: int, status: str, stage: str, message: str, path: str = "ort") -> dict:

@@ -4,14 +4,18 @@ import subprocess
 import sys
 from pathlib import Path
 
-from suite.gpu_setup import nvidia_lib_dirs
+from suite.cli.gpu_setup import nvidia_lib_dirs
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_an_incomplete_setup_is_refused_with_every_problem_named() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "suite.gpu_setup", "--print-env"], cwd=ROOT, capture_output=True, text=True, check=False
+        [sys.executable, "-m", "suite.cli.gpu_setup", "--print-env"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     # This machine has neither a GPU nor onnxruntime-gpu.
     assert done.returncode == 1 and done.stdout == ""
@@ -21,7 +25,7 @@ def test_an_incomplete_setup_is_refused_with_every_problem_named() -> None:
 
 
 def test_a_missing_module_is_named_with_what_to_install() -> None:
-    code = "import sys; sys.modules['pytest_benchmark'] = None; from suite.gpu_setup import main; sys.exit(main())"
+    code = "import sys; sys.modules['pytest_benchmark'] = None; from suite.cli.gpu_setup import main; sys.exit(main())"
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False)
     assert done.returncode == 1
     assert "cannot import pytest_benchmark" in done.stderr and "pytest-benchmark>=5.3,<6" in done.stderr

@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from suite import history
-from suite.runs import HistoryError, RunPart
-from suite.store import SCHEMA_VERSION, HistoryStore, schema_info
+from suite.cli import history as history_cli
+from suite.core.run_folder import HistoryError, RunPart
+from suite.history import references as history
+from suite.history.store import SCHEMA_VERSION, HistoryStore, schema_info
 from tests.pg_server import postgres_bin, postgres_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -152,7 +153,7 @@ def test_the_command_line_imports_lists_promotes_and_diffs(tmp_path: Path) -> No
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "suite.history", "--db", db, *args],
+            [sys.executable, "-m", "suite.cli.history", "--db", db, *args],
             cwd=ROOT,
             capture_output=True,
             text=True,
@@ -166,7 +167,7 @@ def test_the_command_line_imports_lists_promotes_and_diffs(tmp_path: Path) -> No
     assert cli("show-baseline", "nightly").stdout.strip() == "base"
     assert cli("show-baseline", "weekly").returncode == 1
     diffed = cli("diff", "cand", "--baseline", "nightly", "--out", str(tmp_path / "diff"))
-    assert diffed.returncode == history.EXIT_REGRESSED, diffed.stdout + diffed.stderr
+    assert diffed.returncode == history_cli.EXIT_REGRESSED, diffed.stdout + diffed.stderr
     assert "Regressed (2)" in diffed.stdout and "REGRESSION: 2 regressed" in diffed.stdout
     assert (tmp_path / "diff" / "diff.csv").is_file() and (tmp_path / "diff" / "diff.html").is_file()
     assert cli("diff", "cand", "--baseline", "nightly", "--fail-on", "none").returncode == 0
@@ -175,15 +176,15 @@ def test_the_command_line_imports_lists_promotes_and_diffs(tmp_path: Path) -> No
     assert "pass" in trend.stdout and "mismatch" in trend.stdout and (tmp_path / "trend" / "trend.html").is_file()
     assert cli("trend", "zz*").returncode == 1
     unknown = cli("diff", "cand", "--baseline", "weekly")
-    assert unknown.returncode == history.EXIT_USAGE and "Traceback" not in unknown.stderr
+    assert unknown.returncode == history_cli.EXIT_USAGE and "Traceback" not in unknown.stderr
     assert "'weekly' is neither" in unknown.stderr
 
 
 def test_without_sqlalchemy_the_plugin_loads_and_a_history_asks_for_it() -> None:
     code = (
         "import sys; sys.modules['sqlalchemy'] = None\n"
-        "import suite.plugin, suite.combine\n"
-        "from suite.runs import HistoryError\n"
+        "import suite.plugin, suite.cli.combine\n"
+        "from suite.core.run_folder import HistoryError\n"
         "try:\n"
         "    suite.plugin._open_store('sqlite:///x.sqlite')\n"
         "except HistoryError as exc:\n"

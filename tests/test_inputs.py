@@ -1,6 +1,6 @@
 import numpy as np
 
-from suite.inputs import export_dims, make_inputs
+from suite.judge.inputs import export_dims, make_inputs
 from zoo import InputSpec, ModelSpec
 
 SPEC = ModelSpec(

@@ -11,8 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from suite import rebuild
-from suite.runs import read_jsonl
+from suite.cli import rebuild
+from suite.core.run_folder import read_jsonl
 from tests.process_group import assert_group_ended
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,7 +72,7 @@ def test_a_killed_runs_report_is_rebuilt_from_its_rows(tmp_path: Path) -> None:
 def test_rebuilding_a_folder_without_rows_is_a_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     assert rebuild.main([str(tmp_path)]) == 2
     assert capsys.readouterr().err.strip() == (
-        f"suite.rebuild: {tmp_path} is not a run folder (no rows.jsonl); give e.g. reports/runs/<run id>"
+        f"suite.cli.rebuild: {tmp_path} is not a run folder (no rows.jsonl); give e.g. reports/runs/<run id>"
     )
 
 

@@ -2,8 +2,8 @@ import time
 
 import pytest
 
-from suite import inherent
-from suite.isolate import RemoteError, Worker, WorkerCrashed, WorkerTimeout
+from suite.core import inherent
+from suite.workers.isolate import RemoteError, Worker, WorkerCrashed, WorkerTimeout
 
 F = "tests.worker_funcs"
 
@@ -48,24 +48,24 @@ def test_timeout_kills_and_restarts(worker: Worker) -> None:
 
 
 def test_a_bug_in_the_harness_is_told_apart_from_a_failure_of_what_it_ran(worker: Worker) -> None:
-    from suite.pipeline import classify_worker_error
-    from suite.record import Status
+    from suite.core.record import Status
+    from suite.run.pipeline import classify_worker_error
 
     def failure(ref: str, *args: object) -> RemoteError:
         with pytest.raises(RemoteError) as info:
             worker.call(ref, *args)
         return info.value
 
-    wrong_call = failure("suite.inputs:dims_label", 5)  # our code called with what it cannot take
-    assert wrong_call.harness_bug.startswith("suite/inputs.py:") and "dims_label" in wrong_call.harness_bug
-    typo = failure("suite.inputs:no_such_function")
+    wrong_call = failure("suite.judge.inputs:dims_label", 5)  # our code called with what it cannot take
+    assert wrong_call.harness_bug.startswith("suite/judge/inputs.py:") and "dims_label" in wrong_call.harness_bug
+    typo = failure("suite.judge.inputs:no_such_function")
     assert typo.harness_bug == "the worker call" and "cannot resolve" in typo.message
     assert failure(f"{F}:raise_value_error", "bad model").harness_bug == ""  # raised on purpose
     assert failure("json:loads", 5).harness_bug == ""  # a TypeError from a library, not from us
 
     verdict = classify_worker_error(wrong_call, "export")
     assert verdict.status == Status.CRASH  # never export_error, and crash rows are never cached
-    assert verdict.message.startswith("harness error at suite/inputs.py:") and "not a verdict" in verdict.message
+    assert verdict.message.startswith("harness error at suite/judge/inputs.py:") and "not a verdict" in verdict.message
     assert classify_worker_error(failure(f"{F}:raise_value_error", "x"), "export").status == Status.EXPORT_ERROR
     assert worker.starts == 1
 

@@ -45,7 +45,7 @@ def test_a_slower_artifact_is_called_slower_and_an_identical_one_is_not_timed_tw
     assert diff.loc["mlp-torchscript-op17-dynamic-lat.fp32.cpu"].latency_verdict == "unchanged"
 
     # The same artifacts in two environments (here: this interpreter twice), one command, one report.
-    from suite import env_ab
+    from suite.cli import env_ab
 
     folder = (tmp_path / "reports" / "latest").resolve()
     module = f"--zoo-module={slower}"

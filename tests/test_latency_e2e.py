@@ -86,7 +86,7 @@ def test_an_old_pytest_benchmark_is_refused_before_the_run(monkeypatch: pytest.M
     import importlib.metadata
 
     from suite import plugin
-    from suite.config import SelectionError
+    from suite.selection.profiles import SelectionError
 
     real = importlib.metadata.version
     monkeypatch.setattr(

@@ -10,9 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from suite.backends.ort import Threads, create_session
-from suite.cases import Draw
-from suite.latency_report import latency_rows, provider_comparison
+from suite.core.record import Status
 from suite.paths.latency import (
     batch_is_dynamic,
     benchmark_session,
@@ -21,10 +19,12 @@ from suite.paths.latency import (
     latency_variants_for,
     timed_dims,
 )
-from suite.pipeline import StageFailure
-from suite.providers import ProviderRequest
-from suite.record import Status
-from suite.timing import TimingPlan, summarize
+from suite.report.latency import latency_rows, provider_comparison
+from suite.run.cases import Draw
+from suite.run.pipeline import StageFailure
+from suite.runtime.providers import ProviderRequest
+from suite.runtime.sessions import Threads, create_session
+from suite.runtime.timing import TimingPlan, summarize
 from suite.workers import torch_models  # noqa: TID251 - drives a torch worker
 from tests.onnx_models import matmul_chain
 from zoo.registry import ModelRegistry
@@ -172,10 +172,10 @@ def test_tables_put_providers_side_by_side() -> None:
 
 
 def test_gpu_rows_ask_for_a_gpu_baseline_and_say_where_it_ran() -> None:
-    from suite.isolate import Worker
     from suite.paths.latency import eager_device_for
-    from suite.providers import ProviderRequest
-    from suite.worker_settings import WorkerSettings
+    from suite.runtime.providers import ProviderRequest
+    from suite.workers.isolate import Worker
+    from suite.workers.settings import WorkerSettings
 
     assert eager_device_for(ProviderRequest("CUDAExecutionProvider")) == "cuda"
     assert eager_device_for(ProviderRequest("TensorrtExecutionProvider")) == "cuda"
@@ -189,9 +189,9 @@ def test_gpu_rows_ask_for_a_gpu_baseline_and_say_where_it_ran() -> None:
 
 
 def test_a_tf32_session_is_judged_strictly_with_tf32_off_and_its_error_reported() -> None:
-    from suite.cases import Case
     from suite.paths.latency import numerics_policy, strict_request
-    from suite.providers import ProviderRequest
+    from suite.run.cases import Case
+    from suite.runtime.providers import ProviderRequest
 
     cuda = ProviderRequest("CUDAExecutionProvider", (("use_tf32", "1"), ("device_id", "0")))
     strict = strict_request(cuda, {"use_tf32": "1", "device_id": "0"})

@@ -1,6 +1,6 @@
 """One-line messages from long tool errors."""
 
-from suite.messages import exporter_summary
+from suite.core.messages import exporter_summary
 
 # Verbatim (shortened C++ signature) from onnxruntime-openvino 1.24.1 loading GPT-2 after
 # onnxruntime.transformers' optimizer.

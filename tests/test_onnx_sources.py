@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from suite.inputs import make_inputs
-from suite.onnx_sources import OnnxDirError, parse_dims, specs_from_dirs, stored_data
-from suite.safe_onnx import Limits
+from suite.judge.inputs import make_inputs
+from suite.onnx_files.safe_read import Limits
+from suite.onnx_files.sources import OnnxDirError, parse_dims, specs_from_dirs, stored_data
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from onnx import TensorProto, helper
 
-from suite.compat.onnx_tf_compat import build_mapping_tables
+from suite.workers.onnx_tf_compat import build_mapping_tables
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -110,7 +110,7 @@ def test_install_is_idempotent_and_imports_no_tensorflow() -> None:
     proc = _run_python(
         """
         import sys
-        from suite.compat.onnx_tf_compat import install
+        from suite.workers.onnx_tf_compat import install
         install()
         first = sys.modules["onnx.mapping"]
         install()
@@ -138,7 +138,7 @@ def test_onnx_tf_converts_and_runs_a_tiny_model() -> None:
         """
         import numpy as np
         from onnx import TensorProto, helper, numpy_helper
-        from suite.compat.onnx_tf_compat import import_onnx_tf
+        from suite.workers.onnx_tf_compat import import_onnx_tf
 
         backend = import_onnx_tf()
         w = np.random.default_rng(0).standard_normal((4, 5)).astype(np.float32)
@@ -180,7 +180,7 @@ def test_stacked_lstms_each_use_their_own_weights() -> None:
         import numpy as np
         import onnxruntime as ort
         from onnx import TensorProto, helper, numpy_helper
-        from suite.compat.onnx_tf_compat import import_onnx_tf
+        from suite.workers.onnx_tf_compat import import_onnx_tf
 
         rng = np.random.default_rng(0)
 

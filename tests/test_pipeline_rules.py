@@ -1,8 +1,8 @@
 import pytest
 
-from suite import pipeline
-from suite.isolate import RemoteError, WorkerCrashed, WorkerTimeout
-from suite.record import Record, Status
+from suite.core.record import Record, Status
+from suite.run import pipeline
+from suite.workers.isolate import RemoteError, WorkerCrashed, WorkerTimeout
 from zoo import expectations
 from zoo.expectations import Expectation
 from zoo.registry import ModelRegistry
@@ -90,8 +90,8 @@ def test_an_exception_without_message_is_named_by_where_it_was_raised() -> None:
 
 
 def test_cached_failures_are_classified_under_the_current_rules(tmp_path) -> None:
-    from suite.cache import Cache, CachedOutcome
-    from suite.pipeline import CaseRunner
+    from suite.run.cache import Cache, CachedOutcome
+    from suite.run.pipeline import CaseRunner
 
     cache = Cache(tmp_path)
     cause = {
@@ -120,9 +120,9 @@ def test_an_expectation_glob_may_list_alternatives() -> None:
 
 
 def test_a_cached_failure_now_known_as_a_harness_bug_runs_again() -> None:
-    from suite.cache import CachedOutcome
-    from suite.isolate import UNRESOLVABLE
-    from suite.pipeline import _reusable
+    from suite.run.cache import CachedOutcome
+    from suite.run.pipeline import _reusable
+    from suite.workers.isolate import UNRESOLVABLE
 
     cause = {"stage": "export", "type_name": UNRESOLVABLE, "message": "cannot resolve 'x:y'", "traceback": ""}
     assert _reusable(CachedOutcome("export_error", "old verdict", cause=cause)) is None
@@ -133,9 +133,9 @@ def test_a_cached_failure_now_known_as_a_harness_bug_runs_again() -> None:
 
 def test_an_exports_check_runs_once_and_its_verdict_is_kept(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
     """onnx.checker and shape inference run once per export: a cached export is the same file."""
-    from suite.artifact import Artifact, inspect_artifact
-    from suite.cache import Cache
-    from suite.pipeline import CaseRunner, StageFailure
+    from suite.onnx_files.checks import Artifact, inspect_artifact
+    from suite.run.cache import Cache
+    from suite.run.pipeline import CaseRunner, StageFailure
     from tests.onnx_models import matmul_chain
 
     runner = CaseRunner({}, Cache(tmp_path / "cache"), ModelRegistry())
@@ -153,7 +153,7 @@ def test_an_exports_check_runs_once_and_its_verdict_is_kept(tmp_path, monkeypatc
     def must_not_run(path):
         raise AssertionError("a checked export must not be checked again")
 
-    monkeypatch.setattr("suite.pipeline.inspect_artifact", must_not_run)
+    monkeypatch.setattr("suite.run.pipeline.inspect_artifact", must_not_run)
     assert runner.checked(None, "good", Artifact(good, ("y",))) == info  # type: ignore[arg-type]
     with pytest.raises(StageFailure) as again:
         runner.checked(None, "bad", Artifact(bad, ("y",)))  # type: ignore[arg-type]

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from suite.backends.ort import Threads, capture_native_stderr, create_session
-from suite.backends.placement import check_provider, fallback_reason, parse_placement
-from suite.providers import ProviderRequest
+from suite.runtime.placement import check_provider, fallback_reason, parse_placement
+from suite.runtime.providers import ProviderRequest
+from suite.runtime.sessions import Threads, capture_native_stderr, create_session
 from tests.onnx_models import matmul_chain
 
 # Verbatim from onnxruntime-openvino 1.24.1 (a model with one node OpenVINO does not take).

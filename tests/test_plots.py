@@ -1,4 +1,4 @@
-"""suite.plots: each chart is a decodable base64 PNG, or "" when there is nothing to draw."""
+"""suite.report.plots: each chart is a decodable base64 PNG, or "" when there is nothing to draw."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from suite import plots
-from suite.latency_report import LATENCY_COLUMNS, latency_rows
+from suite.report import plots
+from suite.report.latency import LATENCY_COLUMNS, latency_rows
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 NAN = float("nan")
@@ -226,7 +226,7 @@ def test_run_order_follows_started_at() -> None:
 def test_charts_leave_pyplot_alone() -> None:
     """Drawing never imports pyplot, whose backend and figure registry are process-wide."""
     code = (
-        "import sys, pandas as pd; from suite import plots; "
+        "import sys, pandas as pd; from suite.report import plots; "
         "frame = pd.DataFrame({'model': ['m'], 'variant': ['fp32'], 'status': ['pass'], 'p50_ms': [1.0]}); "
         "assert plots.latency_chart(frame); "
         "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot imported'"
@@ -235,7 +235,7 @@ def test_charts_leave_pyplot_alone() -> None:
 
 
 def test_ab_chart_draws_timed_cases_and_the_latency_section_shows_them() -> None:
-    from suite.latency_report import render_latency
+    from suite.report.latency import render_latency
 
     def ab(model: str, verdict: str, ratio: float, low: float, high: float) -> dict[str, Any]:
         extra = {"ab_baseline_run": "base-1", "ab_verdict": verdict, "ab_min_effect": 0.05}

@@ -2,7 +2,7 @@
 
 import pytest
 
-from suite.providers import ProviderRequest, ProviderSelectionError, parse_providers, runtime_inventory
+from suite.runtime.providers import ProviderRequest, ProviderSelectionError, parse_providers, runtime_inventory
 
 OFFERED = ("OpenVINOExecutionProvider", "CPUExecutionProvider", "AzureExecutionProvider")
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from suite.redact import HIDDEN, redact, redact_args, redact_value, redacted_json
+from suite.core.redact import HIDDEN, redact, redact_args, redact_value, redacted_json
 
 
 @pytest.mark.parametrize(

@@ -8,10 +8,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from suite.history import resolve
-from suite.merge_shards import merge
-from suite.runs import EXIT_REGRESSION, HistoryError
-from suite.store import HistoryStore
+from suite.cli.merge_shards import merge
+from suite.core.run_folder import EXIT_REGRESSION, HistoryError
+from suite.history.references import resolve
+from suite.history.store import HistoryStore
 from tests.test_plugin_e2e import ROOT, run_zoo
 
 pytestmark = pytest.mark.slow

@@ -4,9 +4,9 @@ from dataclasses import replace
 
 import pandas as pd
 
+from suite.core.record import Record, Status
 from suite.paths import PATHS
-from suite.record import Record, Status
-from suite.report import new_run_dir, write_run
+from suite.report.results import new_run_dir, write_run
 
 DECLARED = {"paths": [path.describe() for path in PATHS]}  # as the plugin records them
 
@@ -123,7 +123,7 @@ def _latency_row(model: str, variant: str, p50: float, status: Status = Status.P
 
 def test_the_quantization_table_takes_each_variants_speed_from_its_latency_row(tmp_path) -> None:
     """A quantized variant is timed once, on the latency path; the quantize table shows that timing."""
-    from suite.latency_report import with_latency_speedups
+    from suite.report.latency import with_latency_speedups
 
     def quantized(model: str, variant: str) -> dict:
         case_id = f"{model}-torchscript-op17-static-{variant}"

@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from suite.run_profile import combined_status, main, plan
+from suite.cli.run_profile import combined_status, main, plan
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -80,7 +80,7 @@ def test_both_parts_end_in_one_run_folder_one_report_and_one_history_run(tmp_pat
     assert "lat.fp32.cpu" in (run_dir / "results.html").read_text()
     assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["two-parts"]
 
-    from suite.store import HistoryStore
+    from suite.history.store import HistoryStore
 
     store = HistoryStore(f"sqlite:///{tmp_path / 'history.sqlite'}")
     (run,) = store.list_runs()

@@ -10,7 +10,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from suite.safe_onnx import Limits, SourceRejected, extract_archive, read_model, read_tensor
+from suite.onnx_files.safe_read import Limits, SourceRejected, extract_archive, read_model, read_tensor
 
 WEIGHT = np.arange(12, dtype=np.float32).reshape(4, 3)
 

@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from suite.onnx_tf_errors import onnx_tf_failure_summary, parse_onnx_tf_failure
 from suite.workers import keras_models, onnx_tf, tf2onnx_convert, tf_process  # noqa: TID251 - drives a TF worker
+from suite.workers.onnx_tf_errors import onnx_tf_failure_summary, parse_onnx_tf_failure
 
 # What onnx-tf's refusals look like once TF's autograph has wrapped them (measured:
 # resnet18 exported by torch.onnx.export(dynamo=True) at opset 18).
@@ -113,11 +113,11 @@ def test_tf_worker_round_trip_and_keras_export(tmp_path: Path) -> None:
 
     from onnx import TensorProto, helper, numpy_helper, save
 
-    from suite.backends.ort import run_session, session_from_artifact
     from suite.exporters import ExportRequest
-    from suite.inputs import make_inputs
-    from suite.isolate import Worker
-    from suite.worker_settings import WorkerSettings
+    from suite.judge.inputs import make_inputs
+    from suite.runtime.sessions import run_session, session_from_artifact
+    from suite.workers.isolate import Worker
+    from suite.workers.settings import WorkerSettings
     from zoo.registry import ModelRegistry
 
     models = ModelRegistry().load_builtin()

@@ -1,11 +1,11 @@
 import numpy as np
 import pytest
 
-from suite.cases import Draw
-from suite.outcome import Trail
+from suite.core.outcome import Trail
 from suite.paths.quantize import cosine, policy_problems, topk_agreement
-from suite.transforms import OPTIMIZE, QUANTIZE, optimize_ort, transforms_for
-from suite.variants import fusions, op_delta
+from suite.run.cases import Draw
+from suite.run.transforms import OPTIMIZE, QUANTIZE, optimize_ort, transforms_for
+from suite.run.variants import fusions, op_delta
 from zoo import HeldOut, InputSpec, ModelSpec, QuantPolicy, Task
 
 
@@ -92,7 +92,7 @@ class _RecordingRunner:
         return {}
 
     def cached_step(self, kind: str, key: str, suffix: str, run):
-        from suite.cache import CachedOutcome
+        from suite.run.cache import CachedOutcome
 
         self.keys.append(key)
         extra = run(self.tmp_path / f"{len(self.keys)}.onnx")
@@ -102,8 +102,8 @@ class _RecordingRunner:
 def test_a_provider_specific_variant_is_built_for_the_provider_that_runs_it(tmp_path) -> None:
     from types import SimpleNamespace
 
-    from suite.providers import ProviderRequest
-    from suite.variants import build_variant
+    from suite.run.variants import build_variant
+    from suite.runtime.providers import ProviderRequest
 
     runner = _RecordingRunner(tmp_path)
     info = SimpleNamespace(node_count=3, file_bytes=100, op_counts={})
@@ -150,9 +150,9 @@ def test_the_noise_rerun_of_fp32_against_itself_is_near_perfect(tmp_path) -> Non
     import onnx
     from onnx import TensorProto, helper
 
-    from suite.backends.ort import session_from_artifact
     from suite.paths.quantize import policy_noise
-    from suite.variants import outputs_on
+    from suite.run.variants import outputs_on
+    from suite.runtime.sessions import session_from_artifact
 
     weights = np.random.default_rng(1).standard_normal((8, 10)).astype(np.float32)
     graph = helper.make_graph(

@@ -172,7 +172,7 @@ def test_nightly_shards_share_one_run_id() -> None:
     # The diff job imports, diffs and promotes that same run.
     diff = workflow["jobs"]["diff"]
     assert expr(diff["env"]["RUN_ID"]) == run_id
-    for needle in ("-m suite.history diff", "-m suite.history promote"):
+    for needle in ("-m suite.cli.history diff", "-m suite.cli.history promote"):
         assert '"$RUN_ID"' in diff["steps"][step_index(diff["steps"], needle)]["run"]
 
 
@@ -186,7 +186,7 @@ def test_nightly_diff_job_reads_every_shard_artifact() -> None:
         name = expr(upload["with"]["name"]).replace("${{matrix.shard}}", str(index))
         assert fnmatch.fnmatch(name, download["with"]["pattern"]), name
     # Imported from the folders the download wrote.
-    importing = jobs["diff"]["steps"][step_index(jobs["diff"]["steps"], "-m suite.history import")]["run"]
+    importing = jobs["diff"]["steps"][step_index(jobs["diff"]["steps"], "-m suite.cli.history import")]["run"]
     assert download["with"]["path"] + "/*/*" in importing
 
 
@@ -195,9 +195,9 @@ def test_nightly_promotes_only_after_a_clean_diff_of_a_complete_run() -> None:
     assert "shard" in diff["needs"]
     assert "cancelled()" in diff["if"]
     steps = diff["steps"]
-    importing = step_index(steps, "-m suite.history import")
-    diffing = step_index(steps, "-m suite.history diff")
-    promoting = step_index(steps, "-m suite.history promote")
+    importing = step_index(steps, "-m suite.cli.history import")
+    diffing = step_index(steps, "-m suite.cli.history diff")
+    promoting = step_index(steps, "-m suite.cli.history promote")
     assert importing < diffing < promoting
     assert steps[diffing]["id"] == "diff"
     assert "--baseline nightly" in steps[diffing]["run"]
@@ -218,7 +218,7 @@ def test_nightly_promotes_only_after_a_clean_diff_of_a_complete_run() -> None:
     assert "exit 1" in last["run"]
 
 
-# A stand-in for `.venv/bin/python -m suite.history ...`: answers as the FAKE_* variables say.
+# A stand-in for `.venv/bin/python -m suite.cli.history ...`: answers as the FAKE_* variables say.
 FAKE_PYTHON = """#!/usr/bin/env bash
 case "$3" in
   show-baseline) printf '%s\\n' "$FAKE_SHOW_OUT"; exit "$FAKE_SHOW_RC" ;;
@@ -236,7 +236,7 @@ esac
         pytest.param("nightly-1-1", 0, 2, 0, "2", id="diff usage error kept for the last step"),
         pytest.param("no baseline named 'nightly'", 1, 0, 0, "0", id="first night"),
         pytest.param("Traceback (most recent call last):", 1, 0, 2, None, id="crash is no first night"),
-        pytest.param("suite.history: bad database", 2, 0, 2, None, id="usage error"),
+        pytest.param("suite.history.references: bad database", 2, 0, 2, None, id="usage error"),
     ],
 )
 def test_nightly_diff_step_outcomes(
@@ -246,7 +246,7 @@ def test_nightly_diff_step_outcomes(
     bash = shutil.which("bash")
     assert bash, "bash is needed to run the workflow's script"
     steps = load("nightly.yml")["jobs"]["diff"]["steps"]
-    script = steps[step_index(steps, "-m suite.history diff")]["run"]
+    script = steps[step_index(steps, "-m suite.cli.history diff")]["run"]
     fake = tmp_path / ".venv" / "bin" / "python"
     fake.parent.mkdir(parents=True)
     fake.write_text(FAKE_PYTHON)
@@ -283,7 +283,7 @@ def test_nightly_writes_the_diff_to_the_job_summary() -> None:
     lines = steps[summary]["run"].splitlines()
     assert any("reports/diff/diff.md" in line and '>> "$GITHUB_STEP_SUMMARY"' in line for line in lines), lines
     assert "cancelled()" in steps[summary]["if"]
-    assert step_index(steps, "-m suite.history diff") < summary < step_index(steps, "-m suite.history promote")
+    assert step_index(steps, "-m suite.cli.history diff") < summary < step_index(steps, "-m suite.cli.history promote")
 
 
 def test_corpus_shards_share_one_run_id_and_are_merged_into_one_report() -> None:
@@ -303,5 +303,5 @@ def test_corpus_shards_share_one_run_id_and_are_merged_into_one_report() -> None
     for index in shard["strategy"]["matrix"]["shard"]:
         name = expr(upload["with"]["name"]).replace("${{matrix.shard}}", str(index))
         assert fnmatch.fnmatch(name, download["with"]["pattern"]), name
-    merging = merge["steps"][step_index(merge["steps"], "-m suite.merge_shards")]["run"]
+    merging = merge["steps"][step_index(merge["steps"], "-m suite.cli.merge_shards")]["run"]
     assert download["with"]["path"] + "/*/*" in merging

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from suite.cases import Case
-from suite.outcome import Outcome, Trail
+from suite.core.outcome import Outcome, Trail
+from suite.core.record import Record
 from suite.paths.latency import PATH, LatencySettings
-from suite.pipeline import CaseRunner, Prepared
-from suite.record import Record
+from suite.run.cases import Case
+from suite.run.pipeline import CaseRunner, Prepared
 
 ZOO_PATH = PATH
 # A case that stops before timing (a fallback, a failed transform) leaves the fixture unused; its row says why.

@@ -2,10 +2,10 @@
 
 from collections.abc import Callable
 
-from suite.cases import Case
+from suite.core.record import Record
 from suite.paths.version import PATH
-from suite.pipeline import CaseRunner
-from suite.record import Record
+from suite.run.cases import Case
+from suite.run.pipeline import CaseRunner
 
 ZOO_PATH = PATH
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from suite.cases import Case, Draw
+from suite.run.cases import Case, Draw
 
 MATRIX, TABLE, LATENCY = "matrix", "table", "latency"  # how the report shows a path's rows
 
@@ -18,7 +18,7 @@ class PathSpec:
     name: str  # the --zoo-paths name, and the rows' `path`
     title: str  # the report's heading for its rows
     cases: Callable[[Draw], list[Case]]  # its cases for the run's selection
-    # run(runner, case, trail, prepared, ...) takes the case down the path (suite.pipeline.PathRunner)
+    # run(runner, case, trail, prepared, ...) takes the case down the path (suite.run.pipeline.PathRunner)
     # and returns its Outcome; the latency path's run also takes pytest-benchmark's fixture and
     # the run's latency settings.
     run: Callable[..., None]

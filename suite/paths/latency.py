@@ -1,7 +1,7 @@
 """latency: each variant of a model's export, timed on each execution provider.
 
 Per case: build (or reuse) the variant file, verify the provider with a verbose
-session (suite.backends.placement), create a quiet session with fixed thread
+session (suite.runtime.placement), create a quiet session with fixed thread
 pools, time session.run at batch 1 through pytest-benchmark (warm-up and
 calibrated rounds), then throughput at a larger batch where the batch axis is
 dynamic, and the eager model's latency on the same inputs as the baseline.
@@ -20,22 +20,22 @@ from typing import Any
 
 import numpy as np
 
-from suite import inherent
-from suite.backends.ort import Threads, timed_session
-from suite.backends.placement import probe_provider
-from suite.cases import Case, Draw, opsets_of, representative_exporter
-from suite.compare import compare_outputs
-from suite.figures import FloorRatio, Numerics
-from suite.inputs import Probe, dims_label, make_inputs
-from suite.outcome import FieldFigures, Outcome, Trail
+from suite.core import inherent
+from suite.core.figures import FloorRatio, Numerics
+from suite.core.outcome import FieldFigures, Outcome, Trail
+from suite.core.record import Status
+from suite.judge.compare import compare_outputs
+from suite.judge.inputs import Probe, dims_label, make_inputs
 from suite.paths.declaration import LATENCY, PathSpec
 from suite.paths.latency_ab import AbSettings, ab_stage
-from suite.pipeline import CaseRunner, Prepared, StageFailure
-from suite.providers import TF32_OPTION, ProviderRequest
-from suite.record import Status
-from suite.timing import LatencyStats, TimingPlan, calibrate, sample, summarize
-from suite.transforms import OPTIMIZE, QUANTIZE, transform_named, transforms_for
-from suite.variants import build_variant
+from suite.run.cases import Case, Draw, opsets_of, representative_exporter
+from suite.run.pipeline import CaseRunner, Prepared, StageFailure
+from suite.run.transforms import OPTIMIZE, QUANTIZE, transform_named, transforms_for
+from suite.run.variants import build_variant
+from suite.runtime.placement import probe_provider
+from suite.runtime.providers import TF32_OPTION, ProviderRequest
+from suite.runtime.sessions import Threads, timed_session
+from suite.runtime.timing import LatencyStats, TimingPlan, calibrate, sample, summarize
 from zoo.expectations import expectation_for
 from zoo.spec import ModelSpec
 

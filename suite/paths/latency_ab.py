@@ -1,7 +1,7 @@
 """The latency path's A/B stage: the baseline run's artifact timed interleaved with this run's.
 
 Stored latency numbers of two runs differ by the machine's drift; a baseline's artifact timed in
-this run, alternating with the candidate (suite.ab_timing), sees the same machine. Identical
+this run, alternating with the candidate (suite.latency_ab.interleaved), sees the same machine. Identical
 artifacts are not timed twice: the row says so. The outputs of A and B on the same inputs are
 compared too: a change of results is a correctness finding, not a latency one.
 """
@@ -16,14 +16,14 @@ from typing import Any
 
 import numpy as np
 
-from suite import inherent
-from suite.ab_timing import SESSIONS, AbPlan, judge, rotating_side, time_sides
-from suite.artifacts import IDENTICAL, ArtifactStore, BaselineArtifacts
-from suite.backends.ort import Threads, timed_session
-from suite.compare import compare_outputs
-from suite.messages import first_line
-from suite.outcome import FieldFigures
-from suite.providers import ProviderRequest
+from suite.core import inherent
+from suite.core.messages import first_line
+from suite.core.outcome import FieldFigures
+from suite.judge.compare import compare_outputs
+from suite.latency_ab.interleaved import SESSIONS, AbPlan, judge, rotating_side, time_sides
+from suite.latency_ab.kept_artifacts import IDENTICAL, ArtifactStore, BaselineArtifacts
+from suite.runtime.providers import ProviderRequest
+from suite.runtime.sessions import Threads, timed_session
 from zoo.spec import Tolerance
 
 NO_BASELINE = "no baseline artifact"  # the baseline has no timed file for this case

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from suite.backends.ort import session_from_artifact
-from suite.cases import Case
-from suite.compare import compare_outputs
-from suite.figures import Numerics
-from suite.floor import Bound
-from suite.inputs import Probe
-from suite.outcome import Outcome, Trail
+from suite.core.figures import Numerics
+from suite.core.outcome import Outcome, Trail
+from suite.core.record import Status
+from suite.judge.compare import compare_outputs
+from suite.judge.floor import Bound
+from suite.judge.inputs import Probe
 from suite.paths.declaration import TABLE, PathSpec
-from suite.pipeline import CaseRunner, Prepared, StageFailure
-from suite.record import Status
-from suite.transforms import OPTIMIZE
-from suite.variants import VariantFacts, build_variant, evaluation_feeds, outputs_on, transform_cases
+from suite.run.cases import Case
+from suite.run.pipeline import CaseRunner, Prepared, StageFailure
+from suite.run.transforms import OPTIMIZE
+from suite.run.variants import VariantFacts, build_variant, evaluation_feeds, outputs_on, transform_cases
+from suite.runtime.sessions import session_from_artifact
 from zoo.spec import Tolerance
 
 # An optimized variant is compared with FP32 on the first two evaluation draws (only those are made).
@@ -23,7 +23,7 @@ OPTIMIZE_DRAWS = 2
 
 
 def run_optimization(runner: CaseRunner, case: Case, trail: Trail, prepared: Prepared) -> Outcome:
-    """An optimized variant must match the unoptimized model within the FP32 bounds (suite/floor.py)."""
+    """An optimized variant must match the unoptimized model within the FP32 bounds (suite/judge/floor.py)."""
     spec = prepared.spec
     product, _ = build_variant(runner, case.variant, trail, prepared)
     trail.enter("compare")

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from suite.backends.ort import Threads
-from suite.backends.placement import probe_provider
-from suite.cases import CPU, Case, Draw, build_matrix, with_providers
-from suite.figures import FloorRatio
-from suite.hops import ort_hop
-from suite.outcome import FieldFigures, Outcome, Trail
+from suite.core.figures import FloorRatio
+from suite.core.outcome import FieldFigures, Outcome, Trail
+from suite.core.record import Status
+from suite.judge.hops import ort_hop
 from suite.paths.declaration import PathSpec
-from suite.pipeline import CaseRunner, Prepared, StageFailure
-from suite.providers import TF32_OPTION, ProviderRequest
-from suite.record import Status
+from suite.run.cases import CPU, Case, Draw, build_matrix, with_providers
+from suite.run.pipeline import CaseRunner, Prepared, StageFailure
+from suite.runtime.placement import probe_provider
+from suite.runtime.providers import TF32_OPTION, ProviderRequest
+from suite.runtime.sessions import Threads
 
 
 def draw_cases(draw: Draw) -> list[Case]:

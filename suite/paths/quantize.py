@@ -14,15 +14,22 @@ from typing import Any
 
 import numpy as np
 
-from suite.backends.ort import session_from_artifact
-from suite.cases import Case
-from suite.figures import Numerics
-from suite.outcome import FieldFigures, Outcome, Trail
+from suite.core.figures import Numerics
+from suite.core.outcome import FieldFigures, Outcome, Trail
+from suite.core.record import Status
 from suite.paths.declaration import TABLE, PathSpec
-from suite.pipeline import CaseRunner, Prepared, StageFailure
-from suite.record import Status
-from suite.transforms import QUANTIZE, transform_named, worst_qdq_tensors
-from suite.variants import VariantFacts, build_variant, evaluation_feeds, one_sample_feeds, outputs_on, transform_cases
+from suite.run.cases import Case
+from suite.run.pipeline import CaseRunner, Prepared, StageFailure
+from suite.run.transforms import QUANTIZE, transform_named, worst_qdq_tensors
+from suite.run.variants import (
+    VariantFacts,
+    build_variant,
+    evaluation_feeds,
+    one_sample_feeds,
+    outputs_on,
+    transform_cases,
+)
+from suite.runtime.sessions import session_from_artifact
 from zoo.spec import ModelSpec, Task
 
 # A row's FP32 top-1 is "clear" when its lead over the runner-up is at least this share of the

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from suite.cache import CachedOutcome
-from suite.hops import HopResult, NamedHop
-from suite.outcome import Outcome, Trail
-from suite.record import Status
+from suite.core.outcome import Outcome, Trail
+from suite.core.record import Status
+from suite.judge.hops import HopResult, NamedHop
+from suite.run.cache import CachedOutcome
 
 
 def first_failure(trail: Trail, hops: Sequence[tuple[str, HopResult]]) -> Outcome:

@@ -13,19 +13,19 @@ from dataclasses import replace
 
 import numpy as np
 
-from suite.cache import CachedOutcome, content_key
-from suite.cases import Case, Draw, build_matrix
-from suite.hops import HopResult, judge_sizes, ort_hop
-from suite.inputs import Probe
-from suite.messages import clip
-from suite.onnx_tf_errors import onnx_tf_failure_summary, parse_onnx_tf_failure
-from suite.outcome import Outcome, Trail
+from suite.core.messages import clip
+from suite.core.outcome import Outcome, Trail
+from suite.core.record import Status
+from suite.judge.hops import HopResult, judge_sizes, ort_hop
+from suite.judge.inputs import Probe
 from suite.paths.declaration import PathSpec
 from suite.paths.steps import first_failure, hop_from_outcome, not_run
-from suite.pipeline import CaseRunner, Prepared, StageFailure
-from suite.record import Status
-from suite.worker_errors import RemoteError
+from suite.run.cache import CachedOutcome, content_key
+from suite.run.cases import Case, Draw, build_matrix
+from suite.run.pipeline import CaseRunner, Prepared, StageFailure
+from suite.workers.errors import RemoteError
 from suite.workers.onnx_tf import onnx_tf_export_saved_model, onnx_tf_run_sizes  # noqa: TID251 - named for runner.call
+from suite.workers.onnx_tf_errors import onnx_tf_failure_summary, parse_onnx_tf_failure
 from suite.workers.tf2onnx_convert import tf2onnx_from_saved_model  # noqa: TID251 - named for runner.call
 
 

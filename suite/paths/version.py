@@ -10,13 +10,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from suite.cache import content_key
-from suite.cases import Case, Draw, build_matrix
-from suite.hops import ort_hop
-from suite.outcome import Outcome, Trail
+from suite.core.outcome import Outcome, Trail
+from suite.judge.hops import ort_hop
 from suite.paths.declaration import PathSpec
 from suite.paths.steps import first_failure, hop_from_outcome
-from suite.pipeline import CaseRunner, Prepared
+from suite.run.cache import content_key
+from suite.run.cases import Case, Draw, build_matrix
+from suite.run.pipeline import CaseRunner, Prepared
 from suite.workers.onnx_tools import convert_version  # noqa: TID251 - named for runner.call
 
 # Opsets the version path converts every export to (the export's own opset is skipped).

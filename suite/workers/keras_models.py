@@ -12,7 +12,7 @@ import numpy as np
 
 from suite.exporters import ExportRequest, get_exporter
 from suite.exporters.base import ExportResult
-from suite.timing import TimingPlan, sample, summarize
+from suite.runtime.timing import TimingPlan, sample, summarize
 from suite.workers import models
 
 _MODEL_CACHE: OrderedDict[str, Any] = OrderedDict()
@@ -106,7 +106,7 @@ def eager_outputs_float64(name: str, inputs: dict[str, np.ndarray]) -> list[np.n
     import tensorflow as tf
 
     from suite.exporters.tf2onnx_keras import call_keras, flatten_outputs
-    from suite.floor import widened
+    from suite.judge.floor import widened
 
     spec = models.get(name)
     model32 = _build(name)

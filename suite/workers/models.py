@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from suite.worker_settings import WorkerSettings
+from suite.workers.settings import WorkerSettings
 from zoo import registry
 from zoo.registry import ModelRegistry
 from zoo.spec import ModelSpec

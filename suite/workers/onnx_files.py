@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from suite.artifact import InvalidModelError, inspect_artifact
-from suite.safe_onnx import Limits, SourceRejected, read_model
+from suite.onnx_files.checks import InvalidModelError, inspect_artifact
+from suite.onnx_files.safe_read import Limits, SourceRejected, read_model
 
 
 def init_worker(max_bytes: int) -> None:

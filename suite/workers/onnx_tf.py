@@ -1,5 +1,5 @@
 """onnx-tf in the TF worker (suite.workers.tf_process): run an ONNX file in TensorFlow, and
-export it as a SavedModel. Its failures are read in the parent by suite.onnx_tf_errors."""
+export it as a SavedModel. Its failures are read in the parent by suite.workers.onnx_tf_errors."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from suite.onnx_tf_errors import parse_onnx_tf_failure
+from suite.workers.onnx_tf_errors import parse_onnx_tf_failure
 from suite.workers.tf_process import quiet_absl
 
 # The last prepared onnx-tf representation: the tf path runs onnx_tf_run and then
@@ -43,8 +43,8 @@ def _prepare(onnx_path: str) -> _Prepared:
     """
     import onnx
 
-    from suite.compat.onnx_tf_compat import import_onnx_tf
     from suite.exporters.tf2onnx_keras import rename_graph_tensors
+    from suite.workers.onnx_tf_compat import import_onnx_tf
 
     stat = Path(onnx_path).stat()
     key = (str(Path(onnx_path).resolve()), stat.st_mtime_ns, stat.st_size)

@@ -23,8 +23,8 @@ import logging
 import os
 import warnings
 
-from suite.worker_settings import WorkerSettings
 from suite.workers import models
+from suite.workers.settings import WorkerSettings
 
 # Set before TensorFlow is imported. 2 hides C++ INFO and WARNING lines; a few
 # absl lines printed before absl::InitializeLog (oneDNN, "no cuda drivers") still

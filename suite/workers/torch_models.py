@@ -1,6 +1,6 @@
 """Torch models in the torch worker: build, digest weights, eager reference outputs, eager latency, export.
 
-These functions run inside a torch worker process (see suite.isolate), never in
+These functions run inside a torch worker process (see suite.workers.isolate), never in
 the pytest process, so a segfault or hang in torch costs one case, not the run.
 They take and return plain, picklable data (names, numpy arrays, dataclasses).
 """
@@ -16,13 +16,13 @@ import numpy as np
 
 from suite.exporters import ExportRequest, get_exporter
 from suite.exporters.base import ExportResult, call_arguments
-from suite.timing import TimingPlan, sample, summarize
-from suite.worker_settings import WorkerSettings
+from suite.runtime.timing import TimingPlan, sample, summarize
 from suite.workers import models
+from suite.workers.settings import WorkerSettings
 from zoo.spec import EntryExcluded
 
-# What the torch worker's fork server imports once (suite.isolate.Worker's preload): a torch.export
-# export gets a new process every time (suite.pipeline.FRESH_PROCESS_EXPORTERS), and importing these
+# What the torch worker's fork server imports once (suite.workers.isolate.Worker's preload): a torch.export
+# export gets a new process every time (suite.run.pipeline.FRESH_PROCESS_EXPORTERS), and importing these
 # again for each one cost about a second. Nothing here may import TensorFlow.
 PRELOAD = ("torch", "torchvision", "transformers", "onnx", "onnxscript", "suite.workers.torch_models", "zoo.models")
 _MODEL_CACHE: OrderedDict[str, Any] = OrderedDict()
@@ -139,7 +139,7 @@ def eager_outputs_float64(name: str, inputs: dict[str, np.ndarray]) -> list[np.n
 
     import torch
 
-    from suite.floor import widened
+    from suite.judge.floor import widened
 
     spec = models.get(name)
     model = copy.deepcopy(_build(name)).double()

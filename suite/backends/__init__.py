@@ -1,1 +1,0 @@
-"""Backends that run an Artifact. An ORT execution provider is a configuration, not a class."""

@@ -1,0 +1,79 @@
+"""One report from the run folders of a run's shards (`--zoo-shard K/N` on several runners).
+
+    python -m suite.cli.merge_shards shard-runs/*/<run id> --out reports/runs/<run id>
+
+The shards of a run share its run id and each took whole models, so their rows do not overlap:
+a case id in two folders, or folders of different runs, is an error (one line), never a silent
+merge. The merged folder gets every shard's rows (rows.jsonl) and the report written from them,
+with the first shard's metadata and a notice naming the shards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from suite.cli.rebuild import rebuild
+from suite.core.run_folder import ROWS_FILE, HistoryError, read_jsonl
+
+
+def merge(folders: Sequence[Path], out: Path) -> dict[str, Path]:
+    """Write `out` from the shards' folders and return the report's paths.
+
+    Raises:
+        HistoryError: a folder is not a run folder, the folders are of different runs, or a case
+            appears in two of them.
+    """
+    rows: dict[str, tuple[Path, dict[str, Any]]] = {}
+    metadata: list[dict[str, Any]] = []
+    for folder in folders:
+        if not (folder / ROWS_FILE).is_file():
+            raise HistoryError(
+                f"{folder} is not a run folder (no {ROWS_FILE}); give each shard's reports/runs/<run id>"
+            )
+        meta_path = folder / "metadata.json"
+        metadata.append(json.loads(meta_path.read_text()) if meta_path.is_file() else {"run_id": folder.name})
+        for row in read_jsonl(folder / ROWS_FILE, torn_tail=True):
+            case = str(row["case_id"])
+            if case in rows and rows[case][0] != folder:
+                raise HistoryError(
+                    f"case {case} is in both {rows[case][0]} and {folder}: shards of one run take disjoint models; "
+                    "give the folders of one run's shards"
+                )
+            rows[case] = (folder, row)
+    run_ids = sorted({str(m.get("run_id", "")) for m in metadata})
+    if len(run_ids) > 1:
+        raise HistoryError(f"the folders are of different runs ({', '.join(run_ids)}); give one run's shards")
+    out.mkdir(parents=True, exist_ok=True)
+    with (out / ROWS_FILE).open("w") as handle:
+        for _, row in rows.values():
+            handle.write(json.dumps(row, default=str) + "\n")
+    merged = dict(metadata[0])
+    merged["notices"] = [
+        *merged.get("notices", []),
+        f"merged from {len(folders)} shard folders ({len(rows)} cases) by python -m suite.cli.merge_shards",
+    ]
+    (out / "metadata.json").write_text(json.dumps(merged, indent=2, default=str))
+    return rebuild(out)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m suite.cli.merge_shards", description=__doc__.splitlines()[0])
+    parser.add_argument("folders", nargs="+", type=Path, help="each shard's run folder")
+    parser.add_argument("--out", type=Path, required=True, help="the merged run folder")
+    args = parser.parse_args(argv)
+    try:
+        paths = merge(args.folders, args.out)
+    except HistoryError as exc:
+        print(f"suite.cli.merge_shards: {exc}", file=sys.stderr)
+        return 2
+    print(f"{args.out}: {', '.join(str(p) for p in paths.values())}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,127 @@
+"""ONNX Runtime: sessions from artifacts, runs, and a refusal to fall back silently."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from suite.core import inherent
+from suite.runtime.providers import ProviderRequest, alias_name
+
+
+class ProviderUnavailable(Exception):
+    """The requested execution provider is not in this onnxruntime build."""
+
+
+class ProviderFallback(Exception):
+    """The session was created but the requested provider is not the one in use."""
+
+
+@dataclass(frozen=True)
+class Threads:
+    """Thread pools a session gets; fixed and recorded so timings compare like with like."""
+
+    intra_op: int = 0  # 0: onnxruntime's default (one per physical core)
+    inter_op: int = 0
+
+
+def session_from_artifact(path: Path, provider: str = "cpu", intra_op_threads: int = 0) -> Any:
+    """An InferenceSession on `provider` (alias or name), verified to really use it.
+
+    Raises:
+        ProviderUnavailable: onnxruntime does not offer the provider.
+        ProviderFallback: the session fell back to another provider.
+    """
+    session = create_session(path, ProviderRequest(alias_name(provider)), Threads(intra_op_threads))
+    wanted = alias_name(provider)
+    if session.get_providers()[0] != wanted:
+        raise ProviderFallback(f"asked for {wanted}, session runs on {session.get_providers()}")
+    return session
+
+
+def create_session(
+    path: Path,
+    request: ProviderRequest,
+    threads: Threads = Threads(),
+    verbose: bool = False,
+    config: Mapping[str, str] | None = None,
+) -> Any:
+    """An InferenceSession asking for `request` (CPU as the last resort), not yet verified.
+
+    `config`: session config entries (e.g. {"session.intra_op.allow_spinning": "0"}).
+
+    With `verbose`, onnxruntime logs everything, node placement included, to the
+    process's stderr; capture it with `capture_native_stderr`.
+
+    Raises:
+        ProviderUnavailable: onnxruntime does not offer the provider.
+    """
+    import onnxruntime as ort
+
+    available = ort.get_available_providers()
+    if request.name not in available:
+        raise ProviderUnavailable(
+            f"{request.name} is not available in {ort.__name__} {ort.__version__} (available: {', '.join(available)}); "
+            "install the onnxruntime package that provides it"
+        )
+    # Failures become rows with their message; ORT's own error log would only repeat them.
+    severity = 0 if verbose else 3
+    ort.set_default_logger_severity(severity)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads.intra_op
+    options.inter_op_num_threads = threads.inter_op
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.log_severity_level = severity
+    for key, value in (config or {}).items():
+        options.add_session_config_entry(key, value)
+    providers: list[Any] = [(request.name, request.option_dict())]
+    if request.name != "CPUExecutionProvider":
+        providers.append("CPUExecutionProvider")
+    try:
+        with inherent.spent("ort_session"):
+            return ort.InferenceSession(str(path), sess_options=options, providers=providers)
+    finally:
+        if verbose:
+            ort.set_default_logger_severity(3)
+
+
+def capture_native_stderr(action: Any) -> tuple[Any, str]:
+    """Run `action()` with file descriptor 2 sent to a temporary file; returns (result, text).
+
+    onnxruntime logs from C++ straight to fd 2, past Python's sys.stderr and pytest's
+    capture of it. The fd is restored even when `action` raises.
+    """
+    with tempfile.TemporaryFile() as sink:
+        saved = os.dup(2)
+        os.dup2(sink.fileno(), 2)
+        try:
+            result = action()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        sink.seek(0)
+        return result, sink.read().decode("utf-8", errors="replace")
+
+
+def timed_session(
+    path: Path, request: ProviderRequest, threads: Threads, config: Mapping[str, str] | None = None
+) -> tuple[Any, float]:
+    """A quiet session and the seconds its creation took."""
+    start = time.perf_counter()
+    session = create_session(path, request, threads, config=config)
+    return session, time.perf_counter() - start
+
+
+def run_session(session: Any, inputs: Mapping[str, np.ndarray]) -> tuple[list[str], list[np.ndarray]]:
+    """Run the session on `inputs`; returns (output names, outputs) in graph order."""
+    names = [out.name for out in session.get_outputs()]
+    with inherent.spent("ort_run"):
+        outputs = session.run(names, dict(inputs))
+    return names, [np.asarray(o) for o in outputs]

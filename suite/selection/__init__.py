@@ -1,0 +1,1 @@
+"""What a run selects: named profiles and option parsing (profiles), shards (shard)."""
