@@ -8,16 +8,8 @@ import random
 import pandas as pd
 import pytest
 
-from suite.history.diff import (
-    Change,
-    DiffThresholds,
-    RunData,
-    classify,
-    diff_runs,
-    error_drift,
-    gate_failures,
-    parse_fail_on,
-)
+from suite.history.case_change import Change, classify
+from suite.history.diff import DiffThresholds, RunData, diff_runs, error_drift, gate_failures, parse_fail_on
 from suite.history.latency_verdict import LatencyThresholds, LatencyVerdict, judge_change
 from suite.report.diff import render_diff_section, render_markdown, version_changes
 from suite.selection.shard import Shard, models_of_shard, parse_shard

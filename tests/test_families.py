@@ -3,7 +3,7 @@
 import pandas as pd
 
 from suite.report.families import excluded_entries, family_counts, render_family_counts
-from suite.report.results import render_family_matrices
+from suite.report.matrices import render_family_matrices
 
 
 def row(model: str, family: str, exporter: str, status: str, stage: str = "done", message: str = "") -> dict:

@@ -3,7 +3,7 @@
 import pandas as pd
 
 from suite.report.frontier import frontier_table, render_frontier, signature
-from suite.report.results import render_html
+from suite.report.results_page import render_html
 
 
 def row(model: str, exporter: str, opset: int, status: str, stage: str, message: str, path: str = "ort") -> dict:

@@ -15,7 +15,8 @@ import sqlalchemy as sa
 from suite.cli import history as history_cli
 from suite.core.run_folder import HistoryError, RunPart
 from suite.history import references as history
-from suite.history.store import SCHEMA_VERSION, HistoryStore, schema_info
+from suite.history.schema import SCHEMA_VERSION, schema_info
+from suite.history.store import HistoryStore
 from tests.pg_server import postgres_bin, postgres_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -186,7 +187,7 @@ def test_without_sqlalchemy_the_plugin_loads_and_a_history_asks_for_it() -> None
         "import suite.plugin, suite.cli.combine\n"
         "from suite.core.run_folder import HistoryError\n"
         "try:\n"
-        "    suite.plugin._open_store('sqlite:///x.sqlite')\n"
+        "    suite.plugin.session.open_store('sqlite:///x.sqlite')\n"
         "except HistoryError as exc:\n"
         "    print(exc)\n"
     )

@@ -85,7 +85,7 @@ def test_rows_do_not_depend_on_pytest_benchmark_saving_its_json(pytester: pytest
 def test_an_old_pytest_benchmark_is_refused_before_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
     import importlib.metadata
 
-    from suite import plugin
+    from suite.plugin.settings import check_pytest_benchmark
     from suite.selection.profiles import SelectionError
 
     real = importlib.metadata.version
@@ -93,4 +93,4 @@ def test_an_old_pytest_benchmark_is_refused_before_the_run(monkeypatch: pytest.M
         importlib.metadata, "version", lambda name: "4.0.0" if name == "pytest-benchmark" else real(name)
     )
     with pytest.raises(SelectionError, match=r"needs pytest-benchmark >=5\.3,<6, found 4\.0\.0"):
-        plugin._check_pytest_benchmark()
+        check_pytest_benchmark()

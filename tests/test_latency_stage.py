@@ -11,14 +11,8 @@ import pandas as pd
 import pytest
 
 from suite.core.record import Status
-from suite.paths.latency import (
-    batch_is_dynamic,
-    benchmark_session,
-    draw_cases,
-    large_batch_dims,
-    latency_variants_for,
-    timed_dims,
-)
+from suite.paths.latency import benchmark_session
+from suite.paths.latency_cases import batch_is_dynamic, draw_cases, large_batch_dims, latency_variants_for, timed_dims
 from suite.report.latency import latency_rows, provider_comparison
 from suite.run.cases import Draw
 from suite.run.pipeline import StageFailure
@@ -189,7 +183,7 @@ def test_gpu_rows_ask_for_a_gpu_baseline_and_say_where_it_ran() -> None:
 
 
 def test_a_tf32_session_is_judged_strictly_with_tf32_off_and_its_error_reported() -> None:
-    from suite.paths.latency import numerics_policy, strict_request
+    from suite.paths.latency_numerics import numerics_policy, strict_request
     from suite.run.cases import Case
     from suite.runtime.providers import ProviderRequest
 

@@ -1,7 +1,7 @@
 import pytest
 
 from suite.core.record import Record, Status
-from suite.run import pipeline
+from suite.run import pipeline, records
 from suite.workers.isolate import RemoteError, WorkerCrashed, WorkerTimeout
 from zoo import expectations
 from zoo.expectations import Expectation
@@ -63,16 +63,16 @@ def test_expectations_turn_failures_into_xfail_and_flag_stale_ones(monkeypatch: 
     )
     failed = Record("gpt2-torchscript-op17-static-ort_cpu", "gpt2", "torchscript", 17, "static", "ort",
                     status=Status.EXPORT_ERROR, message="TypeError: boom")  # fmt: skip
-    result = pipeline.apply_expectation(failed)
+    result = records.apply_expectation(failed)
     assert result.status == Status.XFAIL and result.message == "TypeError: boom"
     assert "keyword inputs" in result.expectation
 
     passed = Record("gpt2-torchscript-op13-static-ort_cpu", "gpt2", "torchscript", 13, "static", "ort")
-    assert pipeline.apply_expectation(passed).status == Status.XPASS
+    assert records.apply_expectation(passed).status == Status.XPASS
 
     other = Record("gpt2-torchscript-op13-static-ort_cpu", "gpt2", "torchscript", 13, "static", "ort",
                    status=Status.MISMATCH, message="numbers")  # fmt: skip
-    assert pipeline.apply_expectation(other).status == Status.MISMATCH  # a different failure stays visible
+    assert records.apply_expectation(other).status == Status.MISMATCH  # a different failure stays visible
 
 
 def test_an_exception_without_message_is_named_by_where_it_was_raised() -> None:
@@ -121,20 +121,21 @@ def test_an_expectation_glob_may_list_alternatives() -> None:
 
 def test_a_cached_failure_now_known_as_a_harness_bug_runs_again() -> None:
     from suite.run.cache import CachedOutcome
-    from suite.run.pipeline import _reusable
+    from suite.run.pipeline import reusable
     from suite.workers.isolate import UNRESOLVABLE
 
     cause = {"stage": "export", "type_name": UNRESOLVABLE, "message": "cannot resolve 'x:y'", "traceback": ""}
-    assert _reusable(CachedOutcome("export_error", "old verdict", cause=cause)) is None
+    assert reusable(CachedOutcome("export_error", "old verdict", cause=cause)) is None
     kept = CachedOutcome("export_error", "RuntimeError: refused", cause={**cause, "type_name": "RuntimeError"})
-    assert _reusable(kept) is not None and _reusable(kept).status == "export_error"
-    assert _reusable(None) is None
+    assert reusable(kept) is not None and reusable(kept).status == "export_error"
+    assert reusable(None) is None
 
 
 def test_an_exports_check_runs_once_and_its_verdict_is_kept(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
     """onnx.checker and shape inference run once per export: a cached export is the same file."""
     from suite.onnx_files.checks import Artifact, inspect_artifact
     from suite.run.cache import Cache
+    from suite.run.exports import checked
     from suite.run.pipeline import CaseRunner, StageFailure
     from tests.onnx_models import matmul_chain
 
@@ -142,19 +143,17 @@ def test_an_exports_check_runs_once_and_its_verdict_is_kept(tmp_path, monkeypatc
     good, bad = tmp_path / "good.onnx", tmp_path / "bad.onnx"
     matmul_chain(good)
     bad.write_bytes(b"not a model")
-    keys = {"good": "k1", "bad": "k2"}
-    monkeypatch.setattr(runner, "export_key", lambda spec, case: keys[case])
-    info = runner.checked(None, "good", Artifact(good, ("y",)))  # type: ignore[arg-type]
+    info = checked(runner, "k1", Artifact(good, ("y",)))
     assert info == inspect_artifact(good)
     with pytest.raises(StageFailure) as first:
-        runner.checked(None, "bad", Artifact(bad, ("y",)))  # type: ignore[arg-type]
+        checked(runner, "k2", Artifact(bad, ("y",)))
     assert first.value.status == Status.EXPORT_ERROR and "onnx.checker" in first.value.message
 
     def must_not_run(path):
         raise AssertionError("a checked export must not be checked again")
 
-    monkeypatch.setattr("suite.run.pipeline.inspect_artifact", must_not_run)
-    assert runner.checked(None, "good", Artifact(good, ("y",))) == info  # type: ignore[arg-type]
+    monkeypatch.setattr("suite.run.exports.inspect_artifact", must_not_run)
+    assert checked(runner, "k1", Artifact(good, ("y",))) == info
     with pytest.raises(StageFailure) as again:
-        runner.checked(None, "bad", Artifact(bad, ("y",)))  # type: ignore[arg-type]
+        checked(runner, "k2", Artifact(bad, ("y",)))
     assert again.value.message == first.value.message

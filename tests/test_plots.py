@@ -12,8 +12,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from suite.report import plots
 from suite.report.latency import LATENCY_COLUMNS, latency_rows
+from suite.report.plots import figure, latency_bars, trend, vs_baseline
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 NAN = float("nan")
@@ -41,7 +41,7 @@ def _caption(fragment: str) -> str:
 def _assert_png(fragment: str) -> None:
     width, height = _png_size(fragment)
     assert width > 100 and height > 100
-    assert width <= plots.WIDTH_IN * plots.DPI + 1  # small enough for the HTML page
+    assert width <= figure.WIDTH_IN * figure.DPI + 1  # small enough for the HTML page
 
 
 def _lat(model: str, variant: str, p50: float, status: str = "pass", provider: str = "cpu") -> dict[str, Any]:
@@ -73,9 +73,9 @@ def latency() -> pd.DataFrame:
 
 
 def test_latency_and_speedup_charts_draw_passing_rows(latency: pd.DataFrame) -> None:
-    _assert_png(plots.latency_chart(latency))
-    _assert_png(plots.speedup_chart(latency))
-    assert plots.LATENCY_TITLE in plots.latency_chart(latency)  # the title is the alt text
+    _assert_png(latency_bars.latency_chart(latency))
+    _assert_png(latency_bars.speedup_chart(latency))
+    assert latency_bars.LATENCY_TITLE in latency_bars.latency_chart(latency)  # the title is the alt text
 
 
 def test_several_providers_label_bars_variant_at_provider() -> None:
@@ -89,10 +89,10 @@ def test_several_providers_label_bars_variant_at_provider() -> None:
             ]
         )
     )
-    series = plots._latency_series(frame, "p50_ms")
+    series = latency_bars._latency_series(frame, "p50_ms")
     assert sorted(series["series"]) == ["fp32 @ cpu", "fp32 @ openvino", "quant_fp16 @ cpu"]
-    _assert_png(plots.latency_chart(frame))
-    _assert_png(plots.speedup_chart(frame))
+    _assert_png(latency_bars.latency_chart(frame))
+    _assert_png(latency_bars.speedup_chart(frame))
 
 
 @pytest.mark.parametrize(
@@ -101,10 +101,10 @@ def test_several_providers_label_bars_variant_at_provider() -> None:
     ids=["no-columns", "no-rows"],
 )
 def test_empty_frames_draw_nothing(frame: pd.DataFrame) -> None:
-    assert plots.latency_chart(frame) == ""
-    assert plots.speedup_chart(frame) == ""
-    assert plots.diff_latency_chart(frame) == ""
-    assert plots.trend_chart(frame, ["a"]) == ""
+    assert latency_bars.latency_chart(frame) == ""
+    assert latency_bars.speedup_chart(frame) == ""
+    assert vs_baseline.diff_latency_chart(frame) == ""
+    assert trend.trend_chart(frame, ["a"]) == ""
 
 
 def test_only_failing_rows_draw_nothing() -> None:
@@ -117,14 +117,14 @@ def test_only_failing_rows_draw_nothing() -> None:
             ]
         )
     )
-    assert plots.latency_chart(frame) == ""
-    assert plots.speedup_chart(frame) == ""
+    assert latency_bars.latency_chart(frame) == ""
+    assert latency_bars.speedup_chart(frame) == ""
 
 
 def test_speedup_chart_needs_a_variant_besides_fp32() -> None:
     frame = latency_rows(pd.DataFrame([_lat("m", "fp32", 4.0), _lat("n", "fp32", 2.0)]))
-    assert plots.latency_chart(frame) != ""
-    assert plots.speedup_chart(frame) == ""
+    assert latency_bars.latency_chart(frame) != ""
+    assert latency_bars.speedup_chart(frame) == ""
 
 
 def _diff(count: int) -> pd.DataFrame:
@@ -154,7 +154,7 @@ def test_diff_chart_skips_cases_without_a_ratio() -> None:
         ],
         ignore_index=True,
     )
-    fragment = plots.diff_latency_chart(diff)
+    fragment = vs_baseline.diff_latency_chart(diff)
     _assert_png(fragment)
     assert _caption(fragment).startswith("6 latency cases")
     assert "Showing" not in _caption(fragment)
@@ -169,14 +169,14 @@ def test_diff_chart_without_any_ratio_draws_nothing() -> None:
             "detectable_change": [NAN, NAN],
         }
     )
-    assert plots.diff_latency_chart(diff) == ""
+    assert vs_baseline.diff_latency_chart(diff) == ""
 
 
 def test_diff_chart_over_sixty_cases_keeps_the_extremes() -> None:
-    fragment = plots.diff_latency_chart(_diff(75))
+    fragment = vs_baseline.diff_latency_chart(_diff(75))
     _assert_png(fragment)
     assert "30 largest and 30 smallest of 75" in _caption(fragment)
-    rows = plots._diff_rows(_diff(75))
+    rows = vs_baseline._diff_rows(_diff(75))
     assert rows["ratio"].is_monotonic_increasing  # head and tail are the smallest and largest
 
 
@@ -195,23 +195,23 @@ def _trend(runs: int) -> pd.DataFrame:
 
 
 def test_trend_chart_draws_latency_and_status_panels() -> None:
-    fragment = plots.trend_chart(_trend(6), ["m-lat.fp32.cpu", "m-tf_roundtrip", "not-in-trend"])
+    fragment = trend.trend_chart(_trend(6), ["m-lat.fp32.cpu", "m-tf_roundtrip", "not-in-trend"])
     _assert_png(fragment)
     assert "cases shown" not in _caption(fragment)
 
 
 def test_trend_chart_without_known_cases_draws_nothing() -> None:
-    assert plots.trend_chart(_trend(3), []) == ""
-    assert plots.trend_chart(_trend(3), ["not-in-trend"]) == ""
+    assert trend.trend_chart(_trend(3), []) == ""
+    assert trend.trend_chart(_trend(3), ["not-in-trend"]) == ""
 
 
 def test_trend_chart_caps_cases_and_runs() -> None:
-    trend = pd.concat(
+    runs = pd.concat(
         [_trend(35).assign(case_id=lambda f, i=i: f["case_id"] + f"-{i}") for i in range(7)], ignore_index=True
     )
-    case_ids = list(dict.fromkeys(trend["case_id"]))
+    case_ids = list(dict.fromkeys(runs["case_id"]))
     assert len(case_ids) == 14
-    fragment = plots.trend_chart(trend, case_ids)
+    fragment = trend.trend_chart(runs, case_ids)
     _assert_png(fragment)
     caption = _caption(fragment)
     assert "12 of 14 cases shown" in caption
@@ -219,16 +219,17 @@ def test_trend_chart_caps_cases_and_runs() -> None:
 
 
 def test_run_order_follows_started_at() -> None:
-    assert plots._run_order(_trend(3)) == [f"202601{k:02d}-120000-{3999 + k}" for k in (1, 2, 3)]
-    assert plots._short_run_id("20260131-142501-4242") == "01-31 14:25"
+    assert trend._run_order(_trend(3)) == [f"202601{k:02d}-120000-{3999 + k}" for k in (1, 2, 3)]
+    assert trend._short_run_id("20260131-142501-4242") == "01-31 14:25"
 
 
 def test_charts_leave_pyplot_alone() -> None:
     """Drawing never imports pyplot, whose backend and figure registry are process-wide."""
     code = (
-        "import sys, pandas as pd; from suite.report import plots; "
+        "import sys, pandas as pd; "
+        "from suite.report.plots import figure, latency_bars, ratio_axis, trend, vs_baseline; "
         "frame = pd.DataFrame({'model': ['m'], 'variant': ['fp32'], 'status': ['pass'], 'p50_ms': [1.0]}); "
-        "assert plots.latency_chart(frame); "
+        "assert latency_bars.latency_chart(frame); "
         "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
@@ -248,9 +249,11 @@ def test_ab_chart_draws_timed_cases_and_the_latency_section_shows_them() -> None
             {**_lat("gru", "fp32", 1.0), "ab_baseline_run": "base-1", "ab_verdict": "identical artifact"},
         ]
     )
-    chart = plots.ab_chart(rows)
+    chart = vs_baseline.ab_chart(rows)
     _assert_png(chart)
     assert _caption(chart).startswith("2 latency cases timed A/B")  # the identical artifact has no ratio
     section = render_latency(rows)
     assert "Latency A/B against base-1" in section and "slower 1, unchanged 1, identical artifact 1" in section
-    assert plots.ab_chart(rows.iloc[[2]]) == "" and "Latency A/B" not in render_latency(rows.drop(columns="ab_verdict"))
+    assert vs_baseline.ab_chart(rows.iloc[[2]]) == "" and "Latency A/B" not in render_latency(
+        rows.drop(columns="ab_verdict")
+    )

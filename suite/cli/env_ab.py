@@ -31,8 +31,8 @@ from suite.core.run_folder import HistoryError, read_run_folder
 from suite.judge.inputs import make_inputs
 from suite.latency_ab.interleaved import SESSIONS, AbPlan, Side, judge, time_sides
 from suite.latency_ab.kept_artifacts import ArtifactStore
-from suite.paths.latency import timed_dims
 from suite.paths.latency_ab import outputs_agreement
+from suite.paths.latency_cases import timed_dims
 from suite.runtime.providers import alias_name
 from zoo.registry import ModelRegistry, UnknownModelError, ZooModuleError
 
@@ -193,7 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def render(table: pd.DataFrame, a: str, b: str) -> str:
     from suite.report.latency import frame_table
-    from suite.report.plots import ab_chart
+    from suite.report.plots.vs_baseline import ab_chart
 
     return (
         "<!doctype html><meta charset='utf-8'><title>Environment A/B</title>"

@@ -128,7 +128,7 @@ def _cmd_trend(args: argparse.Namespace) -> int:
             )
             print(f"  {run['started_at']:<26} {run['run_id']:<30} {run['status']:<14} {p50}")
     if args.out:
-        from suite.report.plots import trend_chart
+        from suite.report.plots.trend import trend_chart
 
         args.out.mkdir(parents=True, exist_ok=True)
         page = args.out / "trend.html"

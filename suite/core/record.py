@@ -33,7 +33,7 @@ class Status(enum.StrEnum):
 
 @dataclass(frozen=True)
 class Record:
-    """One case's row, built once from the case and its outcome (suite.run.pipeline.record_of) and
+    """One case's row, built once from the case and its outcome (suite.run.records.record_of) and
     flattened at the reporting edge.
 
     `stage` is the last stage reached: build, reference, export, check,

@@ -14,6 +14,7 @@ from suite.core.record import Record
 from suite.paths.latency import PATH, LatencySettings
 from suite.run.cases import Case
 from suite.run.pipeline import CaseRunner, Prepared
+from suite.run.records import run_case
 
 ZOO_PATH = PATH
 # A case that stops before timing (a fallback, a failed transform) leaves the fixture unused; its row says why.
@@ -32,4 +33,4 @@ def test_latency(
     def measure(runner: CaseRunner, case: Case, trail: Trail, prepared: Prepared) -> Outcome:
         return PATH.run(runner, case, trail, prepared, benchmark, zoo_latency_settings)
 
-    zoo_check(zoo_runner.run_case(zoo_case, measure))
+    zoo_check(run_case(zoo_runner, zoo_case, measure))

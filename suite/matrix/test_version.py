@@ -6,9 +6,10 @@ from suite.core.record import Record
 from suite.paths.version import PATH
 from suite.run.cases import Case
 from suite.run.pipeline import CaseRunner
+from suite.run.records import run_case
 
 ZOO_PATH = PATH
 
 
 def test_version_converter(zoo_case: Case, zoo_runner: CaseRunner, zoo_check: Callable[[Record], None]) -> None:
-    zoo_check(zoo_runner.run_case(zoo_case, PATH.run))
+    zoo_check(run_case(zoo_runner, zoo_case, PATH.run))

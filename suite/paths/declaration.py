@@ -18,7 +18,7 @@ class PathSpec:
     name: str  # the --zoo-paths name, and the rows' `path`
     title: str  # the report's heading for its rows
     cases: Callable[[Draw], list[Case]]  # its cases for the run's selection
-    # run(runner, case, trail, prepared, ...) takes the case down the path (suite.run.pipeline.PathRunner)
+    # run(runner, case, trail, prepared, ...) takes the case down the path (suite.run.records.PathRunner)
     # and returns its Outcome; the latency path's run also takes pytest-benchmark's fixture and
     # the run's latency settings.
     run: Callable[..., None]

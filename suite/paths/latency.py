@@ -6,6 +6,8 @@ pools, time session.run at batch 1 through pytest-benchmark (warm-up and
 calibrated rounds), then throughput at a larger batch where the batch axis is
 dynamic, and the eager model's latency on the same inputs as the baseline.
 Latency is measured serially; the plugin refuses the path under pytest-xdist.
+Which cases are drawn and at which sizes: suite.paths.latency_cases; how a row's
+numerics are judged: suite.paths.latency_numerics.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import functools
 import json
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,27 +23,23 @@ from typing import Any
 import numpy as np
 
 from suite.core import inherent
-from suite.core.figures import FloorRatio, Numerics
 from suite.core.outcome import FieldFigures, Outcome, Trail
 from suite.core.record import Status
-from suite.judge.compare import compare_outputs
-from suite.judge.inputs import Probe, dims_label, make_inputs
+from suite.judge.inputs import make_inputs
 from suite.paths.declaration import LATENCY, PathSpec
 from suite.paths.latency_ab import AbSettings, ab_stage
-from suite.run.cases import Case, Draw, opsets_of, representative_exporter
+from suite.paths.latency_cases import BATCH_DIM, FP32, draw_cases, large_batch_dims, timed_dims
+from suite.paths.latency_numerics import effective_options, judge_numerics
+from suite.run.cases import Case
 from suite.run.pipeline import CaseRunner, Prepared, StageFailure
-from suite.run.transforms import OPTIMIZE, QUANTIZE, transform_named, transforms_for
 from suite.run.variants import build_variant
 from suite.runtime.placement import probe_provider
-from suite.runtime.providers import TF32_OPTION, ProviderRequest
+from suite.runtime.providers import ProviderRequest
 from suite.runtime.sessions import Threads, timed_session
 from suite.runtime.timing import LatencyStats, TimingPlan, calibrate, sample, summarize
-from zoo.expectations import expectation_for
 from zoo.spec import ModelSpec
 
 LARGE_BATCH = 8
-BATCH_DIM = "batch"
-FP32 = "fp32"  # the export itself, untransformed
 
 
 @dataclass(frozen=True)
@@ -54,13 +52,6 @@ class LatencySettings:
     ab: AbSettings | None = None  # keep the timed files; time a baseline's against them
 
 
-def exact(variant: str) -> bool:
-    """Whether a variant's numerics must match eager within the model's bounds on every provider:
-    FP32 and optimizations; quantized ones are judged against FP32 by the quantize path's policy,
-    and only recorded here."""
-    return variant == FP32 or transform_named(variant).kind == OPTIMIZE
-
-
 GPU_PROVIDERS = ("CUDAExecutionProvider", "TensorrtExecutionProvider")
 
 
@@ -68,64 +59,6 @@ def eager_device_for(request: ProviderRequest) -> str:
     """Where the eager baseline of a row runs: on the GPU for GPU providers, so speedup_vs_eager
     compares like with like (the worker runs it on the CPU, and says so, where torch sees no GPU)."""
     return "cuda" if request.name in GPU_PROVIDERS else "cpu"
-
-
-def latency_variants_for(spec: ModelSpec, draw: Draw) -> list[str]:
-    """FP32, an offline optimization, and every quantization the run selects for the model.
-
-    The optimization is onnxruntime.transformers' for BERT/GPT-2, else ORT's "extended"
-    level: "all" adds the NCHWc layout, contrib ops only ORT's CPU provider runs (ORT
-    warns such a file is tied to the machine that wrote it), which no other provider loads.
-    The quantizations are timed here only: the quantize path's table takes their speedup
-    from these rows, so each variant is timed once, by one method.
-    """
-    optimized = "opt_transformers" if transform_named("opt_transformers").applies_to(spec) else "opt_ort_extended"
-    return [FP32, optimized, *transforms_for(QUANTIZE, draw)(spec)]
-
-
-def batch_is_dynamic(spec: ModelSpec) -> bool:
-    """Every input has a dynamic "batch" axis first, so the model can be fed larger batches."""
-    return bool(spec.inputs) and all(inp.dynamic_dims.get(0) == BATCH_DIM for inp in spec.inputs)
-
-
-def draw_cases(draw: Draw) -> list[Case]:
-    """Per model: its representative export (dynamic where the batch axis is, so larger batches
-    can be timed), times its latency variants, times the providers; grouped by model."""
-    cases = []
-    for spec in draw.specs:
-        exporter = representative_exporter(spec, draw.opsets)
-        if exporter is None:
-            continue
-        opset = max(opsets_of(spec, exporter, draw.opsets))
-        shape = _latency_shape(spec, exporter, opset, draw.shapes)
-        for provider in draw.providers:
-            for variant in latency_variants_for(spec, draw):
-                label = f"lat.{variant}.{provider.label}"
-                cases.append(Case(spec.name, exporter, opset, shape, "latency", label, variant, provider))
-    return cases
-
-
-def _latency_shape(spec: ModelSpec, exporter: str, opset: int, shapes: Sequence[str]) -> str:
-    """Dynamic where the batch axis is and the dynamic export is not a known failure on ONNX Runtime
-    (zoo/expectations.py): a dynamic export that only runs at its traced size cannot be timed at batch 1."""
-    if not (batch_is_dynamic(spec) and "dynamic" in shapes):
-        return "static"
-    known_broken = expectation_for(Case(spec.name, exporter, opset, "dynamic").case_id)  # its ort case
-    return "static" if known_broken is not None else "dynamic"
-
-
-def _takes_any_batch(spec: ModelSpec, shape: str) -> bool:
-    return shape == "dynamic" and batch_is_dynamic(spec)
-
-
-def timed_dims(spec: ModelSpec, shape: str) -> dict[str, int]:
-    """Sizes latency is measured at: batch 1 where the export takes any batch, else the export's own."""
-    return {**spec.dims, BATCH_DIM: 1} if _takes_any_batch(spec, shape) else dict(spec.dims)
-
-
-def large_batch_dims(spec: ModelSpec, shape: str, batch: int) -> dict[str, int] | None:
-    """Sizes at the larger batch, or None where the export's batch axis is fixed."""
-    return {**spec.dims, BATCH_DIM: batch} if _takes_any_batch(spec, shape) else None
 
 
 def benchmark_session(
@@ -206,21 +139,6 @@ class Samples(FieldFigures):
     samples_ms: list[float]  # per round, for the history's significance test; not a column of the CSV
 
 
-@dataclass(frozen=True)
-class ProviderNumerics(FieldFigures):
-    provider_options_in_effect: str  # JSON, as onnxruntime reports them (defaults included)
-    numerics_policy: str  # how the row's numerics are judged, in words
-
-
-@dataclass(frozen=True)
-class Tf32Figures(FieldFigures):
-    """Where the timed session uses TF32 math: its error, beside the strict (TF32 off) session's."""
-
-    tf32_max_abs_err: float | None
-    tf32_floor_ratio: float | None
-    strict_max_abs_err: float | None
-
-
 def run_latency(
     runner: CaseRunner, case: Case, trail: Trail, prepared: Prepared, benchmark: Any, settings: LatencySettings
 ) -> Outcome:
@@ -274,8 +192,8 @@ def run_latency(
         trail.enter("ab")
         threads = settings.threads
         trail.add(*ab_stage(settings.ab, case.case_id, model_path, request, threads, feeds, spec.tolerance))
-    effective = _effective_options(session, request)
-    return _judge_numerics(trail, case, prepared, dims, first, effective, model_path, settings)
+    effective = effective_options(session, request)
+    return judge_numerics(trail, case, prepared, dims, first, effective, model_path, settings.threads)
 
 
 def _verified_session(
@@ -331,92 +249,6 @@ def _large_batch(session: Any, spec: ModelSpec, case: Case, settings: LatencySet
         settings.large_batch,
         round(stats.p50_ms, 5),
         round(settings.large_batch * 1000.0 / stats.p50_ms, 2),
-    )
-
-
-def _effective_options(session: Any, request: ProviderRequest) -> dict[str, str]:
-    """The provider options the session runs with (defaults included), as onnxruntime reports them."""
-    try:
-        return {str(k): str(v) for k, v in session.get_provider_options().get(request.name, {}).items()}
-    except Exception:  # noqa: BLE001 - a build without the call; the row then shows the options asked for
-        return request.option_dict()
-
-
-def strict_request(request: ProviderRequest, effective: Mapping[str, str]) -> ProviderRequest | None:
-    """The same provider with TF32 math off, where the timed session uses it (the CUDA provider's
-    default on GPUs that have it), so FP32 numerics can be judged strictly; else None."""
-    if effective.get(TF32_OPTION) != "1":
-        return None
-    options = (*((k, v) for k, v in request.options if k != TF32_OPTION), (TF32_OPTION, "0"))
-    return ProviderRequest(request.name, options)
-
-
-def numerics_policy(case: Case, strict: ProviderRequest | None, rule: str, against: str = "eager") -> str:
-    """How this row's numerics are judged, in words, for the report (`rule`: the bounds' rule,
-    `against`: what the reference is)."""
-    fp32 = f"{rule} vs {against}"
-    if not exact(case.variant):
-        return "recorded, not judged here (the quantize path judges quantized variants against FP32)"
-    if strict is not None:
-        return f"FP32 judged with {TF32_OPTION}=0 ({fp32}); the timed session's TF32 error is reported, not judged"
-    return f"FP32 judged on the timed session ({fp32})"
-
-
-def _judge_numerics(
-    trail: Trail,
-    case: Case,
-    prepared: Prepared,
-    dims: Mapping[str, int],
-    outputs: list[Any],
-    effective: Mapping[str, str],
-    model_path: Path,
-    settings: LatencySettings,
-) -> Outcome:
-    """Outputs on this provider against eager: recorded always, judged for unquantized variants.
-
-    Where the timed session uses TF32 math, its error is TF32 rounding, not a verdict: a second
-    session with TF32 off is judged with the FP32 tolerance, so a wrong kernel still fails.
-    """
-    trail.enter("compare")
-    strict = strict_request(case.provider, effective)
-    reference = prepared.reference_at(Probe(dims))
-    policy = numerics_policy(case, strict, reference.rule, reference.against or "eager")
-    trail.add(ProviderNumerics(json.dumps(dict(effective), sort_keys=True), policy))
-    comparison = _against_eager(prepared, dims, outputs)
-    timed = Numerics(max_abs_err=comparison.worst("max_abs_err"), sizes_checked=dims_label(dims))
-    trail.add(timed, FloorRatio(comparison.worst("floor_ratio")))
-    if strict is not None:
-        tf32_floor_ratio = comparison.worst("floor_ratio")
-        try:
-            session, _ = timed_session(model_path, strict, settings.threads)
-            with inherent.spent("ort_run"):
-                strict_outputs = session.run(None, make_inputs(prepared.spec, dims))
-            comparison = _against_eager(prepared, dims, strict_outputs)
-        except Exception as exc:  # noqa: BLE001 - the strict session is part of this row's verdict
-            raise StageFailure(Status.RUNTIME_ERROR, f"the {TF32_OPTION}=0 session failed: {exc}") from None
-        # The judged floor ratio is the strict session's; the TF32 figures stay beside it.
-        trail.add(
-            Tf32Figures(timed.max_abs_err, tf32_floor_ratio, comparison.worst("max_abs_err")),
-            FloorRatio(comparison.worst("floor_ratio")),
-        )
-    if exact(case.variant) and not comparison.ok:
-        mode = f" with {TF32_OPTION}=0" if strict is not None else ""
-        return trail.failed(
-            Status.MISMATCH, f"{case.provider.name}{mode} output differs from eager: {comparison.message}"
-        )
-    return trail.passed()
-
-
-def _against_eager(prepared: Prepared, dims: Mapping[str, int], outputs: Sequence[Any]) -> Any:
-    names = list(prepared.artifact.output_names)
-    reference = prepared.reference_at(Probe(dims))
-    return compare_outputs(
-        reference.outputs,
-        [np.asarray(o) for o in outputs],
-        expected_names=names,
-        candidate_names=names,
-        tolerance=reference.bounds,
-        task=prepared.spec.task,
     )
 
 

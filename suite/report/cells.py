@@ -1,4 +1,5 @@
-"""Pieces every HTML table of the reports shares: status colours and how a cell prints a value.
+"""Pieces every HTML table of the reports shares: status colours, how a cell prints a value, and
+the anchor a case's row is linked by.
 
 A module of its own so the run report, the latency and diff sections and the charts use one
 palette without importing each other.
@@ -37,3 +38,8 @@ def cell_text(value: Any) -> str:
         # Counts read back from CSV as floats (a NaN in the column) print as counts: 2000, not 2e+03.
         return str(int(value)) if value.is_integer() and abs(value) < 1e9 else f"{value:.3g}"
     return str(value)
+
+
+def case_anchor(case_id: str) -> str:
+    """The HTML id of a case's row in the details table, which matrix cells and other tables link to."""
+    return "case-" + "".join(c if c.isalnum() or c in "-_" else "_" for c in case_id)

@@ -190,7 +190,8 @@ def render_diff_section(
     trend: pd.DataFrame | None = None,
 ) -> str:
     """What changed since the baseline: the verdict, counts, regressed and fixed, latency, trends."""
-    from suite.report.plots import diff_latency_chart, trend_chart
+    from suite.report.plots.trend import trend_chart
+    from suite.report.plots.vs_baseline import diff_latency_chart
 
     found = counts(diff)
     badge = (

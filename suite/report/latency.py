@@ -142,7 +142,7 @@ def provider_comparison(frame: pd.DataFrame) -> pd.DataFrame:
 
 def render_latency(frame: pd.DataFrame) -> str:
     """The latency section of results.html: every variant on every provider, then providers side by side."""
-    from suite.report.plots import latency_chart, speedup_chart
+    from suite.report.plots.latency_bars import latency_chart, speedup_chart
 
     rows = latency_rows(frame)
     if rows.empty:
@@ -160,7 +160,7 @@ def render_latency(frame: pd.DataFrame) -> str:
 
 def _ab_section(frame: pd.DataFrame) -> str:
     """The A/B against the baseline's artifacts, where the run timed any (first: it is the verdict)."""
-    from suite.report.plots import ab_chart
+    from suite.report.plots.vs_baseline import ab_chart
 
     if "ab_verdict" not in frame.columns:
         return ""

@@ -22,7 +22,7 @@ from suite.workers.settings import WorkerSettings
 from zoo.spec import EntryExcluded
 
 # What the torch worker's fork server imports once (suite.workers.isolate.Worker's preload): a torch.export
-# export gets a new process every time (suite.run.pipeline.FRESH_PROCESS_EXPORTERS), and importing these
+# export gets a new process every time (suite.run.exports.FRESH_PROCESS_EXPORTERS), and importing these
 # again for each one cost about a second. Nothing here may import TensorFlow.
 PRELOAD = ("torch", "torchvision", "transformers", "onnx", "onnxscript", "suite.workers.torch_models", "zoo.models")
 _MODEL_CACHE: OrderedDict[str, Any] = OrderedDict()

@@ -1,0 +1,119 @@
+"""The outputs a case is judged against, with their bounds.
+
+For a zoo model: the eager model's outputs on each probe, through the cache, bounded by its
+float64 run where it has one. For an ONNX file from outside: its stored outputs, or, where it
+stores none, ONNX Runtime CPU's on the file in the onnx worker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import numpy as np
+
+from suite.core.messages import clip
+from suite.core.record import Status
+from suite.judge.floor import FLOAT64_RUN_VERSION, bounds_for
+from suite.judge.hops import Reference
+from suite.judge.inputs import Probe
+from suite.onnx_files.checks import Artifact
+from suite.onnx_files.sources import stored_data
+from suite.run.cache import CachedOutcome, content_key
+from suite.run.key_parts import code_digest
+from suite.run.pipeline import CaseRunner, ModelFunctionPick, StageFailure, reclassified
+from suite.workers import onnx_files  # noqa: TID251 - ONNX Runtime CPU on the file, for CaseRunner.call
+from zoo.spec import FileSource, ModelSpec
+
+
+def reference(runner: CaseRunner, spec: ModelSpec, probe: Probe) -> list[np.ndarray]:
+    """Eager outputs on the probe's inputs, from the cache or the model's worker."""
+    outputs, failure = _eager_outputs(runner, spec, probe, lambda f: f.eager_outputs, "reference")
+    if failure is not None:
+        raise StageFailure(Status(failure.status), failure.message, failure.detail)
+    return outputs
+
+
+def judged_reference(runner: CaseRunner, spec: ModelSpec, probe: Probe) -> Reference:
+    """The eager outputs with their bounds, calibrated from a float64 run where the model has one."""
+    ref32 = reference(runner, spec, probe)
+    ref64, failure = _eager_outputs(runner, spec, probe, lambda f: f.eager_outputs_float64, "reference64")
+    if failure is not None:
+        bounds, _ = bounds_for(ref32, None, spec.tolerance)
+        return Reference(ref32, bounds, f"static (no float64 run: {clip(failure.message, 160)})")
+    bounds, rule = bounds_for(ref32, ref64, spec.tolerance)
+    return Reference(ref32, bounds, rule)
+
+
+def _eager_outputs(
+    runner: CaseRunner, spec: ModelSpec, probe: Probe, function: ModelFunctionPick, kind: str
+) -> tuple[list[np.ndarray], CachedOutcome | None]:
+    """A worker's outputs on the probe's inputs through the cache; (outputs, None) or ([], failure).
+
+    A model error is kept in the cache; a crash or timeout is retried next run; any other
+    worker failure propagates.
+    """
+    key = content_key(
+        kind=kind,
+        model=spec.name,
+        digest=runner.digest(spec),
+        code=code_digest(spec),
+        dims=probe.label,
+        **({"float64_run": FLOAT64_RUN_VERSION} if kind == "reference64" else {}),
+        **runner.versions(spec.framework),
+    )
+    cached = runner.cache.load_arrays(f"{kind}s", key) if runner.use_cache else None
+    if cached is None:
+        try:
+            outputs = runner.model_call(spec, kind, function, spec.name, probe.inputs(spec))
+            outcome = CachedOutcome("ok")
+        except StageFailure as failure:
+            if failure.status != Status.MODEL_ERROR:
+                raise
+            outputs, outcome = [], failure.outcome()
+        runner.cache.store_arrays(f"{kind}s", key, outcome, outputs)
+    else:
+        outcome, outputs = cached
+        outcome = reclassified(outcome)
+    return (list(outputs), None) if outcome.status == "ok" else ([], outcome)
+
+
+def eager_references(runner: CaseRunner, spec: ModelSpec) -> Callable[[Probe], Reference]:
+    """judged_reference for one case, kept per probe: every hop of a path asks for the same ones."""
+    kept: dict[str, Reference] = {}
+
+    def reference_at(probe: Probe) -> Reference:
+        if probe.label not in kept:
+            kept[probe.label] = judged_reference(runner, spec, probe)
+        return kept[probe.label]
+
+    return reference_at
+
+
+def file_references(
+    runner: CaseRunner,
+    spec: ModelSpec,
+    file: FileSource,
+    artifact: Artifact,
+    ran: Mapping[str, list[np.ndarray]],
+) -> Callable[[Probe], Reference]:
+    """The references of an ONNX file from outside, per probe: draw N's are the stored outputs of
+    test_data_set_(N mod count), as its inputs are; without stored outputs, ONNX Runtime CPU's on
+    the file, from `ran` (by probe label) or run in the onnx worker for another draw."""
+    stored = len(file.data_sets)
+    kept = dict(ran)
+
+    def reference_at(probe: Probe) -> Reference:
+        if stored:
+            index = probe.draw % stored
+            outputs = list(stored_data(file, spec.input_names(), index, runner.limits).outputs)
+            source = f"the stored outputs of {file.data_sets[index].name}"
+        else:
+            if probe.label not in kept:  # another draw (a variant's evaluation inputs)
+                kept[probe.label] = runner.call(
+                    "onnx", "reference", onnx_files.ort_cpu_outputs, str(artifact.path), [probe.inputs(spec)]
+                )[0]
+            outputs, source = kept[probe.label], "ONNX Runtime CPU on the file (no stored outputs)"
+        bounds, _ = bounds_for(outputs, None, spec.tolerance)
+        return Reference(outputs, bounds, "static (an ONNX file has no float64 run)", against=source)
+
+    return reference_at
