@@ -77,7 +77,7 @@ class Transcript:
         return done
 
     def history(self, url: str, *args: str, expect: tuple[int, ...] = (0,)) -> subprocess.CompletedProcess[str]:
-        return self.run([sys.executable, "-m", "suite.cli.history", "--db", url, *args], expect=expect)
+        return self.run([sys.executable, "-m", "suite.cli.history", "--zoo-history", url, *args], expect=expect)
 
 
 def files_holding(folder: Path, secret: str) -> list[str]:

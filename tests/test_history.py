@@ -84,7 +84,12 @@ def test_three_runs_are_listed_newest_first_with_state_and_baseline(store_url: s
     assert history.run_id_for("nightly", store) == "r2"
     assert history.run_id_for("latest", store) == "r3"
     assert history.run_id_for("latest", store, exclude="r3") == "r2"
-    assert history.run_id_for("previous", store) == "r2"
+    assert history.run_id_for("previous", store) == "r2"  # no candidate: the run before `latest`
+    # `previous` is the newest run started before the candidate, not the second other than it.
+    assert history.run_id_for("previous", store, exclude="r3") == "r2"
+    assert history.run_id_for("previous", store, exclude="r2") == "r1"
+    with pytest.raises(HistoryError, match="no previous complete run started before run r1"):
+        history.run_id_for("previous", store, exclude="r1")
     assert {r["note"] for r in store.run_rows("r1")} == {"r1"}  # every column of the row comes back
     with pytest.raises(HistoryError, match="neither a run folder, a baseline name nor a run id"):
         history.run_id_for("nightyl", store)
@@ -154,7 +159,7 @@ def test_the_command_line_imports_lists_promotes_and_diffs(tmp_path: Path) -> No
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "suite.cli.history", "--db", db, *args],
+            [sys.executable, "-m", "suite.cli.history", "--zoo-history", db, *args],
             cwd=ROOT,
             capture_output=True,
             text=True,

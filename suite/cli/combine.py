@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from suite.cli.pipes import quiet_on_closed_pipe
 from suite.core.run_folder import HistoryError, read_jsonl
 from suite.report.latency import frame_table, latency_rows, provider_comparison
 
@@ -86,6 +87,7 @@ def _source_row(run_dir: Path, meta: dict) -> str:
     return "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>"
 
 
+@quiet_on_closed_pipe
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m suite.cli.combine", description=__doc__.split("\n\n")[0])
     parser.add_argument("runs", nargs="+", type=Path, help="run folders (reports/runs/<stamp>)")

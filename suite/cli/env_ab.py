@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from suite.cli.pipes import quiet_on_closed_pipe
 from suite.core.run_folder import HistoryError, read_run_folder
 from suite.judge.inputs import make_inputs
 from suite.latency_ab.interleaved import SESSIONS, AbPlan, Side, judge, time_sides
@@ -145,6 +146,7 @@ def _load(worker: TimingWorker, model: Path, scratch: Path, threads: dict[str, i
     return f"{loaded['package']} {loaded['version']} {provider}", arrays
 
 
+@quiet_on_closed_pipe
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m suite.cli.env_ab", description=__doc__.splitlines()[0])
     parser.add_argument("run_dir", type=Path, help="a run folder whose latency rows kept their artifacts")

@@ -21,6 +21,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from suite.cli.pipes import quiet_on_closed_pipe
 from suite.runtime.environment import benchmark_version_problem
 
 # Module -> what to install when it is missing.
@@ -87,6 +88,7 @@ def library_path() -> str:
     return ":".join([*nvidia_lib_dirs(), *([current] if current else [])])
 
 
+@quiet_on_closed_pipe
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m suite.cli.gpu_setup", description=__doc__.split("\n\n")[0])
     parser.add_argument("--print-env", action="store_true", help="print `export LD_LIBRARY_PATH=...` when ready")

@@ -7,8 +7,14 @@
     python -m suite.cli.history trend 'resnet18-*-lat.fp32.*'
 
 A run reference (RUN, --baseline) is a run folder, a run id, a baseline name, `latest`
-(the newest complete run) or `previous` (the one before it). The database is
---db URL, else $ZOO_HISTORY_URL, else sqlite:///reports/history.sqlite.
+(the newest complete run other than the candidate) or `previous` (the newest complete run started
+before the candidate). The database is the one a run with the same options uses (one rule,
+suite.core.run_folder.history_url): --zoo-history URL, else $ZOO_HISTORY_URL, else
+DIR/history.sqlite for --zoo-report-dir DIR (default: reports in the working folder). Each
+command says on stderr which database it used.
+
+`promote` refuses a run that judged no case, or fewer cases than the run the name points to
+now (exit 2); --force promotes it anyway.
 """
 
 from __future__ import annotations
@@ -19,29 +25,43 @@ import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
+from suite.cli.pipes import quiet_on_closed_pipe
 from suite.core.redact import redact
 from suite.core.run_folder import HISTORY_ENV, HistoryError, history_url
 from suite.history.diff import DiffThresholds, parse_fail_on
 from suite.history.latency_verdict import LatencyThresholds
-from suite.history.references import import_folder, resolve, run_id_for
+from suite.history.references import import_folder, promotion_refusal, resolve, run_id_for
 from suite.history.store import HistoryStore
 from suite.report.since_baseline import run_diff
 
 EXIT_REGRESSED = 1
 EXIT_USAGE = 2
+PROG = "suite.cli.history"
 
 
 # -- command line ----------------------------------------------------------------------------
 
 
+def _say(text: str) -> None:
+    """One line on stderr, any password in it hidden (stdout is the command's answer)."""
+    print(redact(f"{PROG}: {text}"), file=sys.stderr)
+
+
 def _store(args: argparse.Namespace) -> HistoryStore:
-    url = history_url(args.db, Path("reports"))
+    """The history database by the rule a run uses, said on stderr: the wrong one misleads quietly."""
+    url = history_url(args.zoo_history, args.zoo_report_dir)
     if url is None:
-        raise HistoryError("this command needs a history database; give --db URL")
-    return HistoryStore(url)
+        raise HistoryError(
+            f"this command needs a history database, and --zoo-history or ${HISTORY_ENV} says none; "
+            "give --zoo-history URL, or --zoo-report-dir DIR for the DIR/history.sqlite a run there wrote"
+        )
+    store = HistoryStore(url)
+    _say(f"using {store.safe_url}")
+    return store
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
@@ -71,6 +91,11 @@ def _cmd_import(args: argparse.Namespace) -> int:
 def _cmd_promote(args: argparse.Namespace) -> int:
     store = _store(args)
     run_id = run_id_for(args.run, store)
+    refusal = None if args.force else promotion_refusal(store, run_id, args.name)
+    if refusal:
+        raise HistoryError(
+            f"not promoting run {run_id} as {args.name!r}: {refusal}, or give --force to promote it anyway"
+        )
     store.promote(run_id, args.name)
     print(f"baseline {args.name!r} -> run {run_id}")
     return 0
@@ -87,7 +112,11 @@ def _cmd_show_baseline(args: argparse.Namespace) -> int:
 
 def _cmd_diff(args: argparse.Namespace) -> int:
     fail_on = parse_fail_on(args.fail_on)
-    store = _store(args) if not (Path(args.candidate).is_dir() and Path(args.baseline).is_dir()) else None
+    store = None
+    if Path(args.candidate).is_dir() and Path(args.baseline).is_dir():
+        _say("using no history database: both runs are run folders (no latency history either)")
+    else:
+        store = _store(args)
     candidate = resolve(args.candidate, store)
     thresholds = DiffThresholds(
         drift_factor=args.drift_factor,
@@ -144,35 +173,88 @@ def _matching_cases(store: HistoryStore, run_ids: Sequence[str], pattern: str) -
     return sorted(c for c in seen if fnmatch.fnmatch(c, pattern))
 
 
+class _DeprecatedDb(argparse.Action):
+    """--db, the option's name before it took pytest's: still taken, with a note."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        _say("--db is deprecated; give --zoo-history, as pytest takes it")
+        setattr(namespace, self.dest, values)
+
+
+def _database_options(parser: argparse.ArgumentParser, top: bool) -> None:
+    """--zoo-history and --zoo-report-dir, before the command or after it.
+
+    A subcommand's copies default to SUPPRESS: argparse would otherwise overwrite a value given
+    before the command with the subcommand's default.
+    """
+    default = None if top else argparse.SUPPRESS
+    parser.add_argument(
+        "--zoo-history",
+        metavar="URL",
+        default=default,
+        help=f"the history database (default ${HISTORY_ENV}, else DIR/history.sqlite of --zoo-report-dir), "
+        "as for a run with the same options",
+    )
+    parser.add_argument(
+        "--zoo-report-dir",
+        metavar="DIR",
+        default=default,
+        help="the report folder a run was given, whose history.sqlite is the default (default: reports)",
+    )
+    parser.add_argument("--db", dest="zoo_history", default=default, action=_DeprecatedDb, help=argparse.SUPPRESS)
+
+
+@quiet_on_closed_pipe
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m suite.cli.history", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--db", help=f"database URL (default ${HISTORY_ENV} or sqlite:///reports/history.sqlite)")
+    _database_options(parser, top=True)
+    database = argparse.ArgumentParser(add_help=False)
+    _database_options(database, top=False)
     commands = parser.add_subparsers(dest="command", required=True)
-    listing = commands.add_parser("list", help="runs, newest first")
+    listing = commands.add_parser("list", parents=[database], help="runs, newest first")
     listing.add_argument("--limit", type=int, default=30)
     listing.set_defaults(func=_cmd_list)
-    importing = commands.add_parser("import", help="store run folders (shards of one run become one run)")
+    importing = commands.add_parser(
+        "import", parents=[database], help="store run folders (shards of one run become one run)"
+    )
     importing.add_argument("folders", nargs="+", type=Path)
     importing.set_defaults(func=_cmd_import)
-    promoting = commands.add_parser("promote", help="name a run as a baseline")
+    promoting = commands.add_parser("promote", parents=[database], help="name a run as a baseline")
     promoting.add_argument("run", help="run id, folder's run, `latest` or another baseline name")
     promoting.add_argument("name")
+    promoting.add_argument(
+        "--force", action="store_true", help="promote a run that judged no case, or fewer than the one NAME names"
+    )
     promoting.set_defaults(func=_cmd_promote)
-    showing = commands.add_parser("show-baseline", help="the run a baseline name points at (exit 1 if none)")
+    showing = commands.add_parser(
+        "show-baseline", parents=[database], help="the run a baseline name points at (exit 1 if none)"
+    )
     showing.add_argument("name")
     showing.set_defaults(func=_cmd_show_baseline)
-    diffing = commands.add_parser("diff", help="compare a candidate run with a baseline; exit 1 on a regression")
+    diffing = commands.add_parser(
+        "diff", parents=[database], help="compare a candidate run with a baseline; exit 1 on a regression"
+    )
     diffing.add_argument("candidate", nargs="?", default="latest", help="run folder, run id or `latest`")
     diffing.add_argument("--baseline", default="previous", help="run folder, run id, baseline name, `previous`")
     diffing.add_argument("--out", type=Path, default=Path("reports/diff"), help="where diff.csv/.md/.html go")
-    diffing.add_argument("--fail-on", default="correctness", help="correctness, drift, latency (comma list), all, none")
+    diffing.add_argument(
+        "--fail-on", default="correctness", help="correctness, drift, latency, removed (comma list), all, none"
+    )
     diffing.add_argument("--min-effect", type=float, default=LatencyThresholds.min_effect)
     diffing.add_argument("--min-history", type=int, default=LatencyThresholds.min_history)
     diffing.add_argument("--min-abs-ms", type=float, default=LatencyThresholds.min_abs_ms)
     diffing.add_argument("--confidence", type=float, default=LatencyThresholds.confidence)
     diffing.add_argument("--drift-factor", type=float, default=DiffThresholds.drift_factor)
     diffing.set_defaults(func=_cmd_diff)
-    trending = commands.add_parser("trend", help="status and p50 of matching cases over the last runs")
+    trending = commands.add_parser(
+        "trend", parents=[database], help="status and p50 of matching cases over the last runs"
+    )
     trending.add_argument("cases", help="case id glob, e.g. 'resnet18-*-lat.fp32.*'")
     trending.add_argument("--runs", type=int, default=10)
     trending.add_argument("--out", type=Path, help="also write trend.html (status and p50 over the runs) here")
@@ -181,7 +263,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except (HistoryError, ValueError) as exc:
-        print(redact(f"suite.history.references: {exc}"), file=sys.stderr)
+        _say(str(exc))
         return EXIT_USAGE
 
 

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from suite.cli.pipes import quiet_on_closed_pipe
 from suite.cli.rebuild import rebuild
 from suite.core.run_folder import ROWS_FILE, HistoryError, read_jsonl
 
@@ -61,6 +62,7 @@ def merge(folders: Sequence[Path], out: Path) -> dict[str, Path]:
     return rebuild(out)
 
 
+@quiet_on_closed_pipe
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m suite.cli.merge_shards", description=__doc__.splitlines()[0])
     parser.add_argument("folders", nargs="+", type=Path, help="each shard's run folder")

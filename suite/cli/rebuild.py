@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from suite.cli.pipes import quiet_on_closed_pipe
 from suite.core.run_folder import ROWS_FILE, HistoryError, read_jsonl
 from suite.paths import PATHS
 from suite.report.results import write_run
@@ -45,6 +46,7 @@ def _metadata_of(folder: Path, rows: int) -> dict[str, Any]:
     }
 
 
+@quiet_on_closed_pipe
 def main(argv: Sequence[str] | None = None) -> int:
     folders = [Path(a) for a in (sys.argv[1:] if argv is None else argv)]
     if not folders:

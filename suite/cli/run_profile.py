@@ -24,6 +24,7 @@ import sys
 import time
 from collections.abc import Sequence
 
+from suite.cli.pipes import quiet_on_closed_pipe
 from suite.core.run_folder import EXIT_REGRESSION
 from suite.paths import path_named
 from suite.selection.profiles import PATHS, profiles
@@ -95,6 +96,7 @@ def combined_status(codes: Sequence[int], baseline: bool) -> int:
     return max(codes)
 
 
+@quiet_on_closed_pipe
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     run_id = option(args, "--zoo-run-id") or os.environ.get("ZOO_RUN_ID") or time.strftime("%Y%m%d-%H%M%S-make")

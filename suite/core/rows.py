@@ -1,12 +1,23 @@
-"""Questions asked of rows wherever they are read (reports, the diff): which rows are latency rows."""
+"""Questions asked of rows wherever they are read (reports, the diff, the history): which rows are
+latency rows, how many cases a run judged."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from typing import Any
+
 import pandas as pd
+
+from suite.core.record import Status
 
 LATENCY_PATH = "latency"
 # Rows stored before the row named its path wrote the case id's last part there: lat.<variant>.<provider>.
 OLD_LATENCY_PREFIX = "lat."
+# Statuses of a case that ended without a verdict on the model: skipped, refused by the exporter,
+# or a known failure. A run made of them tested nothing, however many rows it has.
+UNJUDGED_STATUSES = frozenset({Status.SKIP.value, Status.UNSUPPORTED.value, Status.XFAIL.value})
+# How a row written for a case that never ran begins (a hop whose input failed, a session that ended first).
+NOT_RUN_PREFIX = "not run"
 
 
 def is_latency_path(path: str) -> bool:
@@ -16,3 +27,24 @@ def is_latency_path(path: str) -> bool:
 def latency_mask(frame: pd.DataFrame) -> pd.Series:
     """Which rows are latency rows."""
     return frame["path"].astype(str).map(is_latency_path).astype(bool)
+
+
+def judged_count(rows: Iterable[Mapping[str, Any]]) -> int:
+    """How many cases the rows judged: those whose status is not skip, unsupported or xfail, and
+    whose message does not start with "not run".
+
+    A promotion compares these counts (suite.history.references.promotion_refusal): a run that
+    judged fewer cases than the baseline it would replace hides what it left out.
+
+    Args:
+        rows: a run's rows, each with at least `status` and `message` (missing ones count as empty).
+
+    Returns:
+        The number of judged rows.
+    """
+    return sum(
+        1
+        for row in rows
+        if str(row.get("status") or "") not in UNJUDGED_STATUSES
+        and not str(row.get("message") or "").startswith(NOT_RUN_PREFIX)
+    )

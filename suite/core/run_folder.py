@@ -17,6 +17,8 @@ from typing import Any
 
 HISTORY_ENV = "ZOO_HISTORY_URL"
 DEFAULT_DB_NAME = "history.sqlite"
+# Where run folders and the default history go, relative to the working folder (--zoo-report-dir).
+DEFAULT_REPORTS_DIR = "reports"
 SAMPLES_FILE = "samples.jsonl"
 # The exit status of a run whose diff against --zoo-baseline fails the gate.
 EXIT_REGRESSION = 6
@@ -46,9 +48,22 @@ def default_url(reports_dir: Path) -> str:
     return f"sqlite:///{(reports_dir / DEFAULT_DB_NAME).resolve()}"
 
 
-def history_url(value: str | None, reports_dir: Path) -> str | None:
-    """The database a run writes to: an option, the environment, or the default file; None for 'none'."""
-    url = value or os.environ.get(HISTORY_ENV) or default_url(reports_dir)
+def history_url(value: str | None, reports_dir: Path | str | None) -> str | None:
+    """The history database, by the one rule a run (the pytest plugin) and suite.cli.history share.
+
+    `--zoo-history URL`, else $ZOO_HISTORY_URL, else `<report dir>/history.sqlite`, where the
+    report dir is `--zoo-report-dir DIR`, else `reports` in the working folder. Sharing the rule
+    is the point: a CLI that looked elsewhere than the run once promoted an unrelated run.
+
+    Args:
+        value: the --zoo-history option, if given.
+        reports_dir: the --zoo-report-dir option (relative to the working folder), or None for
+            `reports`. The plugin passes its own default, `<rootdir>/reports`.
+
+    Returns:
+        A SQLAlchemy URL, or None where the history is switched off ('none', 'off' or empty).
+    """
+    url = value or os.environ.get(HISTORY_ENV) or default_url(Path(reports_dir or DEFAULT_REPORTS_DIR))
     return None if url.strip().lower() in ("none", "off", "") else url
 
 

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from suite.core.redact import redact, redacted_json
-from suite.core.run_folder import HistoryError, RunPart, now_iso
+from suite.core.run_folder import HISTORY_ENV, HistoryError, RunPart, now_iso
 from suite.history.schema import baselines, latency_samples, migrate, results, run_parts, runs, schema_info
 
 
@@ -52,11 +52,21 @@ def make_engine(url: str) -> Engine:
             f"--zoo-history {url!r} is not a database URL; give e.g. sqlite:///reports/history.sqlite "
             "or postgresql+psycopg://user@host/zoo, or 'none' to keep no history"
         ) from None
+    safe = parsed.render_as_string(hide_password=True)
     if parsed.get_backend_name() != "sqlite":
-        return sa.create_engine(url, pool_pre_ping=True)
+        return _create_engine(url, safe, pool_pre_ping=True)
     if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(url, connect_args={"timeout": 60})
+        folder = Path(parsed.database).parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            # E.g. sqlite:////etc/passwd/h.sqlite: a file where the folder should be.
+            raise HistoryError(
+                f"cannot open the history database {safe}: its folder {folder} cannot be created "
+                f"({exc.strerror or exc}); give a SQLite file in a folder you can write to, "
+                "or --zoo-history none to keep no history"
+            ) from None
+    engine = _create_engine(url, safe, connect_args={"timeout": 60})
 
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -71,6 +81,18 @@ def make_engine(url: str) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def _create_engine(url: str, safe_url: str, **options: Any) -> Engine:
+    """sa.create_engine, with a dialect or driver that is not installed as a HistoryError."""
+    try:
+        return sa.create_engine(url, **options)
+    except (ImportError, sa.exc.NoSuchModuleError) as exc:
+        raise HistoryError(
+            f"cannot open the history database {safe_url}: its driver is not installed ({exc}); "
+            "install it (PostgreSQL: pip install psycopg and a postgresql+psycopg:// URL), "
+            "or --zoo-history none to keep no history"
+        ) from None
 
 
 def _switch_to_wal(dbapi_connection: Any, wait_s: float = 60.0) -> None:
@@ -100,9 +122,15 @@ class HistoryStore:
         try:
             with self.engine.begin() as conn:
                 migrate(conn, self.safe_url)
-        except sa.exc.OperationalError as exc:
+        except sa.exc.DBAPIError as exc:
+            # OperationalError (no server, no file), DatabaseError (sqlite: "file is not a database")
+            # and the like: the driver's reason, on one line, and what to check.
             reason = redact(" ".join(str(exc.orig).split()))  # drivers write several lines; one is enough here
-            raise HistoryError(f"cannot open the history database {self.safe_url}: {reason}") from None
+            raise HistoryError(
+                f"cannot open the history database {self.safe_url}: {reason}; expected a zoo-suite history "
+                "(a SQLite file, or a server that accepts the connection): check --zoo-history / "
+                f"${HISTORY_ENV}, or give --zoo-history none to keep no history"
+            ) from None
 
     @property
     def safe_url(self) -> str:

@@ -10,7 +10,7 @@ import pandas as pd
 
 from suite.core.run_folder import HistoryError
 from suite.history.diff import DiffThresholds, RunData, diff_runs, gate_failures
-from suite.history.references import history_frame, resolve, trend_of
+from suite.history.references import history_frame, resolve, started_at_of, trend_of
 from suite.history.store import HistoryStore
 from suite.report.diff import write_diff
 
@@ -35,7 +35,9 @@ def run_diff(
     trend_runs: int = 10,
 ) -> DiffOutcome:
     """Diff `candidate` against a baseline reference; write diff.csv, diff.md and diff.html to `out`."""
-    baseline = resolve(baseline_ref, store, exclude=candidate.run_id)
+    # `previous` is the run before the candidate, which a run folder not (yet) stored dates by its metadata.
+    started = started_at_of(candidate.meta) or None
+    baseline = resolve(baseline_ref, store, exclude=candidate.run_id, candidate_started=started)
     if baseline.run_id == candidate.run_id:
         raise HistoryError(f"the baseline {baseline_ref!r} is the candidate run itself ({candidate.run_id})")
     diff = diff_runs(baseline, candidate, history_frame(store, candidate, trend_runs), thresholds)
