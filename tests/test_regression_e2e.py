@@ -60,7 +60,7 @@ def test_injected_regressions_are_named_and_nothing_else(pytester: pytest.Pytest
     assert "**FAIL**" in summary and "injected export failure" in summary and "non-finite" in summary
     page = (tmp_path / "latest" / "results.html").read_text()
     assert page.index("Since the baseline") < page.index("Compatibility matrices")
-    assert "REGRESSION: 4 regressed, 1 slower" in output
+    assert "REGRESSION: 4 regressed (2 causes), 1 slower" in output  # each model's latency case under its ort case
     store = HistoryStore(f"sqlite:///{tmp_path / 'history.sqlite'}")
     runs = store.list_runs()
     assert len(runs) == 6 and all(r.state == "complete" for r in runs)
@@ -68,6 +68,42 @@ def test_injected_regressions_are_named_and_nothing_else(pytester: pytest.Pytest
     assert sorted(resolve("latest", store).samples) == [
         f"inj_{name}-torchscript-op17-static-lat.fp32.cpu" for name in ("nan", "slow", "stable")
     ]
+
+
+def test_an_export_that_bakes_its_batch_is_one_regression_under_its_ort_case(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    args = (
+        "--zoo-models=baked_on_inject",
+        "--zoo-exporters=torchscript",
+        "--zoo-opsets=17",
+        "--zoo-shapes=dynamic",
+        "--zoo-paths=ort,latency",
+        "--zoo-latency-seconds=0.2",
+        "-k",
+        "ort_cpu or lat.fp32 or lat.opt_ort_extended",
+    )
+    first = run_suite(pytester, tmp_path, *args)
+    assert first.ret == 0, first.stdout.str()[-3000:]
+    result = run_suite(pytester, tmp_path, *args, "--zoo-baseline=latest", inject=True)
+    output = result.stdout.str()
+    assert result.ret == EXIT_REGRESSION, output[-3000:]
+    diff = pd.read_csv(tmp_path / "latest" / "diff.csv", keep_default_na=False)
+    export = "baked_on_inject-torchscript-op17-dynamic"
+    root = f"{export}-ort_cpu"
+    derived = [f"{export}-lat.fp32.cpu", f"{export}-lat.opt_ort_extended.cpu"]
+    regressed = diff[diff["change"] == "regressed"]
+    assert list(regressed["case_id"]) == [root, *derived], diff[["case_id", "change", "root_case"]].to_string()
+    assert list(regressed["root_case"]) == ["", root, root]
+    assert "a size is baked into the graph" in regressed["cand_message"].iloc[0]
+    assert all("GEMM" in message for message in regressed["cand_message"].iloc[1:])
+    summary = (tmp_path / "latest" / "diff.md").read_text()
+    assert "**FAIL**: 3 regressed (1 cause)" in summary and f"`{root}` (3 cases, 1 cause)" in summary
+    assert "a size is baked into the graph" in summary and "\x1b[" not in summary
+    assert "REGRESSION: 3 regressed (1 cause)" in output
+    # The terminal lists the root first, where its message explains the lines under it.
+    lines = [ln for ln in output.splitlines() if ln.startswith("REGRESSED ")]
+    assert lines[0].startswith(f"REGRESSED {root}:") and len(lines) == 3
 
 
 def test_two_shards_make_the_same_run_as_one_unsharded(pytester: pytest.Pytester, tmp_path: Path) -> None:

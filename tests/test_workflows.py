@@ -201,7 +201,7 @@ def test_nightly_promotes_only_after_a_clean_diff_of_a_complete_run() -> None:
     assert importing < diffing < promoting
     assert steps[diffing]["id"] == "diff"
     assert "--baseline nightly" in steps[diffing]["run"]
-    assert "--fail-on correctness" in steps[diffing]["run"]
+    assert "--fail-on correctness,removed" in steps[diffing]["run"]  # a night that lost cases is red
     # The first night has no baseline and is promoted without a diff.
     assert "show-baseline nightly" in steps[diffing]["run"]
     condition = steps[promoting]["if"]

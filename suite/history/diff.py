@@ -2,8 +2,10 @@
 
 Correctness verdicts are deterministic on this stack (two runs of the same tree:
 zero status or message differences over 536 cases), so a status change is news
-(suite.history.case_change names it). Latency is not: suite.history.latency_verdict
-decides what a timing change means.
+(suite.history.case_change names it), and one cause is one line: cases that fail because their
+export fails on ONNX Runtime name it as their root (suite.history.roots). Latency is not
+deterministic: suite.history.latency_verdict decides what a timing change means, and
+suite.history.latency_wording says what was measured and by which rule.
 """
 
 from __future__ import annotations
@@ -15,15 +17,51 @@ from typing import Any
 
 import pandas as pd
 
+from suite.core.messages import clean_message
 from suite.core.record import Status
 from suite.core.rows import is_latency_path, latency_mask
-from suite.history.case_change import WORKING, Change, classify
+from suite.history.case_change import WORKING, classify
+from suite.history.gate import (
+    GATES,
+    NOT_JUDGED,
+    called_latency,
+    counts,
+    gate_failures,
+    inconclusive_latency,
+    parse_fail_on,
+)
 from suite.history.latency_verdict import Judgement, LatencyThresholds, LatencyVerdict, judge_change
+from suite.history.latency_wording import AB, HISTORY, latency_measured, latency_rule
+from suite.history.latency_wording import finite_number as _number
+from suite.history.roots import diff_order, root_cases
 from suite.latency_ab.interleaved import VERDICTS as AB_VERDICTS
 from suite.latency_ab.kept_artifacts import IDENTICAL
 
+# The gate's functions live in suite.history.gate; the plugin, the history CLI and the reports
+# import them from here, with the diff itself.
+__all__ = [
+    "DIFF_COLUMNS",
+    "GATES",
+    "DiffThresholds",
+    "RunData",
+    "add_within_run_ratios",
+    "called_latency",
+    "counts",
+    "diff_runs",
+    "error_drift",
+    "gate_failures",
+    "inconclusive_latency",
+    "parse_fail_on",
+]
+
 # Within-run ratios that survive machine noise better than times; True where higher is better.
 RATIO_METRICS = {"vs_fp32": True, "vs_cpu_provider": True, "speedup_vs_eager": True, "speedup": True}
+# Ratios with a side timed once per case, not interleaved with the other (the eager baseline runs
+# after the session's rounds, under whatever load the machine has then: a speedup_vs_eager of 2.99
+# became 1.39e+03 so). They are reported, not judged, unless both rows say that side was timed
+# interleaved with the session's rounds (the column named here; no path writes it yet).
+ONE_TIMING_RATIOS = {"speedup_vs_eager": "eager_interleaved"}
+NOT_JUDGED_ONE_TIMING = f"{NOT_JUDGED}one eager timing"
 DEFAULT_ATOL = 1e-4
 
 
@@ -104,6 +142,7 @@ def diff_runs(
     base_rows = _by_case(add_within_run_ratios(baseline.rows))
     cand_rows = _by_case(add_within_run_ratios(candidate.rows))
     history = _history_with_ratios(history)
+    roots = root_cases(cand_rows)
     out = []
     for case_id in sorted(set(base_rows) | set(cand_rows)):
         base, cand = base_rows.get(case_id), cand_rows.get(case_id)
@@ -115,18 +154,21 @@ def diff_runs(
             "path": either.get("path", ""),
             "change": change.value,
             "why": why,
+            "root_case": roots.get(case_id, ""),
             "base_status": (base or {}).get("status", ""),
             "cand_status": (cand or {}).get("status", ""),
             "base_stage": (base or {}).get("stage", ""),
             "cand_stage": (cand or {}).get("stage", ""),
-            "base_message": (base or {}).get("message", "") or "",
-            "cand_message": (cand or {}).get("message", "") or "",
+            # Cleaned once here, so every report shows the same text: no colour codes, one line.
+            "base_message": clean_message((base or {}).get("message")),
+            "cand_message": clean_message((cand or {}).get("message")),
         }
         row["message_changed"] = bool(base and cand and row["base_message"] != row["cand_message"])
         row["drift"] = "; ".join(error_drift(base, cand, thresholds)) if base and cand else ""
         row.update(_latency_columns(case_id, base, cand, baseline, candidate, history, thresholds))
         out.append(row)
-    return pd.DataFrame(out, columns=DIFF_COLUMNS)
+    frame = pd.DataFrame(out, columns=DIFF_COLUMNS)
+    return frame.iloc[diff_order(frame["case_id"])].reset_index(drop=True)
 
 
 DIFF_COLUMNS = [
@@ -135,6 +177,7 @@ DIFF_COLUMNS = [
     "path",
     "change",
     "why",
+    "root_case",
     "base_status",
     "cand_status",
     "base_stage",
@@ -150,6 +193,11 @@ DIFF_COLUMNS = [
     "p_value",
     "detectable_change",
     "history_runs",
+    "latency_method",
+    "ratio_ci_low",
+    "ratio_ci_high",
+    "latency_measured",
+    "latency_rule",
     "latency_reason",
     "ratio_verdicts",
 ]
@@ -172,6 +220,11 @@ def _latency_columns(
         "p_value": None,
         "detectable_change": None,
         "history_runs": None,
+        "latency_method": "",
+        "ratio_ci_low": None,
+        "ratio_ci_high": None,
+        "latency_measured": "",
+        "latency_rule": "",
         "latency_reason": "",
         "ratio_verdicts": "",
     }
@@ -197,6 +250,9 @@ def _latency_columns(
             )
             result.update(_judgement_columns(judged, base, cand))
             result.update(_ab_columns(base, cand, baseline.run_id))
+            ab_effect = _number(cand.get("ab_min_effect"))
+            result["latency_rule"] = latency_rule(str(result["latency_method"]), thresholds.latency, ab_effect)
+            result["latency_measured"] = latency_measured(result)
     if both_pass:
         result["ratio_verdicts"] = "; ".join(_ratio_verdicts(base, cand, mine, thresholds.latency))
     return result
@@ -211,6 +267,7 @@ def _judgement_columns(judged: Judgement, base: Mapping[str, Any], cand: Mapping
         "p_value": judged.p_value,
         "detectable_change": round(judged.detectable_change, 4) if judged.detectable_change is not None else None,
         "history_runs": judged.history_runs,
+        "latency_method": HISTORY if judged.verdict != LatencyVerdict.NOT_MEASURED else "",
         "latency_reason": judged.reason,
     }
 
@@ -229,6 +286,9 @@ def _ab_columns(base: Mapping[str, Any], cand: Mapping[str, Any], baseline_run: 
             "p50_ratio": ratio,
             "p_value": None,
             "detectable_change": effect,  # the chart's band: changes smaller than this are not called
+            "latency_method": AB,
+            "ratio_ci_low": low,
+            "ratio_ci_high": high,
             "latency_reason": f"A/B in the candidate run, baseline's artifact timed interleaved with this one: "
             f"median ratio {ratio:.3f}, 95% interval [{low:.3f}, {high:.3f}], minimum effect {effect:.0%}",
         }
@@ -236,6 +296,7 @@ def _ab_columns(base: Mapping[str, Any], cand: Mapping[str, Any], baseline_run: 
     if verdict == IDENTICAL and same_runtime and base.get("ort_package") == cand.get("ort_package"):
         return {
             "latency_verdict": LatencyVerdict.UNCHANGED.value,
+            "latency_method": IDENTICAL,
             "latency_reason": "identical artifact on the same onnxruntime: stored numbers differ by the machine alone",
         }
     return {}
@@ -244,7 +305,11 @@ def _ab_columns(base: Mapping[str, Any], cand: Mapping[str, Any], baseline_run: 
 def _ratio_verdicts(
     base: Mapping[str, Any], cand: Mapping[str, Any], history: pd.DataFrame, thresholds: LatencyThresholds
 ) -> list[str]:
-    """Within-run ratios that moved beyond noise (history-judged; ratios have no per-round samples)."""
+    """Within-run ratios that moved beyond noise (history-judged; ratios have no per-round samples).
+
+    A ratio with a side timed once (ONE_TIMING_RATIOS) that would have been called or
+    inconclusive is listed as not judged: the change is shown, it makes no verdict.
+    """
     said = []
     for metric, higher_is_better in RATIO_METRICS.items():
         before, after = _number(base.get(metric)), _number(cand.get(metric))
@@ -253,10 +318,19 @@ def _ratio_verdicts(
         judged = judge_change(
             before, after, _numbers(history, metric), thresholds, higher_is_worse=not higher_is_better, is_time=False
         )
-        if judged.verdict in (LatencyVerdict.SLOWER, LatencyVerdict.FASTER, LatencyVerdict.INCONCLUSIVE):
-            label = {"slower": "worse", "faster": "better"}.get(judged.verdict.value, judged.verdict.value)
-            said.append(f"{metric} {before:.3g} -> {after:.3g}: {label}")
+        if judged.verdict not in (LatencyVerdict.SLOWER, LatencyVerdict.FASTER, LatencyVerdict.INCONCLUSIVE):
+            continue
+        rigour = ONE_TIMING_RATIOS.get(metric)
+        if rigour and not (_truthy(base.get(rigour)) and _truthy(cand.get(rigour))):
+            said.append(f"{metric} {before:.3g} -> {after:.3g}: {NOT_JUDGED_ONE_TIMING}")
+            continue
+        label = {"slower": "worse", "faster": "better"}.get(judged.verdict.value, judged.verdict.value)
+        said.append(f"{metric} {before:.3g} -> {after:.3g}: {label}")
     return said
+
+
+def _truthy(value: Any) -> bool:
+    return str(value).strip().lower() in ("true", "1", "1.0", "yes")
 
 
 def _history_with_ratios(history: pd.DataFrame | None) -> pd.DataFrame:
@@ -277,67 +351,7 @@ def _by_case(rows: pd.DataFrame) -> dict[str, dict[str, Any]]:
     return {str(r["case_id"]): r for r in records}
 
 
-def _number(value: Any) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
-
-
 def _numbers(frame: pd.DataFrame, column: str) -> list[float]:
     if frame is None or column not in frame.columns:
         return []
     return [n for n in (_number(v) for v in frame[column]) if n is not None]
-
-
-def counts(diff: pd.DataFrame) -> dict[str, int]:
-    """Cases per change, in a fixed order, plus the latency verdicts that were called."""
-    result = {change.value: int((diff["change"] == change.value).sum()) for change in Change}
-    result["drifted"] = int((diff["drift"].astype(str) != "").sum())
-    for verdict in (LatencyVerdict.SLOWER, LatencyVerdict.FASTER, LatencyVerdict.INCONCLUSIVE):
-        result[f"latency_{verdict.value}"] = int((diff["latency_verdict"] == verdict.value).sum())
-    result["ratio_worse"] = int(diff["ratio_verdicts"].astype(str).str.contains(": worse").sum())
-    return result
-
-
-def called_latency(diff: pd.DataFrame) -> pd.DataFrame:
-    """Cases whose p50 or a within-run ratio was called slower/faster (worse/better): beyond noise."""
-    ratios = diff["ratio_verdicts"].astype(str)
-    called = ratios.str.contains(": worse") | ratios.str.contains(": better")
-    return diff[diff["latency_verdict"].isin(["slower", "faster"]) | called]
-
-
-def inconclusive_latency(diff: pd.DataFrame) -> pd.DataFrame:
-    """Cases with a large, significant timing change that the history is too short to judge."""
-    ratios = diff["ratio_verdicts"].astype(str).str.contains(": inconclusive")
-    return diff[(diff["latency_verdict"] == "inconclusive") | ratios]
-
-
-GATES = ("correctness", "drift", "latency")
-
-
-def gate_failures(diff: pd.DataFrame, fail_on: Sequence[str]) -> list[str]:
-    """Why the gate fails (empty when it passes): regressions, drift or latency, as configured."""
-    found = counts(diff)
-    reasons = []
-    if "correctness" in fail_on and found["regressed"]:
-        reasons.append(f"{found['regressed']} regressed")
-    if "drift" in fail_on and found["drifted"]:
-        reasons.append(f"{found['drifted']} with numeric drift")
-    if "latency" in fail_on and (found["latency_slower"] or found["ratio_worse"]):
-        reasons.append(f"{found['latency_slower']} slower, {found['ratio_worse']} with a worse within-run ratio")
-    return reasons
-
-
-def parse_fail_on(value: str) -> tuple[str, ...]:
-    """ "correctness" (default), "correctness,latency", "all" or "none"."""
-    if value.strip() == "none":
-        return ()
-    if value.strip() == "all":
-        return GATES
-    chosen = tuple(v.strip() for v in value.split(",") if v.strip())
-    unknown = [v for v in chosen if v not in GATES]
-    if unknown:
-        raise ValueError(f"--fail-on takes {', '.join(GATES)}, 'all' or 'none', got {unknown[0]!r}")
-    return chosen

@@ -1,4 +1,9 @@
-"""A diff as diff.csv, a Markdown summary (for a CI job summary) and an HTML page or report section."""
+"""A diff as diff.csv, a Markdown summary (for a CI job summary) and an HTML page or report section.
+
+diff.csv has every case with its full (cleaned) message; the summaries show each cause once
+(suite.report.diff_groups), messages cut after the clause that names the cause
+(suite.core.messages.readable_message), and every count from suite.history.diff.counts.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +14,14 @@ from typing import Any
 
 import pandas as pd
 
-from suite.history.diff import RunData, called_latency, counts, inconclusive_latency
+from suite.history.diff import RunData, called_latency, counts
+from suite.history.gate import regressed_headline
 from suite.report.cells import cell_text
+from suite.report.diff_groups import CauseGroup, regressed_groups, tally
+from suite.report.diff_markdown import render_markdown, version_changes
 
-MD_LIMIT = 50  # rows per Markdown table: a job summary is read, not searched
-MESSAGE_CHARS = 160
+__all__ = ["DIFF_CSS", "render_diff_section", "render_markdown", "version_changes", "write_diff"]
+
 _CHANGE_COLOURS = {
     "regressed": "#e06666",
     "fixed": "#b7e1a1",
@@ -46,126 +54,6 @@ def write_diff(
         f"{render_diff_section(diff, baseline, candidate, gate, trend)}</body></html>"
     )
     return paths
-
-
-def version_changes(base_meta: Mapping[str, Any], cand_meta: Mapping[str, Any]) -> list[tuple[str, str, str]]:
-    """(what, baseline, candidate) for every library version, package or machine fact that differs."""
-    facts = []
-    for source in (base_meta, cand_meta):
-        merged = dict(source.get("versions") or {})
-        runtime = source.get("onnxruntime") or {}
-        for key in ("ort_package", "ort_version", "ort_providers"):
-            if key in runtime:
-                merged[key] = runtime[key]
-        for key in ("git_commit", "hostname", "cpu_model", "selection"):
-            if key in source:
-                merged[key] = source[key]
-        facts.append(merged)
-    before, after = facts
-    return [
-        (key, str(before.get(key, "")), str(after.get(key, "")))
-        for key in sorted(set(before) | set(after))
-        if str(before.get(key, "")) != str(after.get(key, ""))
-    ]
-
-
-def _short(text: Any, limit: int = MESSAGE_CHARS) -> str:
-    text = " ".join(str(text or "").split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _md_cell(text: Any) -> str:
-    return _short(text).replace("|", "\\|")
-
-
-def render_markdown(diff: pd.DataFrame, baseline: RunData, candidate: RunData, gate: Sequence[str]) -> str:
-    """Counts, then regressed cases with their messages, then latency changes; then the rest."""
-    found = counts(diff)
-    verdict = f"**FAIL**: {', '.join(gate)}" if gate else "**PASS**: nothing regressed"
-    lines = [
-        f"## zoo-suite: `{candidate.run_id}` vs baseline `{baseline.run_id}`",
-        "",
-        verdict,
-        "",
-        "| regressed | fixed | still failing | new | removed | unchanged | numeric drift | slower | faster |"
-        " latency inconclusive |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-        f"| {found['regressed']} | {found['fixed']} | {found['still_failing']} | {found['new']} | {found['removed']} "
-        f"| {found['unchanged']} | {found['drifted']} | {found['latency_slower']} | {found['latency_faster']} "
-        f"| {found['latency_inconclusive']} |",
-        "",
-    ]
-    changes = version_changes(baseline.meta, candidate.meta)
-    if changes:
-        lines += ["### What differs between the runs", "", "| | baseline | candidate |", "|---|---|---|"]
-        lines += [f"| {k} | {_md_cell(b)} | {_md_cell(c)} |" for k, b, c in changes]
-        lines.append("")
-    lines += _md_cases(diff, "regressed", "Regressed", ("base_status", "cand_status", "cand_stage", "cand_message"))
-    lines += _md_cases(diff, "fixed", "Fixed", ("base_status", "cand_status", "base_message"))
-    drifted = diff[diff["drift"].astype(str) != ""]
-    if not drifted.empty:
-        lines += [f"### Numeric drift ({len(drifted)})", "", "| case | figures |", "|---|---|"]
-        lines += [f"| `{r.case_id}` | {_md_cell(r.drift)} |" for r in drifted.head(MD_LIMIT).itertuples()]
-        lines.append("")
-    lines += _md_latency(diff)
-    changed_messages = diff[(diff["change"] == "still_failing") & diff["message_changed"].astype(bool)]
-    if not changed_messages.empty:
-        lines += _md_cases(
-            changed_messages, "still_failing", "Still failing, message changed", ("cand_status", "cand_message")
-        )
-    for change, title in (("new", "New cases"), ("removed", "Removed cases")):
-        subset = diff[diff["change"] == change]
-        if not subset.empty:
-            ids = ", ".join(f"`{c}`" for c in subset["case_id"].head(MD_LIMIT))
-            more = f" and {len(subset) - MD_LIMIT} more" if len(subset) > MD_LIMIT else ""
-            lines += [f"### {title} ({len(subset)})", "", ids + more, ""]
-    return "\n".join(lines) + "\n"
-
-
-def _md_cases(diff: pd.DataFrame, change: str, title: str, columns: Sequence[str]) -> list[str]:
-    subset = diff[diff["change"] == change]
-    if subset.empty:
-        return []
-    lines = [f"### {title} ({len(subset)})", "", "| case | " + " | ".join(columns) + " |"]
-    lines.append("|---|" + "---|" * len(columns))
-    for record in subset.head(MD_LIMIT).to_dict("records"):
-        lines.append(f"| `{record['case_id']}` | " + " | ".join(_md_cell(record[c]) for c in columns) + " |")
-    if len(subset) > MD_LIMIT:
-        lines.append(f"| ... {len(subset) - MD_LIMIT} more in diff.csv | |")
-    return [*lines, ""]
-
-
-def _md_latency(diff: pd.DataFrame) -> list[str]:
-    called = called_latency(diff)
-    inconclusive = inconclusive_latency(diff)
-    timed = diff[diff["latency_verdict"].astype(str) != ""]
-    if timed.empty and called.empty:
-        return []
-    lines = [f"### Latency ({len(timed)} timed cases)", ""]
-    if not called.empty:
-        lines += [
-            "| case | verdict | p50 ms (base -> cand) | change | detectable | ratios |",
-            "|---|---|---|---|---|---|",
-        ]
-        for r in called.head(MD_LIMIT).to_dict("records"):
-            change = f"{r['p50_ratio'] - 1:+.0%}" if pd.notna(r["p50_ratio"]) else ""
-            detectable = f"±{r['detectable_change']:.0%}" if pd.notna(r["detectable_change"]) else "n/a"
-            p50 = f"{r['base_p50_ms']:.4g} -> {r['cand_p50_ms']:.4g}" if pd.notna(r["cand_p50_ms"]) else ""
-            lines.append(
-                f"| `{r['case_id']}` | {r['latency_verdict'] or '-'} | {p50} | {change} | {detectable} "
-                f"| {_md_cell(r['ratio_verdicts'])} |"
-            )
-        lines.append("")
-    if not inconclusive.empty:
-        lines += [
-            f"{len(inconclusive)} cases have timing changes (p50 or a within-run ratio) that are inconclusive: "
-            "significant and large, but the history holds too few earlier runs of those cases to tell them "
-            "from this machine's run-to-run noise (see diff.csv, `latency_reason`, `ratio_verdicts`).",
-            "",
-        ]
-    if called.empty and inconclusive.empty:
-        lines += ["No latency change beyond noise.", ""]
-    return lines
 
 
 # -- HTML ------------------------------------------------------------------------------------------
@@ -208,7 +96,8 @@ def render_diff_section(
     differs = (
         "<h3>What differs between the runs</h3>" + _table(("", "baseline", "candidate"), changes) if changes else ""
     )
-    notable = diff[diff["change"].isin(["regressed", "fixed"])]
+    groups = regressed_groups(diff)
+    fixed = diff[diff["change"] == "fixed"]
     latency = called_latency(diff)
     drifted = diff[diff["drift"].astype(str) != ""]
     reworded = diff[(diff["change"] == "still_failing") & diff["message_changed"].astype(bool)]
@@ -216,8 +105,8 @@ def render_diff_section(
     return (
         f"<h2>Since the baseline: {html.escape(candidate.run_id)} vs {html.escape(baseline.run_id)}</h2>"
         f"{badge}<table><tr>{count_cells}</tr></table>{differs}"
-        f"<h3>Regressed and fixed ({len(notable)})</h3>"
-        + (_frame_table(notable, NOTABLE_COLUMNS) if len(notable) else "<p>None.</p>")
+        f"<h3>Regressed and fixed: {regressed_headline(found)}, {found['fixed']} fixed</h3>"
+        + (_notable_table(groups, fixed) if groups or len(fixed) else "<p>None.</p>")
         + (
             f"<h3>Numeric drift ({len(drifted)})</h3>" + _frame_table(drifted, {"case": "case_id", "figures": "drift"})
             if len(drifted)
@@ -255,13 +144,35 @@ REWORDED_COLUMNS = {
 LATENCY_COLUMNS = {
     "case": "case_id",
     "verdict": "latency_verdict",
-    "base p50 ms": "base_p50_ms",
-    "cand p50 ms": "cand_p50_ms",
-    "ratio": "p50_ratio",
-    "detectable": "detectable_change",
+    "measured": "latency_measured",
+    "rule": "latency_rule",
     "why": "latency_reason",
-    "ratios": "ratio_verdicts",
+    "within-run ratios": "ratio_verdicts",
 }
+
+
+def _notable_table(groups: Sequence[CauseGroup], fixed: pd.DataFrame) -> str:
+    """Regressed causes (a root once, its derived cases listed in the row under it), then the fixed."""
+    rows: list[tuple[Any, ...]] = []
+    for group in groups:
+        root = group.root
+        label = f" ({group.label()})" if group.label() else ""
+        rows.append((f"{root['case_id']}{label}", *(root[c] for c in list(NOTABLE_COLUMNS.values())[1:])))
+        if group.derived:
+            ids = group.derived_ids()
+            rows.append(
+                (
+                    f"↳ {len(ids)} derived",
+                    "regressed",
+                    tally(r["base_status"] for r in group.derived),
+                    tally(r["cand_status"] for r in group.derived),
+                    tally(r["cand_stage"] for r in group.derived),
+                    "their export fails on ONNX Runtime (the row above)",
+                    ", ".join(ids),
+                )
+            )
+    rows += [tuple(r[c] for c in NOTABLE_COLUMNS.values()) for r in fixed.to_dict("records")]
+    return _table(tuple(NOTABLE_COLUMNS), rows, colour_column=1)
 
 
 def _frame_table(frame: pd.DataFrame, columns: Mapping[str, str]) -> str:
