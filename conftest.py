@@ -1,3 +1,3 @@
-"""Thin on purpose: the suite's pytest machinery lives in suite/plugin.py."""
+"""Thin on purpose: the suite's pytest machinery lives in suite/plugin/ (also an installed pytest11 plugin)."""
 
 pytest_plugins = ["suite.plugin"]

@@ -206,7 +206,8 @@ def test_warm_cache_runs_no_export_and_xdist_gives_the_same_rows(pytester: pytes
     assert (cold_rows.inherent_ort_session_s > 0).sum() >= 4  # the cases whose export ran on ONNX Runtime
     meta = json.loads((tmp_path / "warm" / "latest" / "metadata.json").read_text())
     assert meta["parts"][0]["processes"] == 2 and meta["overhead_ratio"] > 1.0
-    warm.stdout.fnmatch_lines(["harness overhead: * x the inherent work*"])
+    # A few seconds of inherent work: the ratio is recorded, but printing it would mean nothing.
+    assert not [line for line in warm.outlines if "harness overhead" in line]
 
 
 def test_tf_paths_rows_and_a_killed_tf_worker(pytester: pytest.Pytester, tmp_path: Path, shared_cache: Path) -> None:

@@ -195,6 +195,11 @@ class ModelRegistry:
                 self.add(spec)
         return self
 
+    def models_of(self, module: str) -> list[str]:
+        """The names of the models a loaded module (dotted name or .py path, as given) registered."""
+        source = f"zoo_user_{Path(module).stem}" if module.endswith(".py") else module
+        return [name for name, spec in sorted(self._specs.items()) if spec.source == source]
+
     def get(self, name: str) -> ModelSpec:
         """The spec registered under `name`, or an error naming close matches."""
         try:

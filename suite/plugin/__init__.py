@@ -15,6 +15,7 @@ collection, which pytest then calls as plugins of their own.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -70,10 +71,19 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     return header_lines(config.stash[SESSION])
 
 
-def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+@pytest.hookimpl(wrapper=True)
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Iterator[None]:
+    # After every other plugin's summary (pytest-benchmark's wide tables): zoo-suite's lines,
+    # with the REGRESSION verdict, are the last thing printed.
+    yield
     run = config.stash.get(SESSION, None)
-    if run is not None and not run.is_worker and run.report_paths:
+    if run is None or run.is_worker:
+        return
+    if run.report_paths:
         write_summary(terminalreporter, run)
+    elif not config.option.collectonly:  # nothing ran (an empty shard): say why, even under -q
+        for notice in run.settings.notices:
+            terminalreporter.write_line(f"zoo-suite: NOTE: {notice}")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -102,7 +102,9 @@ def add_options(parser: pytest.Parser) -> None:
         help="latency A/B: time identical artifacts against each other too (an A/A check of the method's noise)",
     )
     group.addoption(
-        "--zoo-fail-on", default="correctness", help="what fails the diff gate: correctness, drift, latency, all, none"
+        "--zoo-fail-on",
+        default="correctness",
+        help="what fails the diff gate: correctness, drift, latency, removed (comma list), all, none",
     )
     group.addoption("--zoo-shard", default=None, help="run shard K of N (K/N), split by model, e.g. 1/3")
     group.addoption(

@@ -20,6 +20,7 @@ import pytest
 from suite.core.inherent import overhead_ratio
 from suite.core.record import Status
 from suite.core.redact import redact
+from suite.core.rows import judged_count
 from suite.core.run_folder import (
     EXIT_REGRESSION,
     ROWS_FILE,
@@ -70,6 +71,8 @@ class RunSession:
         self.worker_stats: list[dict[str, dict[str, int]]] = []
         self.samples: dict[str, list[float]] = {}
         self.overhead: float | None = None  # the run's core-seconds over its inherent work (suite.core.inherent)
+        self.inherent_seconds = 0.0
+        self.nothing_judged = ""  # the one line that says why a run that judged no case fails
         self.started_at = now_iso()
         self.run_id = self.regression.run_id or f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
         self.store: Any = None  # a suite.history.store.HistoryStore, when a history is in use
@@ -256,6 +259,9 @@ class RunSession:
         yield
 
     def _finish(self, session: pytest.Session, exitstatus: int) -> None:
+        shard = self.regression.shard
+        if shard is not None and self.regression.shard_models == frozenset() and not self.collected:
+            session.exitstatus = pytest.ExitCode.OK  # more shards than models: said in the header, not an error
         if self.is_worker or not (self.rows or self.collected) or self.config.option.collectonly:
             return  # --collect-only runs nothing: no run folder, no history
         unfinished = [nodeid for nodeid in self.collected if nodeid not in self.rows]
@@ -267,13 +273,19 @@ class RunSession:
         meta = self._metadata("interrupted" if interrupted else "complete")
         rows = list(self.rows.values())
         whole, meta_whole = self._with_earlier_part(rows, meta)
+        meta["judged_cases"] = meta_whole["judged_cases"] = judged_count(whole)
         # A resumed part is the killed one finished: its stored rows are the earlier ones with ours.
         # (A continued run's earlier part is a part of its own, already stored.)
         self._store_run(whole if self.settings.run.resume else rows, meta)
         rows, meta = whole, meta_whole
         self.overhead = meta.get("overhead_ratio")
+        self.inherent_seconds = sum(float(p.get("inherent_seconds") or 0) for p in meta.get("parts", []))
         summary_html = self._diff_against_baseline(rows, meta)
         self.report_paths = write_run(self.run_dir, rows, meta, summary_html)
+        if meta["judged_cases"] == 0:  # all skipped, unsupported or not run: a run that tested nothing is no pass
+            self.nothing_judged = nothing_judged_line(rows)
+            session.exitstatus = pytest.ExitCode.USAGE_ERROR
+            return
         if self.diff is not None:
             self.report_paths.update({f"diff {k}": v for k, v in self.diff.paths.items()})
             gate_failed = bool(self.diff.gate)
@@ -368,3 +380,17 @@ def open_store(url: str) -> Any:
             "(and psycopg for PostgreSQL), or run with --zoo-history none"
         ) from None
     return HistoryStore(url)
+
+
+def nothing_judged_line(rows: list[dict[str, Any]]) -> str:
+    """Why a run that judged no case fails: its counts and the first row's message."""
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[str(row["status"])] = counts.get(str(row["status"]), 0) + 1
+    found = ", ".join(f"{status} {count}" for status, count in sorted(counts.items()))
+    first = str(rows[0].get("message") or "") if rows else ""
+    return (
+        f"zoo-suite: no case was judged ({len(rows)} cases: {found}; the first says: {first[:160]}); "
+        "the selection tested nothing, so this run is no pass and cannot be a baseline: check the options "
+        "(e.g. --zoo-opsets, --zoo-models, --zoo-exporters)"
+    )

@@ -136,8 +136,13 @@ def read_settings(config: pytest.Config) -> ZooSettings:
     _add_onnx_files(selection, models, option("zoo_onnx_dims"), limits, cache_dir)
     _check_selection_has_cases(selection, models)
     selection, notices = _serial_paths_only_when_serial(config, selection)
+    notices += _modules_left_out(given_modules, selection, models)
     providers = _providers(option("zoo_providers"), selection)
     regression = _regression_settings(config, selection, providers, models, reports_dir)
+    shard = regression.shard
+    if shard is not None and not regression.shard_models:  # more shards than models: a no-op, not an error
+        count = len(models.select(selection.models, selection.exclude))
+        notices += (f"shard {shard.label} has no models ({count} models split by model): nothing to run",)
     _check_writable(reports_dir, "--zoo-report-dir")
     latency = LatencySettings(
         threads=Threads(intra_op=option("zoo_threads"), inter_op=1),
@@ -197,6 +202,20 @@ def _add_onnx_files(
     unpack_to = cache_dir / "unpacked"
     for spec in specs_from_dirs(selection.onnx_dirs, parse_dims(dims_option), limits, unpack_to, taken):
         models.add(spec)
+
+
+def _modules_left_out(given: tuple[str, ...], selection: Selection, models: ModelRegistry) -> tuple[str, ...]:
+    """A --zoo-module whose models the selection leaves out runs none of them: say so, in one line."""
+    selected = {spec.name for spec in models.select(selection.models, selection.exclude)}
+    notices = []
+    for module in given:
+        names = models.models_of(module)
+        if names and not selected.intersection(names):
+            notices.append(
+                f"--zoo-module {module}: none of its models ({', '.join(names)}) is selected by models "
+                f"{','.join(selection.models)} (profile {selection.profile}); add --zoo-models {','.join(names)}"
+            )
+    return tuple(notices)
 
 
 def _check_numbers(config: pytest.Config) -> None:

@@ -6,10 +6,15 @@ from typing import TYPE_CHECKING, Any
 
 from suite.core.redact import redact
 from suite.core.run_folder import EXIT_REGRESSION
+from suite.report.diff_groups import regressed_groups
 from suite.runtime.environment import library_versions
 
 if TYPE_CHECKING:
     from suite.plugin.session import RunSession
+
+# Below this much inherent work a run's wall time is mostly pytest's and the workers' start-up, and
+# the overhead ratio (core-seconds over inherent seconds) says nothing about the harness.
+MEANINGFUL_INHERENT_S = 30.0
 
 
 def header_lines(run: RunSession) -> list[str]:
@@ -46,7 +51,7 @@ def write_summary(terminalreporter: Any, run: RunSession) -> None:
     terminalreporter.section("zoo-suite")
     terminalreporter.write_line(f"{len(run.rows)} cases: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
     terminalreporter.write_line(f"exports run {exports['exports_run']}, reused from cache {exports['exports_cached']}")
-    if run.overhead is not None:
+    if run.overhead is not None and run.inherent_seconds >= MEANINGFUL_INHERENT_S:
         terminalreporter.write_line(
             f"harness overhead: {run.overhead:.2f} x the inherent work (exports, conversions, sessions, "
             "timed loops); core-seconds used over seconds spent in them"
@@ -64,7 +69,12 @@ def write_summary(terminalreporter: Any, run: RunSession) -> None:
         terminalreporter.write_line(
             f"diff vs {run.diff.baseline.run_id}: " + ", ".join(f"{k} {v}" for k, v in found.items() if v)
         )
-        for record in run.diff.diff[run.diff.diff["change"] == "regressed"].head(20).to_dict("records"):
-            terminalreporter.write_line(f"REGRESSED {record['case_id']}: {record['why']}: {record['cand_message']}")
+        # One line per cause: a broken export's derived cases (its latency, converter rows) under its root.
+        for group in regressed_groups(run.diff.diff)[:20]:
+            root = group.root
+            more = f" (+{len(group.derived)} derived: {group.label()})" if group.derived else ""
+            terminalreporter.write_line(f"REGRESSED {root['case_id']}: {root['why']}: {root['cand_message']}{more}")
         if run.diff.gate:
             terminalreporter.write_line(f"REGRESSION: {', '.join(run.diff.gate)} (exit {EXIT_REGRESSION})")
+    if run.nothing_judged:
+        terminalreporter.write_line(f"ERROR: {run.nothing_judged}")

@@ -16,6 +16,7 @@ import numpy as np
 
 from suite.exporters import ExportRequest, get_exporter
 from suite.exporters.base import ExportResult, call_arguments
+from suite.judge.inputs import make_inputs
 from suite.runtime.timing import TimingPlan, sample, summarize
 from suite.workers import models
 from suite.workers.settings import WorkerSettings
@@ -58,7 +59,29 @@ def _construct(name: str) -> Any:
     except Exception as exc:
         raise ModelError(f"building {name} failed: {type(exc).__name__}: {exc}") from exc
     model.eval()
+    _materialise_lazy(name, model)
     return model
+
+
+def _materialise_lazy(name: str, model: Any) -> None:
+    """Lazy modules (LazyLinear, LazyConv2d ...) learn their shapes from a first forward: run one on
+    the model's own inputs at its default sizes, before anything reads the parameters (the weights
+    digest, a state_dict, an export). Seeded like the rest of the build, so every process gets the
+    same weights."""
+    import torch
+    from torch.nn.parameter import is_lazy
+
+    if not any(is_lazy(t) for t in (*model.parameters(), *model.buffers())):
+        return
+    spec = models.get(name)
+    args, kwargs = call_arguments(spec, _tensors(make_inputs(spec)))
+    try:
+        with torch.no_grad():  # not inference_mode: the parameters it creates must stay ordinary tensors
+            model(*args, **(kwargs or {}))
+    except Exception as exc:
+        raise ModelError(
+            f"{name}'s lazy modules could not be initialised by a forward on its inputs: {type(exc).__name__}: {exc}"
+        ) from exc
 
 
 def weights_digest(name: str) -> str:
