@@ -1,17 +1,23 @@
 """Measure the latency A/B on injected slowdowns: how often 10%, 25% and 2x more work is called slower.
 
-Usage: python scripts/ab_injected_slowdowns.py OUT_DIR [--repeats 10]
+Usage: python scripts/ab_injected_slowdowns.py OUT_DIR [--repeats 10] [--across-folders]
 
 One baseline run times four models that do the same work (20 blocks). Each candidate run then gives
 three of them 10%, 25% and 100% more work with the same outputs (2, 5 and 20 extra blocks, a user
 module) and leaves the fourth untouched; it times every one A/B against the baseline's artifact
 (the untouched one too, with --zoo-ab-identical: an A/A in the same run). Prints the verdicts per
 model over the repeats, and writes them to OUT_DIR/verdicts.csv.
+
+With --across-folders it is the nightly's situation: the baseline runs in one report folder, its
+run folder is then moved elsewhere (as a download would put it) and that report folder deleted,
+and each candidate runs in a report folder (and cache) of its own, finding the baseline's files
+only in the moved folder's artifacts/.
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import subprocess
 import sys
 import time
@@ -45,15 +51,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path)
     parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--across-folders", action="store_true", help="baseline moved, each candidate apart")
     args = parser.parse_args()
     out: Path = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
-    baseline = run(out, write_module(out / "same_work.py", dict.fromkeys(EXTRA, 0)))
+    base_runner = out / "baseline-runner" if args.across_folders else out
+    base_runner.mkdir(exist_ok=True)
+    baseline = run(base_runner, write_module(out / "same_work.py", dict.fromkeys(EXTRA, 0)))
+    if args.across_folders:
+        moved = out / "downloaded" / baseline.name
+        moved.parent.mkdir(exist_ok=True)
+        shutil.move(baseline, moved)
+        shutil.rmtree(base_runner)
+        baseline = moved
     candidate = write_module(out / "more_work.py", EXTRA)
     found = []
     for repeat in range(args.repeats):
         start = time.perf_counter()
-        folder = run(out, candidate, f"--zoo-baseline={baseline}", "--zoo-ab-identical")
+        runner = out / f"candidate-{repeat}" if args.across_folders else out
+        runner.mkdir(exist_ok=True)
+        folder = run(runner, candidate, f"--zoo-baseline={baseline}", "--zoo-ab-identical")
         rows = pd.read_csv(folder / "results.csv")
         rows["repeat"], rows["seconds"] = repeat, round(time.perf_counter() - start, 1)
         found.append(rows[["repeat", "model", "ab_verdict", "ab_ratio", "ab_ci_low", "ab_ci_high", "seconds"]])

@@ -1,6 +1,7 @@
 """End to end: the latency path keeps what it timed, and against a baseline times the baseline's
 artifact interleaved with its own (A/B); the diff takes that verdict over stored numbers."""
 
+import shutil
 import sys
 from pathlib import Path
 
@@ -56,3 +57,32 @@ def test_a_slower_artifact_is_called_slower_and_an_identical_one_is_not_timed_tw
     assert set(table.ab_verdict) <= {"unchanged", "inconclusive", "slower", "faster"}
     assert (table.ab_outputs_changed == False).all() and table.a_environment.str.contains("CPUExecutionProvider").all()  # noqa: E712
     assert "Environment A/B" in (folder / "env_ab.html").read_text()
+
+
+def test_a_baseline_folder_moved_to_another_place_carries_its_files(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    """As in CI: last night's run folder arrives downloaded, its report folder (and store) elsewhere or gone."""
+    base = run_latency(pytester, tmp_path / "night", write_module(tmp_path / "base.py", {"slowable": 0}))
+    assert base.ret == 0
+    ran = (tmp_path / "night" / "reports" / "latest").resolve()
+    assert sorted(p.name for p in (ran / "artifacts").glob("*/*.onnx"))  # the folder keeps what it timed
+    downloaded = tmp_path / "downloaded" / ran.name
+    shutil.move(ran, downloaded)
+    shutil.rmtree(tmp_path / "night")  # the runner that made it is gone
+
+    slower = write_module(tmp_path / "slower.py", {"slowable": 20})
+    cand = run_latency(pytester, tmp_path / "today", slower, f"--zoo-baseline={downloaded}", "--zoo-fail-on=none")
+    assert cand.ret == 0, cand.outlines[-20:]
+    rows = pd.read_csv(tmp_path / "today" / "reports" / "latest" / "results.csv").set_index("case_id")
+    verdicts = rows["ab_verdict"].to_dict()
+    assert verdicts == {
+        "mlp-torchscript-op17-dynamic-lat.fp32.cpu": "identical artifact",
+        "slowable-torchscript-op17-static-lat.fp32.cpu": "slower",
+    }, rows[["ab_verdict"]]
+
+    # Without its artifacts/ the folder is no baseline to time against, and the row says where it looked.
+    shutil.rmtree(downloaded / "artifacts")
+    again = run_latency(pytester, tmp_path / "later", slower, f"--zoo-baseline={downloaded}", "--zoo-fail-on=none")
+    assert again.ret == 0
+    rows = pd.read_csv(tmp_path / "later" / "reports" / "latest" / "results.csv").set_index("case_id")
+    missing = rows.loc["slowable-torchscript-op17-static-lat.fp32.cpu", "ab_verdict"]
+    assert missing.startswith("baseline artifact ") and str(downloaded / "artifacts") in missing

@@ -72,7 +72,8 @@ def zoo_args(run: str) -> dict[str, str]:
     """The `--zoo-*` options of a `make zoo ZOO_ARGS="..."` command, each with its value."""
     words = shlex.split(expr(run))
     [value] = [w.removeprefix("ZOO_ARGS=") for w in words if w.startswith("ZOO_ARGS=")]
-    tokens = value.split()
+    # Shell variables ($ab) hold options that only some runs get: asserted apart.
+    tokens = [token for token in value.split() if not re.fullmatch(r"\$[A-Za-z_]\w*", token)]
     return dict(zip(tokens[::2], tokens[1::2], strict=True))
 
 
@@ -176,6 +177,37 @@ def test_nightly_shards_share_one_run_id() -> None:
         assert '"$RUN_ID"' in diff["steps"][step_index(diff["steps"], needle)]["run"]
 
 
+def test_nightly_shards_time_against_the_promoted_baselines_folder() -> None:
+    jobs = load("nightly.yml")["jobs"]
+    steps = jobs["shard"]["steps"]
+    zoo = step_index(steps, "make zoo")
+    [restore] = [
+        i for i, s in enumerate(steps) if uses(s) == "actions/cache/restore" and "baseline" in s["with"]["path"]
+    ]
+    assert restore < zoo
+    folder = steps[restore]["with"]["path"]
+    run = steps[zoo]["run"]
+    assert f"-f {folder}/rows.jsonl" in run and f'ab="--zoo-baseline {folder} --zoo-fail-on none"' in run
+    assert run.rstrip().endswith('$ab"')
+    # Saved by the diff job only after the promotion, as one folder from the shards' folders.
+    diff = jobs["diff"]["steps"]
+    promoting = step_index(diff, "-m suite.cli.history promote")
+    keeping = step_index(diff, "-m suite.cli.merge_shards")
+    assert promoting < keeping and f"--out {folder}" in diff[keeping]["run"]
+    [save] = [i for i, s in enumerate(diff) if uses(s) == "actions/cache/save" and s["with"]["path"] == folder]
+    assert save > keeping and diff[save]["with"]["key"].startswith(steps[restore]["with"]["restore-keys"].strip())
+
+
+def test_nightly_shards_time_an_upgrade_across_the_two_environments() -> None:
+    steps = load("nightly.yml")["jobs"]["shard"]["steps"]
+    zoo, env_ab = step_index(steps, "make zoo"), step_index(steps, "-m suite.cli.env_ab")
+    [upload] = [i for i, s in enumerate(steps) if uses(s) == "actions/upload-artifact"]
+    assert zoo < env_ab < upload  # the env_ab.csv goes up with the run folder
+    run = steps[env_ab]["run"]
+    assert run.count("-m suite.cli.runtime_of") == 2 and '[ "$base" = "$now" ]' in run
+    assert "--a .venv-baseline/bin/python --b .venv/bin/python" in run and "env_ab.txt" in run
+
+
 def test_nightly_diff_job_reads_every_shard_artifact() -> None:
     jobs = load("nightly.yml")["jobs"]
     [upload] = [s for s in jobs["shard"]["steps"] if uses(s) == "actions/upload-artifact"]
@@ -201,14 +233,19 @@ def test_nightly_promotes_only_after_a_clean_diff_of_a_complete_run() -> None:
     assert importing < diffing < promoting
     assert steps[diffing]["id"] == "diff"
     assert "--baseline nightly" in steps[diffing]["run"]
-    assert "--fail-on correctness,removed" in steps[diffing]["run"]  # a night that lost cases is red
+    # A night that lost cases is red, and so is one whose A/B called a latency case slower.
+    assert "--fail-on correctness,removed,latency" in steps[diffing]["run"]
     # The first night has no baseline and is promoted without a diff.
     assert "show-baseline nightly" in steps[diffing]["run"]
     condition = steps[promoting]["if"]
     assert "steps.diff.outputs.rc == '0'" in condition
     assert "needs.shard.result == 'success'" in condition
     # The database is saved only once it holds the promotion.
-    [save] = [i for i, s in enumerate(steps) if uses(s) == "actions/cache/save"]
+    [save] = [
+        i
+        for i, s in enumerate(steps)
+        if uses(s) == "actions/cache/save" and s["with"]["path"] == "reports/history.sqlite"
+    ]
     assert save > promoting
     assert steps[save]["with"]["path"] == "reports/history.sqlite"
     assert steps[promoting]["id"] in steps[save]["if"]

@@ -31,7 +31,7 @@ from suite.cli.pipes import quiet_on_closed_pipe
 from suite.core.run_folder import HistoryError, read_run_folder
 from suite.judge.inputs import make_inputs
 from suite.latency_ab.interleaved import SESSIONS, AbPlan, Side, judge, time_sides
-from suite.latency_ab.kept_artifacts import ArtifactStore
+from suite.latency_ab.kept_artifacts import ARTIFACTS_DIR, ArtifactStore
 from suite.paths.latency_ab import outputs_agreement
 from suite.paths.latency_cases import timed_dims
 from suite.runtime.providers import alias_name
@@ -167,7 +167,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise SystemExit(f"env_ab: {exc}") from None
     out = (args.out or run_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    store = ArtifactStore(run_dir.parent.parent / "artifacts")
+    # The folder's own copies of what it timed (a folder downloaded from another runner), else its report folder's.
+    own = run_dir / ARTIFACTS_DIR
+    store = ArtifactStore(own if own.is_dir() else run_dir.parent.parent / ARTIFACTS_DIR)
     plan = AbPlan(target_s=args.seconds, min_effect=args.min_effect)
     a, b = (TimingWorker(environment) for environment in environments)
     found = []

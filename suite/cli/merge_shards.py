@@ -4,7 +4,8 @@
 
 The shards of a run share its run id and each took whole models, so their rows do not overlap:
 a case id in two folders, or folders of different runs, is an error (one line), never a silent
-merge. The merged folder gets every shard's rows (rows.jsonl) and the report written from them,
+merge. The merged folder gets every shard's rows (rows.jsonl), latency samples and timed files (artifacts/, a
+baseline for --zoo-baseline) and the report written from them,
 with the first shard's metadata and a notice naming the shards.
 """
 
@@ -19,7 +20,8 @@ from typing import Any
 
 from suite.cli.pipes import quiet_on_closed_pipe
 from suite.cli.rebuild import rebuild
-from suite.core.run_folder import ROWS_FILE, HistoryError, read_jsonl
+from suite.core.run_folder import ROWS_FILE, SAMPLES_FILE, HistoryError, read_jsonl
+from suite.latency_ab.kept_artifacts import ARTIFACTS_DIR, ArtifactStore
 
 
 def merge(folders: Sequence[Path], out: Path) -> dict[str, Path]:
@@ -59,7 +61,26 @@ def merge(folders: Sequence[Path], out: Path) -> dict[str, Path]:
         f"merged from {len(folders)} shard folders ({len(rows)} cases) by python -m suite.cli.merge_shards",
     ]
     (out / "metadata.json").write_text(json.dumps(merged, indent=2, default=str))
+    _merge_timed(folders, out)
     return rebuild(out)
+
+
+def _merge_timed(folders: Sequence[Path], out: Path) -> None:
+    """The shards' latency samples and timed files, so the merged folder is a whole baseline
+    (its latency cases can be timed A/B against wherever the folder goes)."""
+    samples = [
+        line
+        for folder in folders
+        if (folder / SAMPLES_FILE).is_file()
+        for line in (folder / SAMPLES_FILE).read_text().splitlines(keepends=True)
+        if line.endswith("\n")
+    ]
+    if samples:
+        (out / SAMPLES_FILE).write_text("".join(samples))
+    kept = ArtifactStore(out / ARTIFACTS_DIR)
+    for folder in folders:
+        for path in sorted((folder / ARTIFACTS_DIR).glob("*/*.onnx")):
+            kept.keep(path)
 
 
 @quiet_on_closed_pipe

@@ -263,6 +263,12 @@ class HistoryStore:
         with self.engine.connect() as conn:
             return conn.execute(sa.select(runs.c.run_id).where(runs.c.run_id == run_id)).first() is not None
 
+    def run_folders(self, run_id: str) -> list[str]:
+        """The run folders its parts were written to (as recorded: another machine's paths, maybe)."""
+        with self.engine.connect() as conn:
+            query = sa.select(run_parts.c.folder).where(run_parts.c.run_id == run_id)
+            return [str(folder) for folder in conn.execute(query).scalars() if folder]
+
     def run_rows(self, run_id: str) -> list[dict[str, Any]]:
         """Every row of a run, its parts merged (a case in two parts: the later part wins)."""
         with self.engine.connect() as conn:

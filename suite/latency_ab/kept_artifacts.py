@@ -10,10 +10,12 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# A run folder's own copies of the files it timed (and a report folder's store): <folder>/artifacts.
+ARTIFACTS_DIR = "artifacts"
 # What a latency row's `ab_verdict` says where the baseline timed this very file: nothing to time against.
 IDENTICAL = "identical artifact"
 
@@ -54,6 +56,17 @@ class ArtifactStore:
             return None
         return target
 
+    def copy_to(self, shas: Iterable[str], target: ArtifactStore) -> int:
+        """Keep these files in `target` too (a run folder's own artifacts/, so the folder carries what
+        it timed wherever it is copied); returns how many were there to keep."""
+        kept = 0
+        for sha in dict.fromkeys(shas):
+            found = self.find(sha)
+            if found is not None:
+                target.keep(found)
+                kept += 1
+        return kept
+
     def _path(self, sha: str) -> Path:
         return self.root / sha[:2] / f"{sha}.onnx"
 
@@ -64,3 +77,17 @@ class BaselineArtifacts:
 
     run_id: str
     by_case: Mapping[str, str] = field(default_factory=dict)  # case id -> artifact sha256
+    # Where the baseline's files may be, searched in order: its run folders' own artifacts/ (a
+    # folder copied or downloaded from another machine carries them), then their report folders'.
+    stores: tuple[ArtifactStore, ...] = ()
+
+    def find(self, sha: str, also: ArtifactStore) -> Path | None:
+        """The baseline's file of that content: in its own stores, else in `also` (this run's)."""
+        for store in (*self.stores, also):
+            found = store.find(sha)
+            if found is not None:
+                return found
+        return None
+
+    def looked_in(self, also: ArtifactStore) -> str:
+        return ", ".join(str(store.root) for store in (*self.stores, also))

@@ -82,9 +82,12 @@ def ab_stage(
         return kept, AbAgainstBaseline(baseline.run_id, NO_BASELINE)
     if base_sha == sha and not settings.identical_too:
         return kept, AbAgainstBaseline(baseline.run_id, IDENTICAL)
-    base_path = settings.store.find(base_sha)
+    base_path = baseline.find(base_sha, also=settings.store)
     if base_path is None:
-        verdict = f"baseline artifact {base_sha[:12]} is not kept in {settings.store.root}"
+        verdict = (
+            f"baseline artifact {base_sha[:12]} is not kept in {baseline.looked_in(settings.store)}: give "
+            "--zoo-baseline the baseline's run folder with its artifacts/ (copied or downloaded whole)"
+        )
         return kept, AbAgainstBaseline(baseline.run_id, verdict)
     try:
         paths = (base_path, model_path)

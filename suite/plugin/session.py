@@ -32,8 +32,8 @@ from suite.core.run_folder import (
     now_iso,
     read_run_folder,
 )
-from suite.latency_ab.kept_artifacts import BaselineArtifacts
 from suite.paths import PATHS
+from suite.plugin.baseline import baseline_artifacts, keep_timed_artifacts
 from suite.plugin.rows import NOT_RUN, longrepr_line, row_from_report, row_without_record, samples_from_report
 from suite.plugin.settings import ZooSettings
 from suite.report.results import new_run_dir, write_run
@@ -132,16 +132,8 @@ class RunSession:
 
     def _time_against_baseline(self, baseline: str) -> None:
         """The baseline's timed artifacts, by case: this run's latency cases time A/B against them."""
-        from suite.history.references import resolve
-
-        found = resolve(baseline, self.store, exclude=self.run_id)
-        rows = found.rows
-        by_case: dict[str, str] = {}
-        if "artifact_sha256" in rows:
-            kept = rows[rows["artifact_sha256"].notna()]
-            by_case = dict(zip(kept["case_id"].astype(str), kept["artifact_sha256"].astype(str), strict=True))
         assert self.latency.ab is not None
-        ab = dataclasses.replace(self.latency.ab, baseline=BaselineArtifacts(found.run_id, by_case))
+        ab = dataclasses.replace(self.latency.ab, baseline=baseline_artifacts(baseline, self.store, self.run_id))
         self.latency = dataclasses.replace(self.latency, ab=ab)
 
     def _continue_run(self) -> None:
@@ -278,6 +270,8 @@ class RunSession:
         # (A continued run's earlier part is a part of its own, already stored.)
         self._store_run(whole if self.settings.run.resume else rows, meta)
         rows, meta = whole, meta_whole
+        if self.latency.ab is not None:
+            keep_timed_artifacts(rows, self.latency.ab.store, self.run_dir)
         self.overhead = meta.get("overhead_ratio")
         self.inherent_seconds = sum(float(p.get("inherent_seconds") or 0) for p in meta.get("parts", []))
         summary_html = self._diff_against_baseline(rows, meta)
