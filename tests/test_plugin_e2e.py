@@ -113,7 +113,7 @@ def test_a_negative_input_draw_is_a_one_line_usage_error(pytester: pytest.Pytest
             "try --zoo-exporters torchscript,dynamo, *",
         ),
         (["--zoo-models=mlp", "--zoo-exclude=ml*"], "no case to run: --zoo-exclude ml* leaves none of the models mlp*"),
-        (["--zoo-fail-on=speed"], "--zoo-fail-on takes correctness, drift, latency, 'all' or 'none', got 'speed'"),
+        (["--zoo-fail-on=speed"], "--zoo-fail-on takes correctness, drift, latency, removed, 'all' or 'none', got 'speed'"),
         (["--zoo-onnx-dir={tmp}/nowhere"], "--zoo-onnx-dir */nowhere: no such folder; give a folder of ONNX models"),
         (["--zoo-onnx-dir={empty}"], "--zoo-onnx-dir *empty: no .onnx file, model folder or .tar.gz in it; *"),
         (["--zoo-onnx-dir={empty}", "--zoo-onnx-dims=batch"], "--zoo-onnx-dims takes NAME=SIZE pairs *, got 'batch'"),
@@ -149,7 +149,9 @@ def test_opsets_an_exporter_rejects_are_unsupported_rows(
         "--zoo-opsets=torchscript:99;dynamo:11",
         "--zoo-paths=ort",
     )
-    assert result.ret == 0  # unsupported cases are skipped tests, still rows
+    # Unsupported cases are skipped tests, still rows; a run of nothing else judged nothing: exit 4, one line.
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stdout.fnmatch_lines(["ERROR: zoo-suite: no case was judged (2 cases: unsupported 2; *"])
     assert result.parseoutcomes()["skipped"] == 2
     rows = read_rows(tmp_path)
     torchscript = rows.loc["mlp-torchscript-op99-static-ort_cpu"]
