@@ -113,7 +113,10 @@ def test_a_negative_input_draw_is_a_one_line_usage_error(pytester: pytest.Pytest
             "try --zoo-exporters torchscript,dynamo, *",
         ),
         (["--zoo-models=mlp", "--zoo-exclude=ml*"], "no case to run: --zoo-exclude ml* leaves none of the models mlp*"),
-        (["--zoo-fail-on=speed"], "--zoo-fail-on takes correctness, drift, latency, removed, 'all' or 'none', got 'speed'"),
+        (
+            ["--zoo-fail-on=speed"],
+            "--zoo-fail-on takes correctness, drift, latency, removed, 'all' or 'none', got 'speed'",
+        ),
         (["--zoo-onnx-dir={tmp}/nowhere"], "--zoo-onnx-dir */nowhere: no such folder; give a folder of ONNX models"),
         (["--zoo-onnx-dir={empty}"], "--zoo-onnx-dir *empty: no .onnx file, model folder or .tar.gz in it; *"),
         (["--zoo-onnx-dir={empty}", "--zoo-onnx-dims=batch"], "--zoo-onnx-dims takes NAME=SIZE pairs *, got 'batch'"),
