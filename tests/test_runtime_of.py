@@ -1,4 +1,4 @@
-"""suite.cli.runtime_of: the onnxruntime a run folder ran on, as the requirement to time its files again."""
+"""suite.cli.runtime_of and env_ab: what a run folder needs to be timed again in another environment."""
 
 import json
 from pathlib import Path
@@ -26,3 +26,12 @@ def test_a_folder_that_names_no_onnxruntime_is_one_line(tmp_path: Path, capsys: 
     assert runtime_of.main([str(tmp_path)]) == 2
     assert capsys.readouterr().err.count("\n") == 1
     assert runtime_of.main([str(tmp_path / "nothing")]) == 2
+
+
+def test_env_ab_takes_the_runs_own_modules_from_its_recorded_command_line(tmp_path: Path) -> None:
+    from suite.cli.env_ab import recorded_modules
+
+    argv = ["suite/matrix", "--zoo-module=/a/mine.py", "--zoo-models", "x", "--zoo-module", "pkg.models"]
+    (tmp_path / "metadata.json").write_text(json.dumps({"argv": argv}))
+    assert recorded_modules(tmp_path) == ["/a/mine.py", "pkg.models"]
+    assert recorded_modules(tmp_path / "no-metadata") == []

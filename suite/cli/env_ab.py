@@ -156,13 +156,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="where env_ab.csv/html go (default: the run folder)")
     parser.add_argument("--seconds", type=float, default=2.0, help="measured time per case, both sides together")
     parser.add_argument("--min-effect", type=float, default=0.05, help="smallest change called slower/faster")
-    parser.add_argument("--zoo-module", action="append", default=[], help="modules of models the run had")
+    parser.add_argument(
+        "--zoo-module", action="append", default=[], help="modules of models the run had (default: its recorded ones)"
+    )
     args = parser.parse_args(argv)
     environments = Environment.parse(args.a), Environment.parse(args.b)
     run_dir = args.run_dir.resolve()
     try:
         cases = timed_cases(run_dir, [v for v in args.variants.split(",") if v])
-        models = ModelRegistry().load_builtin().load_modules(args.zoo_module)
+        models = ModelRegistry().load_builtin().load_modules(args.zoo_module or recorded_modules(run_dir))
     except (HistoryError, ZooModuleError) as exc:
         raise SystemExit(f"env_ab: {exc}") from None
     out = (args.out or run_dir).resolve()
@@ -193,6 +195,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     (out / "env_ab.html").write_text(render(table, args.a, args.b))
     print(f"{len(table)} cases: {table['ab_verdict'].value_counts().to_dict()}\ncsv: {out / 'env_ab.csv'}")
     return 0
+
+
+def recorded_modules(run_dir: Path) -> list[str]:
+    """The --zoo-module values the run was invoked with (its metadata's argv), so its own models can
+    be built for their inputs; none where the folder has no metadata."""
+    meta = run_dir / "metadata.json"
+    argv = [str(a) for a in json.loads(meta.read_text()).get("argv", [])] if meta.is_file() else []
+    found = [a.split("=", 1)[1] for a in argv if a.startswith("--zoo-module=")]
+    found += [argv[i + 1] for i, a in enumerate(argv[:-1]) if a == "--zoo-module"]
+    return found
 
 
 def render(table: pd.DataFrame, a: str, b: str) -> str:
