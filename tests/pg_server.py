@@ -18,6 +18,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
+
 
 def postgres_bin() -> Path | None:
     """The folder holding initdb and pg_ctl, newest version first, or None."""
@@ -80,3 +82,14 @@ def postgres_server(password: str | None = None) -> Iterator[str]:
             timeout=60,
         )
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextmanager
+def postgres_or_skip(password: str | None = None) -> Iterator[str]:
+    """postgres_server for a fixture: skipped where the binaries are missing, failed in CI (which installs them)."""
+    if postgres_bin() is None:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL binaries are missing in CI: .ci/run installs the postgresql package")
+        pytest.skip("no PostgreSQL binaries here (apt-get install postgresql)")
+    with postgres_server(password) as url:
+        yield url

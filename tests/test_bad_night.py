@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from suite.core.run_folder import read_jsonl
 from suite.history.store import HistoryStore
-from tests.pg_server import postgres_bin, postgres_server
+from tests.pg_server import postgres_or_skip
 from tests.process_group import assert_group_ended
 
 pytestmark = pytest.mark.slow
@@ -35,11 +35,7 @@ SELECTION = ("--zoo-models=mlp,gru", "--zoo-paths=ort", "--zoo-exporters=torchsc
 @pytest.fixture(scope="module")
 def pg_with_password() -> Iterator[str]:
     """A real PostgreSQL server that asks for a password (scram-sha-256), its URL carrying it."""
-    if postgres_bin() is None:
-        if os.environ.get("CI"):
-            pytest.fail("PostgreSQL binaries are missing in CI: .ci/run installs the postgresql package")
-        pytest.skip("no PostgreSQL binaries here (apt-get install postgresql)")
-    with postgres_server(password=SECRET) as url:
+    with postgres_or_skip(password=SECRET) as url:
         yield url
 
 
@@ -189,7 +185,7 @@ def test_a_bad_night_two_shards_one_killed_and_resumed_under_xdist_diffs_as_a_go
     for shard in shards.values():
         assert_group_ended(shard.pid)
     finished_before = {str(r["case_id"]) for r in read_jsonl(killed_rows, torn_tail=True)}
-    states = {p: s for p, s in _part_states(url, "bad").items()}
+    states = _part_states(url, "bad")
     assert states == {"1/2 ort": "running", "2/2 ort": "complete"}, states  # the kill left it running
 
     # The morning after: shard 1 resumed on two workers; it runs only what the kill left undone.

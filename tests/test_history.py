@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -17,7 +16,7 @@ from suite.core.run_folder import HistoryError, RunPart
 from suite.history import references as history
 from suite.history.schema import SCHEMA_VERSION, schema_info
 from suite.history.store import HistoryStore
-from tests.pg_server import postgres_bin, postgres_server
+from tests.pg_server import postgres_or_skip
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -47,11 +46,7 @@ def write_runs(url: str, writer: str, count: int) -> None:
 
 @pytest.fixture(scope="module")
 def postgres_url() -> Iterator[str]:
-    if postgres_bin() is None:
-        if os.environ.get("CI"):
-            pytest.fail("PostgreSQL binaries are missing in CI: .ci/run installs the postgresql package")
-        pytest.skip("no PostgreSQL binaries here (apt-get install postgresql)")
-    with postgres_server() as url:
+    with postgres_or_skip() as url:
         yield url
 
 

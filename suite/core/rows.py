@@ -3,6 +3,7 @@ latency rows, how many cases a run judged."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -48,3 +49,9 @@ def judged_count(rows: Iterable[Mapping[str, Any]]) -> int:
         if str(row.get("status") or "") not in UNJUDGED_STATUSES
         and not str(row.get("message") or "").startswith(NOT_RUN_PREFIX)
     )
+
+
+def status_tally(rows: Iterable[Mapping[str, Any]]) -> str:
+    """Cases per status, "pass 2, skip 5": the terminal's summary line and the nothing-judged error."""
+    counts = Counter(str(row["status"]) for row in rows)
+    return ", ".join(f"{status} {count}" for status, count in sorted(counts.items()))

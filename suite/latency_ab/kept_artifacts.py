@@ -37,6 +37,11 @@ class ArtifactStore:
     def keep(self, path: Path) -> str:
         """Keep a copy of the file (once per content) and return its sha256."""
         sha = file_sha256(path)
+        self._place(path, sha)
+        return sha
+
+    def _place(self, path: Path, sha: str) -> None:
+        """`path`, whose content hashes to `sha`, kept under that name unless it is there already."""
         target = self._path(sha)
         if not target.is_file():
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -47,7 +52,6 @@ class ArtifactStore:
             except OSError:  # another filesystem, or links not allowed
                 shutil.copyfile(path, partial)
             partial.replace(target)  # whole or not at all
-        return sha
 
     def find(self, sha: str) -> Path | None:
         """The kept file of that content, or None where it is gone or no longer matches its name."""
@@ -61,9 +65,9 @@ class ArtifactStore:
         it timed wherever it is copied); returns how many were there to keep."""
         kept = 0
         for sha in dict.fromkeys(shas):
-            found = self.find(sha)
+            found = self.find(sha)  # verified against its name: no second hash to keep it there
             if found is not None:
-                target.keep(found)
+                target._place(found, sha)
                 kept += 1
         return kept
 

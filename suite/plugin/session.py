@@ -20,7 +20,7 @@ import pytest
 from suite.core.inherent import overhead_ratio
 from suite.core.record import Status
 from suite.core.redact import redact
-from suite.core.rows import judged_count
+from suite.core.rows import judged_count, status_tally
 from suite.core.run_folder import (
     EXIT_REGRESSION,
     ROWS_FILE,
@@ -378,13 +378,9 @@ def open_store(url: str) -> Any:
 
 def nothing_judged_line(rows: list[dict[str, Any]]) -> str:
     """Why a run that judged no case fails: its counts and the first row's message."""
-    counts: dict[str, int] = {}
-    for row in rows:
-        counts[str(row["status"])] = counts.get(str(row["status"]), 0) + 1
-    found = ", ".join(f"{status} {count}" for status, count in sorted(counts.items()))
     first = str(rows[0].get("message") or "") if rows else ""
     return (
-        f"zoo-suite: no case was judged ({len(rows)} cases: {found}; the first says: {first[:160]}); "
+        f"zoo-suite: no case was judged ({len(rows)} cases: {status_tally(rows)}; the first says: {first[:160]}); "
         "the selection tested nothing, so this run is no pass and cannot be a baseline: check the options "
         "(e.g. --zoo-opsets, --zoo-models, --zoo-exporters)"
     )

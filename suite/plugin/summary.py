@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from suite.core.redact import redact
+from suite.core.rows import status_tally
 from suite.core.run_folder import EXIT_REGRESSION
 from suite.report.diff_groups import regressed_groups
 from suite.runtime.environment import library_versions
@@ -44,12 +45,9 @@ def header_lines(run: RunSession) -> list[str]:
 
 def write_summary(terminalreporter: Any, run: RunSession) -> None:
     """zoo-suite's section at the end: counts, exports, notices, where the reports are, the diff."""
-    counts: dict[str, int] = {}
-    for row in run.rows.values():
-        counts[row["status"]] = counts.get(row["status"], 0) + 1
     exports = run.export_counts()
     terminalreporter.section("zoo-suite")
-    terminalreporter.write_line(f"{len(run.rows)} cases: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    terminalreporter.write_line(f"{len(run.rows)} cases: {status_tally(run.rows.values())}")
     terminalreporter.write_line(f"exports run {exports['exports_run']}, reused from cache {exports['exports_cached']}")
     if run.overhead is not None and run.inherent_seconds >= MEANINGFUL_INHERENT_S:
         terminalreporter.write_line(
