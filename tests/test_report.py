@@ -147,3 +147,24 @@ def test_the_quantization_table_takes_each_variants_speed_from_its_latency_row(t
     page = write_run(new_run_dir(tmp_path), rows, DECLARED)["html"].read_text()
     quantization = page[page.index("<h2>Quantization") :]
     assert "0.5 SLOWER" in quantization and "<th>speedup</th>" in quantization
+
+
+def test_every_repro_an_expectation_names_is_a_folder_with_its_report_and_script() -> None:
+    from pathlib import Path
+
+    from suite.run.records import apply_expectation
+    from zoo.expectations import EXPECTATIONS
+
+    root = Path(__file__).resolve().parent.parent
+    named = [e for e in EXPECTATIONS if e.repro]
+    assert named, "no expectation names a repro folder"
+    for entry in named:
+        folder = root / entry.repro
+        assert (folder / "README.md").is_file() and list(folder.glob("*.py")), (
+            f"{entry.repro} lacks README.md or a script"
+        )
+    # A row it decides points at the folder.
+    entry = named[0]
+    case_id = entry.case_glob.split("|")[0].replace("*", "x")
+    record = Record(case_id, "m", "tf2onnx", 13, "static", "ort", "", "openvino", status=Status(entry.status))
+    assert apply_expectation(record).expectation.endswith(f"(repro: {entry.repro})")

@@ -23,12 +23,19 @@ class Expectation:
         status: The status the case is expected to end in.
         reason: Why, in one sentence.
         link: Where it is tracked (issue URL), or "" when nobody tracks it yet.
+        repro: A folder of this repository that reproduces it in a few lines without the suite
+            (its README is the upstream report, ready to file), or "".
     """
 
     case_glob: str
     status: str
     reason: str
     link: str = ""
+    repro: str = ""
+
+    def reference(self) -> str:
+        """Where to look further, for a row's expectation text: the tracker and the repro folder."""
+        return ", ".join(filter(None, (self.link, f"repro: {self.repro}" if self.repro else "")))
 
     def matches(self, case_id: str) -> bool:
         return any(fnmatch.fnmatchcase(case_id, glob) for glob in self.case_glob.split("|"))
@@ -79,6 +86,13 @@ EXPECTATIONS: list[Expectation] = [
         "with 1 output where the graph has 4",
     ),
     Expectation(
+        "keras_lstm-tf2onnx-*-static-ort_openvino*|keras_lstm-tf2onnx-*-static-lat.*.openvino*",
+        "crash",
+        "onnxruntime-openvino 1.24.1 segfaults creating a session for tf2onnx's static Keras LSTM, a Loop whose "
+        "body reads the sequence from the outer scope (the dynamic exports, an LSTM node, run)",
+        repro="docs/repros/openvino_loop_segfault",
+    ),
+    Expectation(
         "ssdlite320_mobilenet_v3_large-*-lat.quant_fp16.*|ssdlite320_mobilenet_v3_large-*-quant_fp16",
         "runtime_error",
         "the FP16 converter (keep_io_types) inserts a Cast in the main graph that reads a tensor defined inside "
@@ -118,6 +132,7 @@ def expectation_usage(statuses: Mapping[str, str]) -> list[dict[str, Any]]:
                 "status": entry.status,
                 "reason": entry.reason,
                 "link": entry.link,
+                "repro": entry.repro,
                 "cases": len(found),
                 "xfail": found.count("xfail"),
                 "xpass": found.count("xpass"),

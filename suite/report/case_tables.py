@@ -83,7 +83,7 @@ def render_expectations(frame: pd.DataFrame) -> str:
         f'<tr><td class="id">{html.escape(u["case_glob"])}</td><td>{html.escape(u["status"])}</td>'
         f"<td{' class=slow' if u['state'].startswith('stale') else ''}>{html.escape(u['state'])}</td>"
         f"<td>{u['cases']}</td><td>{u['xfail']}</td><td>{u['xpass']}</td>"
-        f'<td class="msg">{html.escape(u["reason"])}{_link(u["link"])}</td></tr>'
+        f'<td class="msg">{html.escape(u["reason"])}{_link(u["link"])}{_repro(u["repro"])}</td></tr>'
         for u in usage
     )
     return (
@@ -97,6 +97,11 @@ def render_expectations(frame: pd.DataFrame) -> str:
 
 def _link(url: str) -> str:
     return f' <a href="{html.escape(url)}">tracked here</a>' if url else ""
+
+
+def _repro(folder: str) -> str:
+    """The repro folder, named as a path of the repository (the report may be read far from it)."""
+    return f" Reproduced without the suite: <code>{html.escape(folder)}</code>." if folder else ""
 
 
 def render_details(frame: pd.DataFrame) -> str:

@@ -86,7 +86,8 @@ def apply_expectation(record: Record) -> Record:
     expected = expectation_for(record.case_id)
     if expected is None:
         return record
-    noted = f"{expected.status}: {expected.reason}" + (f" ({expected.link})" if expected.link else "")
+    reference = expected.reference()
+    noted = f"{expected.status}: {expected.reason}" + (f" ({reference})" if reference else "")
     if record.status == Status.PASS:
         message = f"expected {expected.status} but passed; remove the stale expectation: {expected.reason}"
         return replace(record, expectation=noted, status=Status.XPASS, message=message)
