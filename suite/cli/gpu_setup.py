@@ -23,6 +23,7 @@ from pathlib import Path
 
 from suite.cli.pipes import quiet_on_closed_pipe
 from suite.runtime.environment import benchmark_version_problem
+from suite.runtime.gpu_libraries import tensorrt_lib_dirs, tensorrt_line
 
 # Module -> what to install when it is missing.
 REQUIRED = {
@@ -83,9 +84,19 @@ def problems() -> list[str]:
 
 
 def library_path() -> str:
-    """LD_LIBRARY_PATH with the nvidia lib folders first."""
+    """LD_LIBRARY_PATH with the nvidia and TensorRT lib folders first."""
     current = os.environ.get("LD_LIBRARY_PATH", "")
-    return ":".join([*nvidia_lib_dirs(), *([current] if current else [])])
+    return ":".join([*nvidia_lib_dirs(), *tensorrt_lib_dirs(), *([current] if current else [])])
+
+
+def tensorrt_report() -> str:
+    """The one line on TensorRT's libraries for the installed onnxruntime (see tensorrt_line)."""
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        return "TensorRT: onnxruntime does not import"
+    library = Path(ort.__file__).parent / "capi" / "libonnxruntime_providers_tensorrt.so"
+    return tensorrt_line(library if library.is_file() else None, library_path())
 
 
 @quiet_on_closed_pipe
@@ -94,6 +105,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--print-env", action="store_true", help="print `export LD_LIBRARY_PATH=...` when ready")
     args = parser.parse_args(argv)
     found = problems()
+    # TensorRT is optional (CUDA is what the check needs): its line is said, never a problem. With
+    # --print-env stdout is for `eval`, so the line goes to stderr.
+    print(tensorrt_report(), file=sys.stderr if args.print_env or found else sys.stdout)
     if found:
         print("the GPU latency check cannot run here:", file=sys.stderr)
         for problem in found:
