@@ -2,7 +2,8 @@
 
 from pathlib import Path
 
-from suite.latency_ab.kept_artifacts import ArtifactStore, file_sha256
+from suite.core.digest import file_sha256
+from suite.latency_ab.kept_artifacts import ArtifactStore
 
 
 def test_kept_once_by_content_and_found_only_while_intact(tmp_path: Path) -> None:

@@ -108,29 +108,38 @@ def test_a_provider_specific_variant_is_built_for_the_provider_that_runs_it(tmp_
     runner = _RecordingRunner(tmp_path)
     info = SimpleNamespace(node_count=3, file_bytes=100, op_counts={})
     prepared = SimpleNamespace(export_key="k", spec=_spec(), artifact=SimpleNamespace(path="m.onnx"), info=info)
+    cuda = ProviderRequest("CUDAExecutionProvider")
     openvino = ProviderRequest("OpenVINOExecutionProvider", (("device_type", "CPU"),))
-    rows = {}
+    rows, levels = {}, {}
     for variant, provider in [
         ("opt_ort_extended", None),
+        ("opt_ort_extended", cuda),
         ("opt_ort_extended", openvino),
         ("opt_ort_basic", openvino),
         ("opt_ort_basic", None),
     ]:
         trail = Trail()
         args = (runner, variant, trail, prepared) + ((provider,) if provider else ())
-        build_variant(*args)  # type: ignore[arg-type]
-        rows[(variant, provider is not None)] = trail.passed().columns()["optimized_for"]
-    extended_cpu, extended_ov, basic_ov, basic_cpu = runner.keys
-    assert extended_cpu != extended_ov  # an extended file is never shared between providers
+        built = build_variant(*args)  # type: ignore[arg-type]
+        label = provider.alias if provider else "cpu"
+        rows[(variant, label)] = trail.passed().columns()["optimized_for"]
+        levels[(variant, label)] = (str(built.path), built.session_level)
+    # OpenVINO compiles nodes, so its extended variant is no file: its session optimizes online.
+    extended_cpu, extended_cuda, basic_ov, basic_cpu = runner.keys
+    assert extended_cpu != extended_cuda  # an extended file is never shared between providers
     assert basic_cpu == basic_ov  # a basic-level file suits every provider, so it is shared
     assert runner.calls[1] == (optimize_ort, ("m.onnx", str(tmp_path / "2.onnx"), "extended",
-                               "OpenVINOExecutionProvider", {"device_type": "CPU"}))  # fmt: skip
+                               "CUDAExecutionProvider", {}))  # fmt: skip
+    assert len(runner.calls) == 4  # no transform ran for the online variant
     assert rows == {
-        ("opt_ort_extended", False): "cpu",
-        ("opt_ort_extended", True): "openvino+device_type:CPU",
-        ("opt_ort_basic", True): "",
-        ("opt_ort_basic", False): "",
+        ("opt_ort_extended", "cpu"): "cpu",
+        ("opt_ort_extended", "cuda"): "cuda",
+        ("opt_ort_extended", "openvino"): "online on openvino+device_type:CPU",
+        ("opt_ort_basic", "openvino"): "",
+        ("opt_ort_basic", "cpu"): "",
     }
+    assert levels[("opt_ort_extended", "openvino")] == ("m.onnx", "extended")  # the export, optimized by the session
+    assert levels[("opt_ort_basic", "openvino")] == (str(tmp_path / "3.onnx"), None)
 
 
 def test_top1_counts_only_rows_with_a_clear_fp32_top1() -> None:

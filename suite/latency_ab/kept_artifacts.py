@@ -7,25 +7,18 @@ may be emptied or outlive a torch upgrade; these files are what each run really 
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from suite.core.digest import file_sha256
+
 # A run folder's own copies of the files it timed (and a report folder's store): <folder>/artifacts.
 ARTIFACTS_DIR = "artifacts"
 # What a latency row's `ab_verdict` says where the baseline timed this very file: nothing to time against.
 IDENTICAL = "identical artifact"
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True)

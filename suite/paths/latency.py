@@ -17,7 +17,6 @@ import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -33,9 +32,11 @@ from suite.paths.latency_numerics import effective_options, judge_numerics
 from suite.run.cases import Case
 from suite.run.pipeline import CaseRunner, Prepared, StageFailure
 from suite.run.variants import build_variant
+from suite.runtime.engine_cache import with_engine_cache
+from suite.runtime.gpu import GPU_PROVIDERS
 from suite.runtime.placement import probe_provider
 from suite.runtime.providers import ProviderRequest
-from suite.runtime.sessions import Threads, timed_session
+from suite.runtime.sessions import Threads, TimedModel, timed_session
 from suite.runtime.timing import LatencyStats, TimingPlan, calibrate, sample, summarize
 from zoo.spec import ModelSpec
 
@@ -50,9 +51,6 @@ class LatencySettings:
     plan: TimingPlan = field(default_factory=TimingPlan)
     large_batch: int = LARGE_BATCH
     ab: AbSettings | None = None  # keep the timed files; time a baseline's against them
-
-
-GPU_PROVIDERS = ("CUDAExecutionProvider", "TensorrtExecutionProvider")
 
 
 def eager_device_for(request: ProviderRequest) -> str:
@@ -153,14 +151,19 @@ def run_latency(
         )
     )
     benchmark.extra_info.update({"case_id": case.case_id, "variant": case.variant, "provider": request.label})
-    model_path, graph_nodes = prepared.artifact.path, prepared.info.node_count
+    model_path, graph_nodes, level = prepared.artifact.path, prepared.info.node_count, None
     if case.variant != FP32:
-        model_path, facts = build_variant(runner, case.variant, trail, prepared, case.provider)
-        graph_nodes = facts.get("node_count") or graph_nodes
+        built = build_variant(runner, case.variant, trail, prepared, case.provider)
+        model_path, level = built.path, built.session_level
+        graph_nodes = built.facts.get("node_count") or graph_nodes
+    timed = TimedModel(model_path, level)
+    # Sessions get the asked-for provider plus what the suite adds to it (TensorRT's engine cache);
+    # the row and the case id keep what was asked for.
+    session_request = with_engine_cache(request, runner.cache.root, model_path, level)
 
     dims = timed_dims(spec, case.shape)
     feeds = make_inputs(spec, dims)
-    session = _verified_session(runner, model_path, request, settings, graph_nodes, feeds, trail)
+    session = _verified_session(runner, timed, session_request, settings, graph_nodes, feeds, trail)
     trail.enter("first_run")
     try:
         start = time.perf_counter()
@@ -191,14 +194,14 @@ def run_latency(
     if settings.ab is not None:
         trail.enter("ab")
         threads = settings.threads
-        trail.add(*ab_stage(settings.ab, case.case_id, model_path, request, threads, feeds, spec.tolerance))
-    effective = effective_options(session, request)
-    return judge_numerics(trail, case, prepared, dims, first, effective, model_path, settings.threads)
+        trail.add(*ab_stage(settings.ab, case.case_id, timed, session_request, threads, feeds, spec.tolerance))
+    effective = effective_options(session, session_request)
+    return judge_numerics(trail, case, prepared, dims, first, effective, timed, settings.threads)
 
 
 def _verified_session(
     runner: CaseRunner,
-    model_path: Path,
+    timed: TimedModel,
     request: ProviderRequest,
     settings: LatencySettings,
     graph_nodes: int,
@@ -215,17 +218,18 @@ def _verified_session(
         "onnx",
         "provider",
         probe_provider,
-        str(model_path),
+        str(timed.path),
         request,
         settings.threads,
         graph_nodes,
         dict(feeds),
+        timed.level,
     )
     trail.add(check)
     if check.fallback:
         raise StageFailure(Status.FALLBACK, check.fallback)
     try:
-        session, created_s = timed_session(model_path, request, settings.threads)
+        session, created_s = timed_session(timed.path, request, settings.threads, level=timed.level)
     except Exception as exc:  # noqa: BLE001 - a model this runtime cannot load is this row's verdict
         raise StageFailure(Status.RUNTIME_ERROR, f"ONNX Runtime could not create the session: {exc}") from None
     trail.add(SessionTime(round(created_s, 4)))

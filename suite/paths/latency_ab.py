@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,7 +22,7 @@ from suite.judge.compare import compare_outputs
 from suite.latency_ab.interleaved import SESSIONS, AbPlan, judge, rotating_side, time_sides
 from suite.latency_ab.kept_artifacts import IDENTICAL, ArtifactStore, BaselineArtifacts
 from suite.runtime.providers import ProviderRequest
-from suite.runtime.sessions import Threads, timed_session
+from suite.runtime.sessions import Threads, TimedModel, timed_session
 from zoo.spec import Tolerance
 
 NO_BASELINE = "no baseline artifact"  # the baseline has no timed file for this case
@@ -64,15 +63,16 @@ class AbSettings:
 def ab_stage(
     settings: AbSettings,
     case_id: str,
-    model_path: Path,
+    timed: TimedModel,
     request: ProviderRequest,
     threads: Threads,
     feeds: Mapping[str, np.ndarray],
     tolerance: Tolerance,
 ) -> tuple[FieldFigures, ...]:
-    """Keep the timed file; with a baseline, time its artifact against this one. Never raises: a
-    baseline that cannot be timed is said in `ab_verdict`, the row's own verdict stands."""
-    sha = settings.store.keep(model_path)
+    """Keep the timed file; with a baseline, time its artifact against this one (both sessions at
+    the timed model's level). Never raises: a baseline that cannot be timed is said in `ab_verdict`,
+    the row's own verdict stands."""
+    sha = settings.store.keep(timed.path)
     kept = ArtifactKept(sha)
     baseline = settings.baseline
     if baseline is None:
@@ -90,8 +90,8 @@ def ab_stage(
         )
         return kept, AbAgainstBaseline(baseline.run_id, verdict)
     try:
-        paths = (base_path, model_path)
-        return kept, _timed_ab(baseline.run_id, paths, request, threads, feeds, tolerance, settings.plan)
+        sides = (TimedModel(base_path, timed.level), timed)
+        return kept, _timed_ab(baseline.run_id, sides, request, threads, feeds, tolerance, settings.plan)
     except Exception as exc:  # noqa: BLE001 - the A side failing is said, not this row's verdict
         return kept, AbAgainstBaseline(baseline.run_id, f"baseline could not be timed: {first_line(exc)[:200]}")
 
@@ -103,16 +103,16 @@ def ab_stage(
 NO_SPINNING = {"session.intra_op.allow_spinning": "0", "session.inter_op.allow_spinning": "0"}
 
 
-def _session(path: Path, request: ProviderRequest, threads: Threads) -> Any:
-    session, _ = timed_session(path, request, threads, config=NO_SPINNING)
+def _session(timed: TimedModel, request: ProviderRequest, threads: Threads) -> Any:
+    session, _ = timed_session(timed.path, request, threads, config=NO_SPINNING, level=timed.level)
     if session.get_providers()[0] != request.name:
-        raise RuntimeError(f"a session of {path.name} runs on {session.get_providers()[0]}, not {request.name}")
+        raise RuntimeError(f"a session of {timed.path.name} runs on {session.get_providers()[0]}, not {request.name}")
     return session
 
 
 def _timed_ab(
     run_id: str,
-    paths: tuple[Path, Path],
+    sides: tuple[TimedModel, TimedModel],
     request: ProviderRequest,
     threads: Threads,
     feeds: Mapping[str, np.ndarray],
@@ -121,7 +121,7 @@ def _timed_ab(
 ) -> AbAgainstBaseline:
     """Fresh sessions of both files (A: the baseline's, B: this run's) on the same provider and
     threads, the same inputs, alternating blocks; each side rotates over SESSIONS sessions."""
-    a_sessions, b_sessions = ([_session(path, request, threads) for _ in range(SESSIONS)] for path in paths)
+    a_sessions, b_sessions = ([_session(side, request, threads) for _ in range(SESSIONS)] for side in sides)
     inputs = dict(feeds)
     agreement = outputs_agreement(a_sessions[0].run(None, inputs), b_sessions[0].run(None, inputs), tolerance)
     a_side = rotating_side([functools.partial(s.run, None, inputs) for s in a_sessions])

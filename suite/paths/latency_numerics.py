@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,7 +21,7 @@ from suite.run.cases import Case
 from suite.run.pipeline import Prepared, StageFailure
 from suite.run.transforms import OPTIMIZE, transform_named
 from suite.runtime.providers import TF32_OPTION, ProviderRequest
-from suite.runtime.sessions import Threads, timed_session
+from suite.runtime.sessions import Threads, TimedModel, timed_session
 
 
 def exact(variant: str) -> bool:
@@ -82,7 +81,7 @@ def judge_numerics(
     dims: Mapping[str, int],
     outputs: list[Any],
     effective: Mapping[str, str],
-    model_path: Path,
+    timed: TimedModel,
     threads: Threads,
 ) -> Outcome:
     """Outputs on this provider against eager: recorded always, judged for unquantized variants.
@@ -102,7 +101,7 @@ def judge_numerics(
     if strict is not None:
         tf32_floor_ratio = comparison.worst("floor_ratio")
         try:
-            session, _ = timed_session(model_path, strict, threads)
+            session, _ = timed_session(timed.path, strict, threads, level=timed.level)
             with inherent.spent("ort_run"):
                 strict_outputs = session.run(None, make_inputs(prepared.spec, dims))
             comparison = _against_eager(prepared, dims, strict_outputs)

@@ -25,7 +25,7 @@ OPTIMIZE_DRAWS = 2
 def run_optimization(runner: CaseRunner, case: Case, trail: Trail, prepared: Prepared) -> Outcome:
     """An optimized variant must match the unoptimized model within the FP32 bounds (suite/judge/floor.py)."""
     spec = prepared.spec
-    product, _ = build_variant(runner, case.variant, trail, prepared)
+    product = build_variant(runner, case.variant, trail, prepared).path
     trail.enter("compare")
     feeds = evaluation_feeds(spec, OPTIMIZE_DRAWS)
     try:

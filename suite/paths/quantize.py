@@ -73,7 +73,7 @@ class WorstTensors(FieldFigures):
 def run_quantization(runner: CaseRunner, case: Case, trail: Trail, prepared: Prepared) -> Outcome:
     """A quantized or FP16 variant against FP32: error, agreement, accuracy and size (speed: see above)."""
     spec = prepared.spec
-    product, _ = build_variant(runner, case.variant, trail, prepared)
+    product = build_variant(runner, case.variant, trail, prepared).path
     trail.enter("compare")
     feeds = evaluation_feeds(spec)
     try:

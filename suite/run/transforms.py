@@ -24,11 +24,11 @@ import numpy as np
 
 from suite.run.cases import Draw
 from suite.runtime.providers import ProviderRequest
+from suite.runtime.sessions import GRAPH_LEVELS
 from zoo.spec import ModelSpec
 
 # Part of every variant's cache key: bump when a transform changes what it writes.
 TRANSFORMS_VERSION = 2
-ORT_LEVELS = {"basic": "ORT_ENABLE_BASIC", "extended": "ORT_ENABLE_EXTENDED", "all": "ORT_ENABLE_ALL"}
 CALIBRATION_METHODS = {"minmax": "MinMax", "entropy": "Entropy", "percentile": "Percentile"}
 
 
@@ -76,7 +76,7 @@ def optimize_ort(
     import onnxruntime as ort
 
     options = ort.SessionOptions()
-    options.graph_optimization_level = getattr(ort.GraphOptimizationLevel, ORT_LEVELS[level])
+    options.graph_optimization_level = getattr(ort.GraphOptimizationLevel, GRAPH_LEVELS[level])
     options.optimized_model_filepath = target
     providers: list[Any] = [(provider, provider_options or {})]
     if provider != "CPUExecutionProvider":
@@ -280,6 +280,10 @@ class Transform:
     # providers and write kernels of the provider they optimized for (a CPU-optimized FusedConv does
     # not load on CUDA): such a variant is built for the provider that will run it.
     provider_specific: bool = False
+    # The graph optimization level a session applies in place of this transform's file: a provider
+    # that compiles nodes cannot save an optimized file (suite.runtime.providers.COMPILING_PROVIDERS),
+    # so on such a provider the variant is the session's own optimization, online.
+    session_level: str | None = None
     localizable: bool = False  # a QDQ file: a failing row names its worst tensors (worst_qdq_tensors)
 
 
@@ -290,6 +294,7 @@ def _ort_level(level: str) -> Transform:
         optimize_ort,
         lambda given: (level, given.provider.name, given.provider.option_dict()),
         provider_specific=level != "basic",
+        session_level=level,
     )
 
 
@@ -309,7 +314,7 @@ def _static(method: str) -> Transform:
 
 
 TRANSFORMS: tuple[Transform, ...] = (
-    *(_ort_level(level) for level in ORT_LEVELS),
+    *(_ort_level(level) for level in GRAPH_LEVELS),
     Transform("opt_onnxscript", OPTIMIZE, optimize_onnxscript),
     Transform(
         "opt_transformers",

@@ -70,6 +70,13 @@ def optimized_for(variant: str, provider: ProviderRequest) -> ProviderRequest | 
     return provider if transform_named(variant).provider_specific else None
 
 
+def online_level(variant: str, provider: ProviderRequest) -> str | None:
+    """The graph optimization level `provider`'s session applies in place of `variant`'s file, where
+    the file would be built for a provider that compiles nodes and so cannot save it; else None."""
+    transform = transform_named(variant)
+    return transform.session_level if transform.provider_specific and provider.compiles else None
+
+
 def _transform_call(
     runner: CaseRunner, spec: ModelSpec, variant: str, source: str, provider: ProviderRequest
 ) -> Callable[[Path], Any]:
@@ -99,11 +106,25 @@ class VariantFacts(FieldFigures):
     optimized_for: str  # the provider a provider-specific file was built for, else ""
 
 
+@dataclass(frozen=True)
+class VariantFile:
+    """What a variant is timed and judged as: a file, and the level its session optimizes at."""
+
+    path: Path
+    facts: dict[str, Any]  # what the transform reported (node_count, op_counts, ...); {} when online
+    session_level: str | None = None  # set: the session optimizes `path` itself (online optimization)
+
+
 def build_variant(
     runner: CaseRunner, variant: str, trail: Trail, prepared: Prepared, provider: ProviderRequest = CPU
-) -> tuple[Path, dict[str, Any]]:
-    """The file of `variant` for `provider` (through the cache) and the facts its transform reported."""
+) -> VariantFile:
+    """The file of `variant` for `provider` (through the cache) and the facts its transform reported;
+    on a provider that compiles nodes, an ORT optimization level is left to the session (online)."""
     trail.enter("transform")
+    level = online_level(variant, provider)
+    if level is not None:
+        trail.add(_online_facts(prepared, provider))
+        return VariantFile(prepared.artifact.path, {}, level)
     target = optimized_for(variant, provider)
     key = content_key(
         kind="variant",
@@ -138,7 +159,27 @@ def build_variant(
             optimized_for=target.label if target else "",
         )
     )
-    return product, facts
+    return VariantFile(product, facts)
+
+
+ONLINE = "online on "  # optimized_for of a variant its provider's session optimized itself
+
+
+def _online_facts(prepared: Prepared, provider: ProviderRequest) -> VariantFacts:
+    """An online variant's facts: no file was written, so nothing after the transform is known."""
+    before = prepared.info
+    return VariantFacts(
+        transform_seconds=0.0,
+        nodes_before=before.node_count,
+        nodes_after=None,
+        size_before=before.file_bytes,
+        size_after=None,
+        size_ratio=None,
+        op_delta="",
+        fusions="",
+        preprocess_note="",
+        optimized_for=ONLINE + provider.label,
+    )
 
 
 def op_delta(before: Mapping[str, int], after: Mapping[str, int]) -> str:

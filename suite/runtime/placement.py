@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from suite.runtime.gpu import GPU_PROVIDERS, gpu_absence, no_gpu_reason
 from suite.runtime.providers import ProviderRequest
 from suite.runtime.sessions import Threads, capture_native_stderr, create_session
 
@@ -145,14 +146,16 @@ class ProviderCheck:
         }
 
 
-def check_provider(path: Path, request: ProviderRequest, threads: Threads, graph_nodes: int) -> ProviderCheck:
-    """Create a verbose session for `request` and read where its nodes went.
+def check_provider(
+    path: Path, request: ProviderRequest, threads: Threads, graph_nodes: int, level: str | None = None
+) -> ProviderCheck:
+    """Create a verbose session for `request` (at graph optimization `level`) and read where its nodes went.
 
     Raises whatever session creation raises (a model onnxruntime cannot load is not a fallback).
     """
     printed = io.StringIO()  # onnxruntime's Python layer prints its "EP Error ... Falling back" notice
     with contextlib.redirect_stdout(printed):
-        session, log = capture_native_stderr(lambda: create_session(path, request, threads, verbose=True))
+        session, log = capture_native_stderr(lambda: create_session(path, request, threads, verbose=True, level=level))
     log += printed.getvalue()
     providers = tuple(session.get_providers())
     del session
@@ -160,8 +163,9 @@ def check_provider(path: Path, request: ProviderRequest, threads: Threads, graph
     share = placement.share_on(request.name, graph_nodes)
     fallback = ""
     if providers[0] != request.name:
-        reason = fallback_reason(request.name, log) or _library_reason(request) or "onnxruntime logged no reason"
-        fallback = f"asked for {request.name}, the session runs on {', '.join(providers)}: {reason}"
+        fallback = (
+            f"asked for {request.name}, the session runs on {', '.join(providers)}: {_why_fallen_back(request, log)}"
+        )
     elif placement.found and share == 0.0 and placement.counts:  # a graph of no nodes has nothing to place
         fallback = (
             f"{request.name} is in the session but no node was placed on it "
@@ -173,18 +177,31 @@ def check_provider(path: Path, request: ProviderRequest, threads: Threads, graph
 
 
 def probe_provider(
-    path: str, request: ProviderRequest, threads: Threads, graph_nodes: int, feeds: dict[str, Any]
+    path: str,
+    request: ProviderRequest,
+    threads: Threads,
+    graph_nodes: int,
+    feeds: dict[str, Any],
+    level: str | None = None,
 ) -> ProviderCheck:
     """check_provider, then one run on `feeds`: meant for a worker process.
 
     onnxruntime can crash the process while it loads or optimizes a model (1.32 segfaults
     on some FP16 GRU graphs); done first in a worker, that costs a crash row, not the run.
     """
-    check = check_provider(Path(path), request, threads, graph_nodes)
+    check = check_provider(Path(path), request, threads, graph_nodes, level)
     if not check.fallback:
-        session = create_session(Path(path), request, threads)
+        session = create_session(Path(path), request, threads, level=level)
         session.run(None, feeds)
     return check
+
+
+def _why_fallen_back(request: ProviderRequest, log: str) -> str:
+    """A missing GPU first (no library would help), else what the log or the provider's library says."""
+    absence = gpu_absence() if request.name in GPU_PROVIDERS else ""
+    if absence:
+        return no_gpu_reason(request.name, absence)
+    return fallback_reason(request.name, log) or _library_reason(request) or "onnxruntime logged no reason"
 
 
 def _library_reason(request: ProviderRequest) -> str:

@@ -32,6 +32,21 @@ PROVIDER_PACKAGES = {
 }
 
 
+# Providers that compile the subgraphs they take into nodes of their own: a session on one of them
+# cannot save its optimized graph ("Unable to serialize model as it contains compiled nodes"), so
+# a graph optimization level is applied online, by the session that is judged and timed.
+COMPILING_PROVIDERS = frozenset(
+    {
+        "OpenVINOExecutionProvider",
+        "TensorrtExecutionProvider",
+        "NvTensorRTRTXExecutionProvider",
+        "MIGraphXExecutionProvider",
+        "CoreMLExecutionProvider",
+        "QNNExecutionProvider",
+        "VitisAIExecutionProvider",
+    }
+)
+
 # The CUDA provider's switch for TF32 math in FP32 convolutions and matmuls (on by default).
 TF32_OPTION = "use_tf32"
 
@@ -59,6 +74,11 @@ class ProviderRequest:
 
     def option_dict(self) -> dict[str, str]:
         return dict(self.options)
+
+    @property
+    def compiles(self) -> bool:
+        """Whether its sessions hold compiled nodes (see COMPILING_PROVIDERS)."""
+        return self.name in COMPILING_PROVIDERS
 
 
 def alias_name(alias: str) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from suite.core import inherent
+from suite.runtime.gpu_libraries import load_gpu_libraries
 from suite.runtime.providers import ProviderRequest, alias_name
 
 
@@ -30,6 +31,18 @@ class Threads:
 
     intra_op: int = 0  # 0: onnxruntime's default (one per physical core)
     inter_op: int = 0
+
+
+@dataclass(frozen=True)
+class TimedModel:
+    """A file as a latency row times and judges it: the session may optimize it itself (`level`)."""
+
+    path: Path
+    level: str | None = None  # a GRAPH_LEVELS name the session applies (online optimization); None: the default
+
+
+# onnxruntime's graph optimization levels by the names variants use (opt_ort_<level>).
+GRAPH_LEVELS = {"basic": "ORT_ENABLE_BASIC", "extended": "ORT_ENABLE_EXTENDED", "all": "ORT_ENABLE_ALL"}
 
 
 def session_from_artifact(path: Path, provider: str = "cpu", intra_op_threads: int = 0) -> Any:
@@ -52,10 +65,13 @@ def create_session(
     threads: Threads = Threads(),
     verbose: bool = False,
     config: Mapping[str, str] | None = None,
+    level: str | None = None,
 ) -> Any:
     """An InferenceSession asking for `request` (CPU as the last resort), not yet verified.
 
     `config`: session config entries (e.g. {"session.intra_op.allow_spinning": "0"}).
+    `level`: the graph optimization level the session applies (a GRAPH_LEVELS name); None keeps
+    onnxruntime's default (all).
 
     With `verbose`, onnxruntime logs everything, node placement included, to the
     process's stderr; capture it with `capture_native_stderr`.
@@ -71,6 +87,7 @@ def create_session(
             f"{request.name} is not available in {ort.__name__} {ort.__version__} (available: {', '.join(available)}); "
             "install the onnxruntime package that provides it"
         )
+    load_gpu_libraries(request.name)
     # Failures become rows with their message; ORT's own error log would only repeat them.
     severity = 0 if verbose else 3
     ort.set_default_logger_severity(severity)
@@ -79,6 +96,8 @@ def create_session(
     options.inter_op_num_threads = threads.inter_op
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.log_severity_level = severity
+    if level is not None:
+        options.graph_optimization_level = getattr(ort.GraphOptimizationLevel, GRAPH_LEVELS[level])
     for key, value in (config or {}).items():
         options.add_session_config_entry(key, value)
     providers: list[Any] = [(request.name, request.option_dict())]
@@ -111,11 +130,15 @@ def capture_native_stderr(action: Any) -> tuple[Any, str]:
 
 
 def timed_session(
-    path: Path, request: ProviderRequest, threads: Threads, config: Mapping[str, str] | None = None
+    path: Path,
+    request: ProviderRequest,
+    threads: Threads,
+    config: Mapping[str, str] | None = None,
+    level: str | None = None,
 ) -> tuple[Any, float]:
-    """A quiet session and the seconds its creation took."""
+    """A quiet session (at graph optimization `level`, see create_session) and the seconds its creation took."""
     start = time.perf_counter()
-    session = create_session(path, request, threads, config=config)
+    session = create_session(path, request, threads, config=config, level=level)
     return session, time.perf_counter() - start
 
 
