@@ -80,3 +80,22 @@ def test_the_tensorrt_line_says_where_libnvinfer_resolves_or_what_to_install(tmp
     assert missing.startswith("TensorRT: libnvinfer.so.10, libnvonnxparser.so.10 not found for ")
     assert "tensorrt-cu13-libs>=10.13,<11" in missing and "\n" not in missing
     assert tensorrt_line(None, "") == "TensorRT: this onnxruntime build has no TensorRT provider library"
+
+
+def test_onnxruntime_gpu_on_a_machine_without_a_gpu_gives_no_gpu_fallbacks(tmp_path: Path) -> None:
+    """Runs where onnxruntime-gpu is installed and there is no GPU (tox -e gpu on a CPU machine:
+    `.tox/gpu/bin/pytest tests/test_gpu_libraries.py`); skipped elsewhere."""
+    import onnxruntime as ort
+
+    from suite.runtime.placement import check_provider
+    from suite.runtime.sessions import Threads
+    from tests.onnx_models import matmul_chain
+
+    if "TensorrtExecutionProvider" not in ort.get_available_providers() or not gpu_absence():
+        pytest.skip("needs onnxruntime-gpu on a machine without a GPU")
+    model = matmul_chain(tmp_path / "chain.onnx", width=16, depth=2)
+    for name in ("TensorrtExecutionProvider", "CUDAExecutionProvider"):
+        check = check_provider(model, ProviderRequest(name), Threads(1, 1), graph_nodes=4)
+        assert check.session_providers == ("CPUExecutionProvider",)
+        assert "no GPU was found: no NVIDIA driver" in check.fallback, check.fallback
+        assert "libnvinfer" not in check.fallback and "cannot open shared object" not in check.fallback
