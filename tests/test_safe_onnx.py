@@ -5,12 +5,16 @@ import os
 import tarfile
 from pathlib import Path
 
+import ml_dtypes
 import numpy as np
 import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from suite.onnx_files.safe_read import Limits, SourceRejected, extract_archive, read_model, read_tensor
+from suite.onnx_files.checks import InvalidModelError, inspect_artifact
+from suite.onnx_files.safe_read import Limits, SourceRejected, declared_bytes, extract_archive, read_model
+from suite.onnx_files.values import read_value
+from suite.workers import onnx_files  # noqa: TID251 - the import's checks, in-process on hand-built files
 
 WEIGHT = np.arange(12, dtype=np.float32).reshape(4, 3)
 
@@ -114,18 +118,46 @@ def test_test_data_is_size_checked_and_must_be_inline(folder: Path) -> None:
     data.mkdir()
     good = data / "input_0.pb"
     good.write_bytes(numpy_helper.from_array(WEIGHT, "x").SerializeToString())
-    assert read_tensor(good, folder, Limits())[0] == "x"
+    assert read_value(good, folder, Limits())[0] == "x"
     short = numpy_helper.from_array(WEIGHT, "x")
     short.raw_data = short.raw_data[:20]
     (data / "input_1.pb").write_bytes(short.SerializeToString())
     with pytest.raises(SourceRejected, match="holds 20 bytes but its dims"):
-        read_tensor(data / "input_1.pb", folder, Limits())
+        read_value(data / "input_1.pb", folder, Limits())
     (data / "input_2.pb").write_bytes(external("../weights.bin").SerializeToString())
     with pytest.raises(SourceRejected, match="test data must be inline"):
-        read_tensor(data / "input_2.pb", folder, Limits())
+        read_value(data / "input_2.pb", folder, Limits())
     (data / "input_3.pb").write_bytes(b"\xff\xff\xff")
     with pytest.raises(SourceRejected, match="not a valid TensorProto"):
-        read_tensor(data / "input_3.pb", folder, Limits())
+        read_value(data / "input_3.pb", folder, Limits())
+
+
+@pytest.mark.parametrize(
+    ("data_type", "count", "stored"),
+    [
+        (TensorProto.INT4, 7, 4),  # two values a byte, the last byte half used
+        (TensorProto.UINT4, 8, 4),
+        (TensorProto.FLOAT4E2M1, 7, 4),
+        (TensorProto.INT2, 7, 2),  # four values a byte
+        (TensorProto.UINT2, 9, 3),
+        (TensorProto.FLOAT6E2M3, 7, 6),  # four values in three bytes
+        (TensorProto.BFLOAT16, 7, 14),
+        (TensorProto.FLOAT8E4M3FN, 7, 7),
+        (TensorProto.FLOAT, 7, 28),
+    ],
+)
+def test_declared_bytes_count_packed_sub_byte_types_as_stored(data_type: int, count: int, stored: int) -> None:
+    assert declared_bytes(TensorProto(data_type=data_type, dims=[count, 1])) == stored
+
+
+def test_a_packed_int4_initializer_in_external_data_is_read_at_its_packed_length(folder: Path) -> None:
+    values = np.array([1, -2, 3, -4, 5, -6, 7], dtype=ml_dtypes.int4).reshape(7, 1)
+    (folder / "int4.bin").write_bytes(numpy_helper.from_array(values, "W").raw_data)  # 4 bytes
+    tensor = TensorProto(name="W", data_type=TensorProto.INT4, dims=[7, 1], data_location=TensorProto.EXTERNAL)
+    for key, value in {"location": "int4.bin", "offset": "0", "length": "4"}.items():
+        tensor.external_data.add(key=key, value=value)
+    model = read_model(write(folder, small_model(tensor)), folder, Limits())
+    np.testing.assert_array_equal(numpy_helper.to_array(model.graph.initializer[0]), values)
 
 
 def tar_with(path: Path, *members: tuple[tarfile.TarInfo, bytes]) -> Path:
@@ -173,3 +205,41 @@ def test_archive_size_cap_truncation_and_reuse(tmp_path: Path) -> None:
     assert (dest / "m" / "model.onnx").read_bytes() == b"x" * 5000
     (dest / "m" / "model.onnx").write_bytes(b"kept")  # an unpacked copy is reused, not unpacked again
     assert (extract_archive(archive, tmp_path / "ok", Limits()) / "m" / "model.onnx").read_bytes() == b"kept"
+
+
+def test_a_file_the_checker_rejects_but_onnx_runtime_runs_is_imported_with_the_complaint(folder: Path) -> None:
+    stale = helper.make_graph(  # the output's declared shape contradicts inference; ORT only warns
+        [helper.make_node("Identity", ["x"], ["y"])],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [3, 2])],
+    )
+    path = write(folder, helper.make_model(stale, opset_imports=[helper.make_opsetid("", 13)]))
+    result = onnx_files.import_file(str(path), str(folder), str(folder / "copy.onnx"), Limits())
+    complaint = result["info"]["checker_error"]
+    assert complaint.startswith("onnx.checker (full check) rejected the model") and "\n" not in complaint
+    (outputs,) = onnx_files.ort_cpu_outputs(str(folder / "copy.onnx"), [{"x": np.ones((2, 3), np.float32)}])
+    assert outputs[0].shape == (2, 3)
+    with pytest.raises(InvalidModelError, match="rejected the model"):  # an exporter's file is still held to it
+        inspect_artifact(folder / "copy.onnx")
+
+
+def test_a_file_the_checker_and_onnx_runtime_both_refuse_is_a_model_error_with_both_reasons(folder: Path) -> None:
+    unknown = helper.make_graph(
+        [helper.make_node("NoSuchOp", ["x"], ["y"])],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])],
+    )
+    path = write(folder, helper.make_model(unknown, opset_imports=[helper.make_opsetid("", 13)]))
+    with pytest.raises(onnx_files.ModelError) as caught:
+        onnx_files.import_file(str(path), str(folder), str(folder / "copy.onnx"), Limits())
+    message = str(caught.value)
+    assert message.startswith("onnx.checker (full check) rejected the model") and "\n" not in message
+    assert "; ONNX Runtime's CPU provider refused it too: " in message and "NoSuchOp" in message.split("too: ")[1]
+
+
+def test_a_file_both_accept_has_no_complaint(folder: Path) -> None:
+    path = write(folder, small_model())
+    info = onnx_files.import_file(str(path), str(folder), str(folder / "copy.onnx"), Limits())["info"]
+    assert info["checker_error"] == "" and info["node_count"] == 1

@@ -84,6 +84,8 @@ class FileSource:
         ir_version: Its IR version (0 when the file cannot be read).
         digest: sha256 of the file, its external data and test data, for cache keys.
         problem: Why it cannot run at all (a model_error row says so); "" when it can.
+        tolerance_source: Where the entry's tolerance came from: "default", the option, or a
+            sidecar file's path (suite.onnx_files.tolerances).
     """
 
     model: Path
@@ -93,6 +95,7 @@ class FileSource:
     ir_version: int = 0
     digest: str = ""
     problem: str = ""
+    tolerance_source: str = "default"
 
 
 @dataclass(frozen=True)

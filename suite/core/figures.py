@@ -33,6 +33,7 @@ class FileFacts(FieldFigures):
 
     source_file: str
     reference_source: str  # "stored outputs (N test data sets)" or "ONNX Runtime CPU on the file"
+    tolerance_source: str = "default"  # "default", "--zoo-onnx-tolerance", or the sidecar's path
 
 
 @dataclass(frozen=True)

@@ -9,13 +9,21 @@ the same inputs. A backend doing the same float32 computation in another order l
 within a small multiple of that; a wrong kernel lands orders of magnitude beyond it.
 Where no float64 run is possible the model's declared (static) tolerance applies, and
 the row says so.
+
+An ONNX file from outside has no float64 run: its expected outputs (stored, or ONNX Runtime
+CPU's) are judged by the static tolerance, widened to a few ulps of each output's own dtype
+(a float16 output cannot promise float32's 1e-4), exactly for integers, booleans and strings,
+and with NaN/Inf in them taken as the file's answer (suite/judge/compare.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import enum
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+import ml_dtypes  # installed with onnx; its finfo knows bfloat16 and the float8 types as well as numpy's
 import numpy as np
 
 from zoo.spec import Tolerance
@@ -29,6 +37,26 @@ FLOOR_FACTOR = 16.0
 FLOAT64_RUN_VERSION = 2
 # No output is held closer than a few ulps of its own largest magnitude.
 _EPS32 = float(np.finfo(np.float32).eps)
+# How many units in the last place of its own dtype a file's float output may be off, relative and
+# (scaled by the output's largest magnitude) absolute: two runtimes rounding the same float16 or
+# float8 result differ by an ulp or two; a wrong kernel lands far beyond.
+PRECISION_ULPS = 4.0
+# The rule of a file's outputs before what their dtypes add to it.
+FILE_RULE = "static (an ONNX file has no float64 run)"
+EXACT = "exact"  # Bound.precision of integer, boolean and string outputs
+
+
+class ReferenceKind(enum.StrEnum):
+    """What a reference output is, which decides what a NaN or Inf in it means."""
+
+    EAGER = "eager"  # a built-in model's eager output: NaN/Inf there is a broken model, never an answer
+    STORED = "stored outputs"  # an ONNX file's test_data_set_N/output_K.pb: NaN/Inf there is its answer
+    ORT_CPU = "ONNX Runtime CPU's outputs"  # a file that stores none: ORT CPU's stand in for them, NaN included
+
+    @property
+    def non_finite_expected(self) -> bool:
+        """Whether NaN and +/-Inf in the reference are values a candidate must reproduce in place."""
+        return self is not ReferenceKind.EAGER
 
 
 @dataclass(frozen=True)
@@ -36,24 +64,114 @@ class Bound:
     """The closeness rule for one output: |candidate - reference| <= atol + rtol * |reference|.
 
     floor is set when the rule is calibrated (atol = FLOOR_FACTOR x floor, rtol = 0).
+    reference says what NaN/Inf in the reference mean (ReferenceKind); precision names the dtype
+    whose ulps widened a static rule (PRECISION_ULPS), or is EXACT for exact outputs.
     """
 
     atol: float
     rtol: float
     floor: float | None = None
+    reference: ReferenceKind = ReferenceKind.EAGER
+    precision: str = ""
 
     @classmethod
-    def static(cls, tolerance: Tolerance) -> Bound:
-        return cls(tolerance.atol, tolerance.rtol)
+    def static(cls, tolerance: Tolerance, reference: ReferenceKind = ReferenceKind.EAGER) -> Bound:
+        return cls(tolerance.atol, tolerance.rtol, reference=reference)
 
     @classmethod
     def calibrated(cls, floor: float) -> Bound:
         return cls(FLOOR_FACTOR * floor, 0.0, floor)
 
     def describe(self) -> str:
-        if self.floor is None:
-            return f"atol={self.atol:g} + rtol={self.rtol:g}*|ref|"
-        return f"{FLOOR_FACTOR:g}x the float32 floor {self.floor:.3g}"
+        if self.precision == EXACT:
+            return "exact equality"
+        if self.floor is not None:
+            return f"{FLOOR_FACTOR:g}x the float32 floor {self.floor:.3g}"
+        own = f" ({PRECISION_ULPS:g} ulps of {self.precision})" if self.precision else ""
+        return f"atol={self.atol:.3g} + rtol={self.rtol:.3g}*|ref|{own}"
+
+
+def float_eps(dtype: np.dtype) -> float | None:
+    """The spacing of the dtype's values just above 1 (float, complex, bfloat16, float8 ...);
+    None for integer, boolean, string and other exact dtypes."""
+    if dtype.kind in "biuUSO":
+        return None
+    try:
+        return float(ml_dtypes.finfo(dtype).eps)
+    except (ValueError, TypeError):  # ml_dtypes' integers (int4 ...) and other non-float dtypes
+        return None
+
+
+def arrays_in(value: Any) -> Iterator[np.ndarray]:
+    """The arrays at the leaves of an output: the output itself, or what a sequence, map or
+    optional (list, dict, None) holds, Python scalars as 0-d arrays."""
+    value = unwrapped(value)
+    if value is None:
+        return
+    if isinstance(value, Mapping):
+        for item in value.values():
+            yield from arrays_in(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from arrays_in(item)
+    else:
+        yield np.asarray(value)
+
+
+def unwrapped(value: Any) -> Any:
+    """`value`, or the Python value inside an object array that holds more than text: np.asarray
+    over an ONNX sequence of maps (a list of dicts) or an empty optional (None) wraps it so."""
+    if isinstance(value, np.ndarray) and value.dtype == object:
+        if not all(isinstance(item, str | bytes) for item in value.flat):
+            return value.tolist()
+    return value
+
+
+def file_bound(expected: Any, tolerance: Tolerance, reference: ReferenceKind) -> Bound:
+    """The bound of one expected output of an ONNX file from outside: exact where every leaf is an
+    integer, boolean or string; else the static tolerance, widened to PRECISION_ULPS of the
+    narrowest float dtype among its leaves (relative, and absolute at the output's largest
+    magnitude, so exact zeros in it get an absolute floor rather than a relative one of 0)."""
+    arrays = list(arrays_in(expected))
+    floats = [(eps, a) for a in arrays if (eps := float_eps(a.dtype)) is not None]
+    if arrays and not floats:
+        return Bound(0.0, 0.0, reference=reference, precision=EXACT)
+    static = Bound.static(tolerance, reference)
+    if not floats:  # an empty optional or sequence: nothing to widen
+        return static
+    eps, narrowest = max(floats, key=lambda pair: pair[0])
+    scale = max((_magnitude(a) for _, a in floats), default=0.0) or 1.0
+    atol, rtol = PRECISION_ULPS * eps * scale, PRECISION_ULPS * eps
+    if atol <= tolerance.atol and rtol <= tolerance.rtol:
+        return static  # float32 and float64 at ordinary scales: the static rule is the looser
+    return Bound(
+        max(atol, tolerance.atol), max(rtol, tolerance.rtol), reference=reference, precision=str(narrowest.dtype)
+    )
+
+
+def _magnitude(array: np.ndarray) -> float:
+    """The largest finite magnitude in `array` (0 when it has none)."""
+    wide = np.abs(array.astype(np.complex128 if array.dtype.kind == "c" else np.float64))
+    finite = wide[np.isfinite(wide)]
+    return float(finite.max()) if finite.size else 0.0
+
+
+def file_bounds(
+    expected: Sequence[Any], tolerance: Tolerance, reference: ReferenceKind
+) -> tuple[tuple[Bound, ...], str]:
+    """One bound per expected output of an ONNX file from outside, and the rule they follow, as a row
+    shows it: FILE_RULE, then what the outputs' dtypes and the reference's kind add to it."""
+    bounds = tuple(file_bound(value, tolerance, reference) for value in expected)
+    widened = sorted({b.precision for b in bounds if b.precision not in ("", EXACT)})
+    notes = [FILE_RULE]
+    if widened:
+        notes.append(
+            f"{', '.join(widened)} at {'its' if len(widened) == 1 else 'their'} own precision ({PRECISION_ULPS:g} ulps)"
+        )
+    if any(b.precision == EXACT for b in bounds):
+        notes.append("integers, booleans and strings exact")
+    notes.append(f"NaN/Inf matched in place ({reference.value})")
+    return bounds, "; ".join(notes)
 
 
 def widened(array: np.ndarray) -> np.ndarray:

@@ -25,8 +25,9 @@ from suite.core.figures import Numerics
 from suite.core.messages import first_line
 from suite.core.record import Status
 from suite.judge.compare import Comparison, compare_outputs
-from suite.judge.floor import Bound
+from suite.judge.floor import Bound, ReferenceKind
 from suite.judge.inputs import Probe
+from suite.runtime.ort_errors import ort_failure
 from suite.runtime.providers import ProviderRequest
 from suite.runtime.sessions import create_session, run_session, session_from_artifact
 from zoo.spec import ModelSpec
@@ -38,14 +39,19 @@ ReferenceAt = Callable[[Probe], "Reference"]
 
 @dataclass(frozen=True)
 class Reference:
-    """The eager float32 outputs for one probe and the bound each output is judged by."""
+    """The outputs one probe is judged against (eager float32, or an ONNX file's expected ones)
+    and the bound each output is judged by."""
 
-    outputs: list[np.ndarray]
+    # Arrays; an ONNX file's sequence, map or optional outputs as list, dict or None.
+    outputs: list[Any]
     bounds: tuple[Bound, ...]
-    rule: str  # "calibrated (...)" or "static (why)", for the row
+    rule: str  # "calibrated (...)" or "static (why)", with a file's dtype and NaN/Inf rules, for the row
     # What the outputs are where it is not the eager model at the probe's inputs (an ONNX file's
     # stored outputs), for a mismatch's message.
     against: str = ""
+    # What NaN/Inf in the outputs mean: a broken eager model, or a file's answer. Each of `bounds`
+    # carries it too, so every comparison against these outputs applies the same rule.
+    kind: ReferenceKind = ReferenceKind.EAGER
 
 
 HOP_FIGURES = (
@@ -143,10 +149,11 @@ def judge_sizes(
         try:
             names, outputs = run_at(probe)
         except Exception as exc:  # noqa: BLE001 - every runner failure is this hop's verdict
-            message = f"{label} failed at {probe.label}: {first_line(exc)}"
             result = replace(result, sizes_checked=";".join(checked))
-            if at_home:
-                return result.failed(Status.RUNTIME_ERROR, message)
+            if at_home:  # what ONNX Runtime does not implement is `unsupported` (any other runner's error is not)
+                failure = ort_failure(exc)
+                return result.failed(failure.status, failure.message(f"{label} failed at {probe.label}"))
+            message = f"{label} failed at {probe.label}: {first_line(exc)}"
             return result.failed(Status.MISMATCH, _size_baked(message), at_other_size=True)
         reference = reference_at(probe)
         comparison = compare_outputs(
@@ -210,7 +217,8 @@ def ort_hop(
         session = session_from_artifact(model_path, "cpu") if request is None else create_session(model_path, request)
         created = HopResult(extra={"session_seconds": round(time.perf_counter() - start, 4)})
     except Exception as exc:  # noqa: BLE001 - ORT raises several types; all are this hop's verdict
-        return HopResult().failed(Status.RUNTIME_ERROR, f"ORT session creation failed: {first_line(exc)}")
+        failure = ort_failure(exc, model_path)  # an op or type ORT has no kernel for is `unsupported`
+        return HopResult().failed(failure.status, failure.message("ORT session creation failed"))
     if request is not None and session.get_providers()[0] != request.name:
         return created.failed(
             Status.FALLBACK, f"asked for {request.name}, the session runs on {', '.join(session.get_providers())}"

@@ -5,8 +5,10 @@ from __future__ import annotations
 import collections
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from suite.core.messages import first_line
+from suite.core.outcome import FieldFigures
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,16 @@ class ArtifactInfo:
     op_counts: dict[str, int]
     file_bytes: int
     input_dims: dict[str, list[int | str]] = field(default_factory=dict)
+    # A file from outside that onnx.checker or strict shape inference rejects still runs where ONNX
+    # Runtime takes it: their complaint, one line ("" when they accepted it).
+    checker_error: str = ""
+
+
+@dataclass(frozen=True)
+class CheckerVerdict(FieldFigures):
+    """What onnx.checker said of a file from outside that ONNX Runtime was left to judge (its row column)."""
+
+    checker_error: str
 
 
 class InvalidModelError(Exception):
@@ -44,17 +56,41 @@ def inspect_artifact(path: Path) -> ArtifactInfo:
     Raises:
         InvalidModelError: the checker or shape inference rejected the file.
     """
+    info = inspect_file(path)
+    if info.checker_error:
+        raise InvalidModelError(info.checker_error)
+    return info
+
+
+def inspect_file(path: Path) -> ArtifactInfo:
+    """inspect_artifact for a file from outside: the checker's complaint is kept in `checker_error`
+    rather than raised, for ONNX Runtime to have the last word (files in the wild often break a rule
+    the checker enforces, such as a stale output shape, and still run).
+
+    Raises:
+        InvalidModelError: the file is not a model onnx can read at all.
+    """
     import onnx
 
+    complaint = ""
     try:
         onnx.checker.check_model(str(path), full_check=True)
-    except Exception as exc:  # checker raises ValidationError, InferenceError, or protobuf errors
-        raise InvalidModelError(f"onnx.checker (full check) rejected the model: {first_line(exc)}") from exc
-    proto = onnx.load(str(path))
+    except Exception as exc:  # noqa: BLE001 - checker raises ValidationError, InferenceError, or protobuf errors
+        complaint = f"onnx.checker (full check) rejected the model: {first_line(exc)}"
     try:
-        onnx.shape_inference.infer_shapes(proto, check_type=True, strict_mode=True)
+        proto = onnx.load(str(path))
     except Exception as exc:
-        raise InvalidModelError(f"onnx shape inference failed: {first_line(exc)}") from exc
+        raise InvalidModelError(complaint or f"onnx cannot read the model: {first_line(exc)}") from exc
+    if not complaint:
+        try:
+            onnx.shape_inference.infer_shapes(proto, check_type=True, strict_mode=True)
+        except Exception as exc:  # noqa: BLE001 - inference errors of every kind, as one line
+            complaint = f"onnx shape inference failed: {first_line(exc)}"
+    return _facts(path, proto, complaint)
+
+
+def _facts(path: Path, proto: Any, complaint: str) -> ArtifactInfo:
+    """Sizes, op counts and input dims read from the file's proto."""
     counts = collections.Counter(node.op_type for node in proto.graph.node)
     initializers = {init.name for init in proto.graph.initializer}
     input_dims = {
@@ -70,4 +106,5 @@ def inspect_artifact(path: Path) -> ArtifactInfo:
         op_counts=dict(sorted(counts.items())),
         file_bytes=path.stat().st_size,
         input_dims=input_dims,
+        checker_error=complaint,
     )

@@ -3,7 +3,8 @@
 A zoo folder from another team or a model hub is untrusted input. Every read here checks before it
 allocates or follows anything:
 - file sizes against a cap, before a byte is parsed;
-- declared tensor sizes (initializers, test data) against a cap, before numpy sees them;
+- declared tensor sizes (initializers here, test data values in suite.onnx_files.values) against a
+  cap, before numpy sees them, packed sub-byte types (int4, int2, float4, float6) at their packed size;
 - external data: a relative location, no `..`, resolved through symlinks to a regular file inside
   the model's own folder, its offset and length inside that file (onnx has had several CVEs here);
 - archives: every member a plain file or folder with a relative name inside the archive, their
@@ -89,7 +90,7 @@ def read_model(path: Path, folder: Path, limits: Limits) -> Any:
     inside `folder` (the model's own folder) and only within the bounds the file declares."""
     model = read_model_header(path, folder, limits)
     for tensor in _all_tensors(model.graph):
-        _check_declared_size(tensor, limits, f"initializer {tensor.name!r}")
+        check_declared_size(tensor, limits, f"initializer {tensor.name!r}")
         if tensor.data_location == tensor.EXTERNAL:
             _load_external(tensor, folder, limits)
     return model
@@ -112,27 +113,49 @@ def _all_tensors(graph: Any) -> Iterator[Any]:
                 yield from _all_tensors(sub)
 
 
-def declared_bytes(tensor: Any) -> int:
-    """What a tensor's dims and data type say it holds, in bytes (1 per element for unknown types)."""
+# Bits per value of the packed types: raw_data holds 2 (4-bit), 4 (2-bit) or 4-per-3-bytes (6-bit)
+# values per byte, so their stored size is not count * itemsize (numpy's unpacked arrays take a byte each).
+_PACKED_BITS = {21: 4, 22: 4, 23: 4, 25: 2, 26: 2, 27: 6, 28: 6}  # UINT4 INT4 FLOAT4E2M1 UINT2 INT2 FLOAT6*
+
+
+def element_count(tensor: Any) -> int:
+    """How many values a tensor's dims declare (a negative dim is rejected)."""
     count = 1
     for dim in tensor.dims:
         if dim < 0:
             raise SourceRejected(f"tensor {tensor.name!r} declares a negative dim {dim}")
         count *= dim
+    return count
+
+
+def declared_bytes(tensor: Any) -> int:
+    """What a tensor's dims and data type say its raw_data (or external data) holds, in bytes: packed
+    for the sub-byte types, 1 per element for unknown types."""
+    count = element_count(tensor)
+    bits = _PACKED_BITS.get(tensor.data_type)
+    if bits is not None:
+        return -(-count * bits // 8)  # ceil: the last byte may be half used
     return count * _itemsize(tensor.data_type)
+
+
+def decoded_bytes(tensor: Any) -> int:
+    """What numpy allocates for the tensor's array (unpacked: a byte per sub-byte value; a pointer per
+    string, their text apart)."""
+    return element_count(tensor) * _itemsize(tensor.data_type)
 
 
 def _itemsize(data_type: int) -> int:
     import onnx
 
-    try:
+    try:  # bfloat16, float8, int4 ... are ml_dtypes types, of 1 or 2 bytes
         return int(np.dtype(onnx.helper.tensor_dtype_to_np_dtype(data_type)).itemsize) or 1
     except (KeyError, TypeError, ValueError):
         return 1
 
 
-def _check_declared_size(tensor: Any, limits: Limits, what: str) -> int:
-    size = declared_bytes(tensor)
+def check_declared_size(tensor: Any, limits: Limits, what: str) -> int:
+    """The tensor's array size in bytes, rejected over the cap before anything is allocated."""
+    size = max(decoded_bytes(tensor), declared_bytes(tensor))
     if size > limits.max_tensor_bytes:
         raise SourceRejected(
             f"{what} declares {list(tensor.dims)} ({size / MIB:.0f} MiB), "
@@ -192,33 +215,6 @@ def _load_external(tensor: Any, folder: Path, limits: Limits) -> None:
         tensor.raw_data = handle.read(length)
     del tensor.external_data[:]
     tensor.data_location = tensor.DEFAULT
-
-
-def read_tensor(path: Path, folder: Path, limits: Limits) -> tuple[str, np.ndarray]:
-    """A test data TensorProto (input_K.pb / output_K.pb) inside `folder`: its name and array, sizes
-    checked first."""
-    import onnx
-    from google.protobuf.message import DecodeError
-    from onnx import numpy_helper
-
-    data = read_bytes(path, folder, limits, "test data")
-    tensor = onnx.TensorProto()
-    try:
-        tensor.ParseFromString(data)
-    except (DecodeError, RuntimeError, ValueError) as exc:
-        raise SourceRejected(f"{path.parent.name}/{path.name} is not a valid TensorProto ({exc})") from None
-    if tensor.data_location == tensor.EXTERNAL:
-        raise SourceRejected(f"{path.parent.name}/{path.name} points at external data; test data must be inline")
-    expected = _check_declared_size(tensor, limits, f"{path.parent.name}/{path.name}")
-    if tensor.raw_data and len(tensor.raw_data) != expected:
-        raise SourceRejected(
-            f"{path.parent.name}/{path.name}: holds {len(tensor.raw_data)} bytes but its dims "
-            f"{list(tensor.dims)} and type need {expected}"
-        )
-    try:
-        return tensor.name, numpy_helper.to_array(tensor)
-    except Exception as exc:  # noqa: BLE001 - whatever onnx says about a malformed tensor, in one line
-        raise SourceRejected(f"{path.parent.name}/{path.name} cannot be read as an array: {exc}") from None
 
 
 def extract_archive(archive: Path, dest: Path, limits: Limits) -> Path:

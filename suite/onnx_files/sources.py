@@ -6,7 +6,8 @@ Under a folder, each of these is one entry, its family the name of the folder it
 - a bare .onnx file;
 - a .tar.gz (or .tgz) holding a model folder, unpacked (safely) into the cache once.
 Each entry becomes a ModelSpec with a FileSource. Its inputs come from its test data sets (every one
-of them), or are generated from the graph's input types and shapes; its references are the stored
+of them; each value file read as the proto its graph declares: tensor, sequence, map or optional), or
+are generated from the graph's input types and shapes (suite.onnx_files.generated); its references are the stored
 outputs, or ONNX Runtime's CPU provider on the file (the pipeline decides, see CaseRunner.prepare).
 An entry that cannot run (a corrupt file, a dim with no size, a rejected archive) is still an entry:
 its FileSource carries the problem and each of its cases is a model_error row saying so.
@@ -22,8 +23,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from suite.core.record import Status
+from suite.onnx_files.generated import ORT_PYTHON_UNSUPPORTED, graph_inputs
 from suite.onnx_files.safe_read import (
     Limits,
     SourceRejected,
@@ -31,15 +32,16 @@ from suite.onnx_files.safe_read import (
     is_inside,
     read_bytes,
     read_model_header,
-    read_tensor,
 )
-from zoo.spec import FileSource, InputSpec, ModelSpec, Task
+from suite.onnx_files.tolerances import DEFAULT as DEFAULT_TOLERANCE
+from suite.onnx_files.tolerances import FileTolerance, tolerance_for
+from suite.onnx_files.values import Value, read_value
+from zoo.spec import Feeds, FileSource, InputSpec, ModelSpec, Task, Tolerance
 
 EXPORTER = "onnx"  # the exporter column of file entries: nothing exported them here
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz")
 _DATA_SET = re.compile(r"test_data_set_(\d+)$")
 _IO_FILE = re.compile(r"(input|output)_(\d+)\.pb$")
-UNSIZED = -1  # a dim the graph leaves open, taken from the test data
 
 
 class OnnxDirError(ValueError):
@@ -72,10 +74,21 @@ def parse_dims(value: str | None) -> dict[str, int]:
 
 
 def specs_from_dirs(
-    folders: Sequence[str], dims: Mapping[str, int], limits: Limits, unpack_to: Path, taken: Iterable[str] = ()
+    folders: Sequence[str],
+    dims: Mapping[str, int],
+    limits: Limits,
+    unpack_to: Path,
+    taken: Iterable[str] = (),
+    tolerance: Tolerance | None = None,
 ) -> list[ModelSpec]:
     """A ModelSpec for every entry under the folders, names made unique across them and `taken` (the
-    names the zoo already has: a file named like a built-in model becomes family_name)."""
+    names the zoo already has: a file named like a built-in model becomes family_name). `tolerance`:
+    the option's, for entries no sidecar speaks for (suite.onnx_files.tolerances).
+
+    Raises:
+        OnnxDirError: a folder that is not one, or holds no entry.
+        ToleranceError: a tolerance sidecar that cannot be read as one.
+    """
     specs: list[ModelSpec] = []
     taken = set(taken)
     for folder in folders:
@@ -90,7 +103,8 @@ def specs_from_dirs(
             )
         for entry in found:
             name = _unique(entry.name, entry.family, taken)
-            specs.append(spec_of(replace(entry, name=name), dims, limits, source=str(root)))
+            judged = tolerance_for(entry.model or entry.folder, entry.folder, root, tolerance)
+            specs.append(spec_of(replace(entry, name=name), dims, limits, source=str(root), tolerance=judged))
     return specs
 
 
@@ -176,17 +190,25 @@ def data_sets_of(folder: Path) -> tuple[Path, ...]:
     return tuple(p for _, p in sorted(sets))
 
 
-def spec_of(found: Found, dims: Mapping[str, int], limits: Limits, source: str) -> ModelSpec:
-    """The entry's spec: the graph's inputs read from the file (external data left unread)."""
+def spec_of(
+    found: Found, dims: Mapping[str, int], limits: Limits, source: str, tolerance: FileTolerance | None = None
+) -> ModelSpec:
+    """The entry's spec: the graph's inputs read from the file (external data left unread), judged
+    with `tolerance` (the default where None)."""
     data_sets = found.data_sets
-    file = FileSource(found.model or found.folder, found.folder, data_sets, problem=found.problem)
+    judged = tolerance or FileTolerance(Tolerance(), DEFAULT_TOLERANCE)
+    file = FileSource(
+        found.model or found.folder, found.folder, data_sets, problem=found.problem, tolerance_source=judged.source
+    )
     inputs: tuple[InputSpec, ...] = ()
+    feeds: Feeds | None = None
     if found.model is not None and not found.problem:
         try:
             model = read_model_header(found.model, found.folder, limits)
             file = replace(file, opset=_default_opset(model), ir_version=int(model.ir_version))
-            inputs, problem = graph_inputs(model, dims, limits, generated=not data_sets)
-            file = replace(file, problem=problem, digest=_digest(found.model, found.folder, data_sets))
+            fed = graph_inputs(model, dims, limits, generated=not data_sets)
+            inputs, feeds = fed.specs, fed.feeds
+            file = replace(file, problem=fed.problem, digest=_digest(found.model, found.folder, data_sets))
         except SourceRejected as exc:
             file = replace(file, problem=str(exc))
         except OSError as exc:
@@ -196,12 +218,19 @@ def spec_of(found: Found, dims: Mapping[str, int], limits: Limits, source: str) 
         builder=_no_builder,
         inputs=inputs,
         task=Task.REGRESSION,  # what a file's first output means is unknown: compared as values
+        tolerance=judged.tolerance,
         family=found.family,
         framework=EXPORTER,
         source=source,
         file_source=file,
-        feeds=_stored_feeds(file, tuple(i.name for i in inputs), limits) if data_sets else None,
+        feeds=_stored_feeds(file, tuple(i.name for i in inputs), limits) if data_sets else feeds,
     )
+
+
+def problem_status(problem: str) -> Status:
+    """The status of the rows of an entry that cannot run because of `problem` (FileSource.problem):
+    `unsupported` where ONNX Runtime's Python API cannot take an input's type, else model_error."""
+    return Status.UNSUPPORTED if ORT_PYTHON_UNSUPPORTED in problem else Status.MODEL_ERROR
 
 
 def _no_builder() -> None:
@@ -231,48 +260,10 @@ def _digest(model: Path, folder: Path, data_sets: Iterable[Path]) -> str:
     return digest.hexdigest()[:16]
 
 
-def graph_inputs(
-    model: Any, dims: Mapping[str, int], limits: Limits, generated: bool
-) -> tuple[tuple[InputSpec, ...], str]:
-    """The graph inputs fed at run time (initializers listed as inputs are left to their defaults),
-    and, where the inputs must be generated, the first reason they cannot be ("" when they can)."""
-    import onnx
-
-    initializers = {init.name for init in model.graph.initializer}
-    specs, problems = [], []
-    for value in model.graph.input:
-        if value.name in initializers:
-            continue
-        tensor_type = value.type.tensor_type
-        try:
-            dtype = np.dtype(onnx.helper.tensor_dtype_to_np_dtype(tensor_type.elem_type))
-        except (KeyError, TypeError, ValueError):
-            dtype = None
-        shape: list[int] = []
-        for axis, dim in enumerate(tensor_type.shape.dim):
-            if dim.HasField("dim_value") and dim.dim_value >= 0:
-                shape.append(int(dim.dim_value))
-            elif dim.HasField("dim_param") and dim.dim_param in dims:
-                shape.append(dims[dim.dim_param])
-            else:
-                named = f"is named {dim.dim_param!r}" if dim.HasField("dim_param") else "has no size"
-                hint = dim.dim_param or "NAME"
-                problems.append(
-                    f"input {value.name!r} dim {axis} {named} and no size was given; give --zoo-onnx-dims {hint}=N"
-                )
-                shape.append(UNSIZED)
-        if dtype is None or dtype.kind not in "biuf":
-            problems.append(f"input {value.name!r} has element type {tensor_type.elem_type}, which cannot be generated")
-        elif UNSIZED not in shape and int(np.prod(shape, dtype=np.float64)) * dtype.itemsize > limits.max_tensor_bytes:
-            problems.append(f"input {value.name!r} declares shape {shape}, more than the tensor size cap")
-        specs.append(InputSpec(value.name, tuple(shape), dtype.name if dtype is not None else "float32", 0, 2))
-    return tuple(specs), (problems[0] if generated and problems else "")
-
-
-def _stored_feeds(file: FileSource, names: tuple[str, ...], limits: Limits) -> Any:
+def _stored_feeds(file: FileSource, names: tuple[str, ...], limits: Limits) -> Feeds:
     """make_inputs for an entry with test data: draw N is test_data_set_(N mod count)."""
 
-    def feeds(_sizes: Mapping[str, int], draw: int) -> dict[str, np.ndarray]:
+    def feeds(_sizes: Mapping[str, int], draw: int) -> dict[str, Value]:
         return dict(stored_data(file, names, draw % len(file.data_sets), limits).inputs)
 
     return feeds
@@ -280,33 +271,57 @@ def _stored_feeds(file: FileSource, names: tuple[str, ...], limits: Limits) -> A
 
 @dataclass(frozen=True)
 class StoredData:
-    """One test data set: its inputs by graph input name, its outputs in order."""
+    """One test data set: its inputs by graph input name, its outputs in order, each a Value (an array,
+    or the list, dict or None of a sequence, map or optional). Shared by every caller: not to be changed."""
 
-    inputs: tuple[tuple[str, np.ndarray], ...]
-    outputs: tuple[np.ndarray, ...]
+    inputs: tuple[tuple[str, Value], ...]
+    outputs: tuple[Value, ...]
 
 
 @functools.lru_cache(maxsize=64)
 def stored_data(file: FileSource, names: tuple[str, ...], index: int, limits: Limits) -> StoredData:
     """Test data set `index`, read and size-checked once per process.
 
-    Inputs are matched to the graph's fed inputs (`names`) by their TensorProto names, or by
-    position where the files carry none. Raises SourceRejected (one line) for a malformed or
+    input_K.pb is read as the type of the K-th fed input (`names`), output_K.pb as that of the K-th
+    graph output (a tensor past the last: the count is checked by the caller). Inputs are matched to
+    `names` by their protos' names, or by position where the files carry none. A graph without fed
+    inputs has data sets of outputs only. Raises SourceRejected (one line) for a malformed or
     mismatched set.
     """
     folder = file.data_sets[index]
     files = {(m.group(1), int(m.group(2))): p for p in folder.iterdir() if (m := _IO_FILE.match(p.name))}
-    inputs = [read_tensor(files[k], file.folder, limits) for k in sorted(k for k in files if k[0] == "input")]
-    outputs = [read_tensor(files[k], file.folder, limits)[1] for k in sorted(k for k in files if k[0] == "output")]
-    if not inputs or not outputs:
-        missing = "input_K.pb" if not inputs else "output_K.pb"
-        raise SourceRejected(f"{folder.name} holds no {missing} file; a test data set has both inputs and outputs")
-    if len(inputs) != len(names):
+    input_files = [files[k] for k in sorted(k for k in files if k[0] == "input")]
+    output_files = [files[k] for k in sorted(k for k in files if k[0] == "output")]
+    if not output_files:
+        raise SourceRejected(f"{folder.name} holds no output_K.pb file; a test data set holds the outputs to compare")
+    if len(input_files) != len(names):
         raise SourceRejected(
-            f"{folder.name} holds {len(inputs)} inputs but the graph takes {len(names)} ({', '.join(names)})"
+            f"{folder.name} holds {len(input_files)} inputs but the graph takes {len(names)} ({', '.join(names)})"
         )
-    named = [(name if name in names else names[k], array) for k, (name, array) in enumerate(inputs)]
+    input_types, output_types = _declared_types(file, limits)
+    inputs = [read_value(path, file.folder, limits, input_types.get(names[k])) for k, path in enumerate(input_files)]
+    outputs = [
+        read_value(path, file.folder, limits, output_types[k] if k < len(output_types) else None)[1]
+        for k, path in enumerate(output_files)
+    ]
+    named = [(name if name in names else names[k], value) for k, (name, value) in enumerate(inputs)]
     return StoredData(tuple(named), tuple(outputs))
 
 
-__all__ = ["EXPORTER", "Found", "OnnxDirError", "StoredData", "parse_dims", "specs_from_dirs", "stored_data"]
+@functools.lru_cache(maxsize=16)
+def _declared_types(file: FileSource, limits: Limits) -> tuple[dict[str, Any], tuple[Any, ...]]:
+    """The TypeProtos of the graph's inputs (by name) and outputs (in order): what its stored values are."""
+    graph = read_model_header(file.model, file.folder, limits).graph
+    return {value.name: value.type for value in graph.input}, tuple(value.type for value in graph.output)
+
+
+__all__ = [
+    "EXPORTER",
+    "Found",
+    "OnnxDirError",
+    "StoredData",
+    "parse_dims",
+    "problem_status",
+    "specs_from_dirs",
+    "stored_data",
+]

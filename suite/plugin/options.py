@@ -46,6 +46,12 @@ def add_options(parser: pytest.Parser) -> None:
         help="sizes of named dims for ONNX files without test data, e.g. 'batch=1,seq=16'",
     )
     group.addoption(
+        "--zoo-onnx-tolerance",
+        default=None,
+        help="tolerance for ONNX files from outside, e.g. 'rtol=1e-3,atol=1e-5' (default rtol=1e-3, atol=1e-4); "
+        "a zoo_tolerance.json beside an entry or in a folder above it wins for the entries below it",
+    )
+    group.addoption(
         "--zoo-onnx-max-mb",
         type=float,
         default=2048.0,

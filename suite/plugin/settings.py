@@ -21,6 +21,7 @@ from suite.latency_ab.interleaved import AbPlan
 from suite.latency_ab.kept_artifacts import ArtifactStore
 from suite.onnx_files.safe_read import MIB, Limits
 from suite.onnx_files.sources import parse_dims, specs_from_dirs
+from suite.onnx_files.tolerances import parse_tolerance
 from suite.paths import path_named
 from suite.paths.latency import LatencySettings
 from suite.paths.latency_ab import AbSettings
@@ -32,7 +33,7 @@ from suite.runtime.timing import TimingPlan
 from suite.selection.profiles import Selection, SelectionError, make_selection
 from suite.selection.shard import Shard, models_of_shard, parse_shard
 from zoo.registry import ModelRegistry
-from zoo.spec import ModelSpec
+from zoo.spec import ModelSpec, Tolerance
 
 
 @dataclasses.dataclass(frozen=True)
@@ -133,7 +134,9 @@ def read_settings(config: pytest.Config) -> ZooSettings:
     user_modules = tuple(dict.fromkeys((*selection.modules, *given_modules)))
     models = ModelRegistry().load_builtin().load_modules(user_modules)
     _check_writable(cache_dir, "--zoo-cache-dir")
-    _add_onnx_files(selection, models, option("zoo_onnx_dims"), limits, cache_dir)
+    tolerance = option("zoo_onnx_tolerance")
+    file_tolerance = parse_tolerance(tolerance, "--zoo-onnx-tolerance") if tolerance else None
+    _add_onnx_files(selection, models, option("zoo_onnx_dims"), limits, cache_dir, file_tolerance)
     _check_selection_has_cases(selection, models)
     selection, notices = _serial_paths_only_when_serial(config, selection)
     notices += _modules_left_out(given_modules, selection, models)
@@ -193,14 +196,20 @@ def _folder(value: str | None, default: Path) -> Path:
 
 
 def _add_onnx_files(
-    selection: Selection, models: ModelRegistry, dims_option: str | None, limits: Limits, cache_dir: Path
+    selection: Selection,
+    models: ModelRegistry,
+    dims_option: str | None,
+    limits: Limits,
+    cache_dir: Path,
+    tolerance: Tolerance | None,
 ) -> None:
     """Every entry of the --zoo-onnx-dir folders joins the run's zoo (archives unpacked into the cache)."""
     if not selection.onnx_dirs:
         return
     taken = [spec.name for spec in models.all_models()]
     unpack_to = cache_dir / "unpacked"
-    for spec in specs_from_dirs(selection.onnx_dirs, parse_dims(dims_option), limits, unpack_to, taken):
+    dims = parse_dims(dims_option)
+    for spec in specs_from_dirs(selection.onnx_dirs, dims, limits, unpack_to, taken, tolerance):
         models.add(spec)
 
 

@@ -14,9 +14,9 @@ from suite.core.figures import ArtifactFacts, ExportRun, FileFacts, Weights
 from suite.core.outcome import Trail
 from suite.core.record import Status
 from suite.judge.inputs import Probe, export_dims
-from suite.onnx_files.checks import Artifact, ArtifactInfo
+from suite.onnx_files.checks import Artifact, ArtifactInfo, CheckerVerdict
 from suite.onnx_files.safe_read import SourceRejected
-from suite.onnx_files.sources import StoredData, stored_data
+from suite.onnx_files.sources import StoredData, problem_status, stored_data
 from suite.run.cache import CachedOutcome
 from suite.run.cases import Case
 from suite.run.exports import checked, export, export_key
@@ -69,7 +69,7 @@ def _prepare_file(runner: CaseRunner, spec: ModelSpec, file: FileSource, case: C
     read, and its references taken from the stored outputs or, without any, from ONNX Runtime's
     CPU provider on the file in the worker. Either way ONNX Runtime first meets the file there."""
     trail.enter("import")
-    if file.problem:
+    if file.problem and problem_status(file.problem) is Status.MODEL_ERROR:
         raise StageFailure(Status.MODEL_ERROR, file.problem)
     trail.add(Weights(file.digest))
     outcome, cached, artifact = export(runner, spec, case, 0)
@@ -78,11 +78,14 @@ def _prepare_file(runner: CaseRunner, spec: ModelSpec, file: FileSource, case: C
         raise StageFailure(Status(outcome.status), outcome.message, outcome.detail)
     info = ArtifactInfo(**outcome.extra["info"])
     _add_artifact_facts(trail, info)
+    trail.add(CheckerVerdict(info.checker_error))  # ORT took the file even where the checker did not
+    if file.problem:  # an input type ORT's Python API cannot take: said once the file itself is found sound
+        raise StageFailure(Status.UNSUPPORTED, file.problem)
 
     trail.enter("test_data")
     stored = len(file.data_sets)
     kind = f"stored outputs ({stored} test data sets)" if stored else "ONNX Runtime CPU on the file (no test data)"
-    trail.add(FileFacts(str(file.model), kind))
+    trail.add(FileFacts(str(file.model), kind, file.tolerance_source))
     draws = range(stored) if stored else range(runner.input_draw, runner.input_draw + HOME_DRAWS)
     probes = tuple(Probe({}, draw) for draw in draws)
     try:  # every data set read and checked now: a malformed one is this row's verdict

@@ -1,8 +1,10 @@
 """The outputs a case is judged against, with their bounds.
 
 For a zoo model: the eager model's outputs on each probe, through the cache, bounded by its
-float64 run where it has one. For an ONNX file from outside: its stored outputs, or, where it
-stores none, ONNX Runtime CPU's on the file in the onnx worker.
+float64 run where it has one (NaN/Inf there fail the row: a broken model). For an ONNX file
+from outside: its stored outputs, or, where it stores none, ONNX Runtime CPU's on the file in
+the onnx worker, bounded by the static tolerance at each output's own precision, NaN/Inf in
+them matched in place (suite/judge/floor.py: file_bounds).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import numpy as np
 
 from suite.core.messages import clip
 from suite.core.record import Status
-from suite.judge.floor import FLOAT64_RUN_VERSION, bounds_for
+from suite.judge.floor import FLOAT64_RUN_VERSION, ReferenceKind, bounds_for, file_bounds
 from suite.judge.hops import Reference
 from suite.judge.inputs import Probe
 from suite.onnx_files.checks import Artifact
@@ -113,7 +115,9 @@ def file_references(
                     "onnx", "reference", onnx_files.ort_cpu_outputs, str(artifact.path), [probe.inputs(spec)]
                 )[0]
             outputs, source = kept[probe.label], "ONNX Runtime CPU on the file (no stored outputs)"
-        bounds, _ = bounds_for(outputs, None, spec.tolerance)
-        return Reference(outputs, bounds, "static (an ONNX file has no float64 run)", against=source)
+        # NaN/Inf in either kind of expected output is the file's answer, not a broken model.
+        kind = ReferenceKind.STORED if stored else ReferenceKind.ORT_CPU
+        bounds, rule = file_bounds(outputs, spec.tolerance, kind)
+        return Reference(outputs, bounds, rule, against=source, kind=kind)
 
     return reference_at

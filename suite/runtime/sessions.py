@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -142,9 +142,38 @@ def timed_session(
     return session, time.perf_counter() - start
 
 
-def run_session(session: Any, inputs: Mapping[str, np.ndarray]) -> tuple[list[str], list[np.ndarray]]:
-    """Run the session on `inputs`; returns (output names, outputs) in graph order."""
+def run_session(session: Any, inputs: Mapping[str, Any]) -> tuple[list[str], list[Any]]:
+    """Run the session on `inputs`; returns (output names, output values: see output_values) in graph order."""
     names = [out.name for out in session.get_outputs()]
     with inherent.spent("ort_run"):
         outputs = session.run(names, dict(inputs))
-    return names, [np.asarray(o) for o in outputs]
+    return names, output_values(session, outputs)
+
+
+def output_values(session: Any, outputs: Sequence[Any]) -> list[Any]:
+    """session.run's outputs as values to compare: arrays (a numpy scalar as a 0-d array), lists
+    for sequences (dicts inside for sequences of maps), None for an empty optional, as ORT's Python
+    API gives them; float8e4m3fn arrays, which ORT 1.32 hands back as their uint8 bits, viewed as
+    float8e4m3fn again (as onnx reads stored outputs)."""
+    declared = [_returned_as_bits(out.type) for out in session.get_outputs()]
+    return [_as_value(out, dtype) for out, dtype in zip(outputs, declared, strict=True)]
+
+
+def _as_value(out: Any, dtype: np.dtype | None) -> Any:
+    if out is None or isinstance(out, list | dict):
+        return out
+    array = np.asarray(out)
+    if dtype is not None and array.dtype == np.uint8:
+        return array.view(dtype)
+    return array
+
+
+def _returned_as_bits(ort_type: str) -> np.dtype | None:
+    """The float8 dtype of an ORT output type "tensor(float8e4m3fn)", the one float8 type ORT 1.32's
+    session.run returns (as uint8); None for the others (bfloat16 and the other float8 types it
+    cannot return at all: "No corresponding Numpy type for Tensor Type")."""
+    if ort_type != "tensor(float8e4m3fn)":
+        return None
+    import ml_dtypes
+
+    return np.dtype(ml_dtypes.float8_e4m3fn)
