@@ -42,6 +42,8 @@ KERAS3_LSTM = """in user code:
         ("FusedConv version 1 in domain `com.microsoft` is not implemented.", ("FusedConv", 1)),
         # backend.py: no handler for the op type at all
         ("DeformConv is not implemented.", ("DeformConv", 0)),
+        # an ONNX-ML op (a skl2onnx tree ensemble): onnx-tf has no ai.onnx.ml handlers
+        ("BackendIsNotSupposedToImplementIt: TreeEnsembleRegressor is not implemented.", ("TreeEnsembleRegressor", 0)),
         # OpUnsupportedException and handler RuntimeErrors
         ("GRU with linear_before_reset is not supported in Tensorflow.", ("GRU", 0)),
         ("BatchNormalization with training_mode=1 is not supported in Tensorflow.", ("BatchNormalization", 0)),

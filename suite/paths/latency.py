@@ -34,6 +34,7 @@ from suite.run.pipeline import CaseRunner, Prepared, StageFailure
 from suite.run.variants import build_variant
 from suite.runtime.engine_cache import with_engine_cache
 from suite.runtime.gpu import GPU_PROVIDERS
+from suite.runtime.ort_errors import ort_failure
 from suite.runtime.placement import probe_provider
 from suite.runtime.providers import ProviderRequest
 from suite.runtime.sessions import Threads, TimedModel, timed_session
@@ -171,7 +172,8 @@ def run_latency(
             first = session.run(None, feeds)
         trail.add(FirstRun(round((time.perf_counter() - start) * 1000.0, 4)))
     except Exception as exc:  # noqa: BLE001
-        raise StageFailure(Status.RUNTIME_ERROR, f"session.run failed on {request.name}: {exc}") from None
+        failure = ort_failure(exc, model_path)
+        raise StageFailure(failure.status, failure.message(f"session.run failed on {request.name}")) from None
 
     trail.enter("benchmark")
     stats = benchmark_session(benchmark, session, feeds, settings.plan)
@@ -231,7 +233,8 @@ def _verified_session(
     try:
         session, created_s = timed_session(timed.path, request, settings.threads, level=timed.level)
     except Exception as exc:  # noqa: BLE001 - a model this runtime cannot load is this row's verdict
-        raise StageFailure(Status.RUNTIME_ERROR, f"ONNX Runtime could not create the session: {exc}") from None
+        failure = ort_failure(exc, timed.path)
+        raise StageFailure(failure.status, failure.message("ONNX Runtime could not create the session")) from None
     trail.add(SessionTime(round(created_s, 4)))
     return session
 

@@ -20,6 +20,7 @@ from suite.paths.latency_cases import FP32
 from suite.run.cases import Case
 from suite.run.pipeline import Prepared, StageFailure
 from suite.run.transforms import OPTIMIZE, transform_named
+from suite.runtime.ort_errors import ort_failure
 from suite.runtime.providers import TF32_OPTION, ProviderRequest
 from suite.runtime.sessions import Threads, TimedModel, timed_session
 
@@ -106,7 +107,8 @@ def judge_numerics(
                 strict_outputs = session.run(None, make_inputs(prepared.spec, dims))
             comparison = _against_eager(prepared, dims, strict_outputs)
         except Exception as exc:  # noqa: BLE001 - the strict session is part of this row's verdict
-            raise StageFailure(Status.RUNTIME_ERROR, f"the {TF32_OPTION}=0 session failed: {exc}") from None
+            failure = ort_failure(exc, timed.path)
+            raise StageFailure(failure.status, failure.message(f"the {TF32_OPTION}=0 session failed")) from None
         # The judged floor ratio is the strict session's; the TF32 figures stay beside it.
         trail.add(
             Tf32Figures(timed.max_abs_err, tf32_floor_ratio, comparison.worst("max_abs_err")),

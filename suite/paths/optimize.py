@@ -15,6 +15,7 @@ from suite.run.cases import Case
 from suite.run.pipeline import CaseRunner, Prepared, StageFailure
 from suite.run.transforms import OPTIMIZE
 from suite.run.variants import VariantFacts, build_variant, evaluation_feeds, outputs_on, transform_cases
+from suite.runtime.ort_errors import ort_failure
 from suite.runtime.sessions import session_from_artifact
 from zoo.spec import Tolerance
 
@@ -33,7 +34,8 @@ def run_optimization(runner: CaseRunner, case: Case, trail: Trail, prepared: Pre
         optimized_session = session_from_artifact(product)
         optimized = outputs_on(optimized_session, feeds)
     except Exception as exc:  # noqa: BLE001 - any ORT failure on the variant is this row's verdict
-        raise StageFailure(Status.RUNTIME_ERROR, f"ONNX Runtime failed on the optimized model: {exc}") from None
+        failure = ort_failure(exc, product)
+        raise StageFailure(failure.status, failure.message("ONNX Runtime failed on the optimized model")) from None
     names = [o.name for o in optimized_session.get_outputs()]
     worst, max_abs_err = None, 0.0
     for draw, (reference, candidate) in enumerate(zip(fp32, optimized, strict=True)):

@@ -37,6 +37,7 @@ _SIGNATURES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"shape inference failed: ([^:(]{0,60})"), "shape inference: {0}"),
     (re.compile(r"dynamic axes not dynamic|as fixed sizes"), "dynamic axes not dynamic (a size baked into the graph)"),
     # ONNX Runtime refusing the exported graph, or failing in a node while running it.
+    (re.compile(r"ONNX Runtime has no kernel for ([\w.]+) \(opset (\d+)\)"), "ONNX Runtime: no kernel for {0}({1})"),
     (
         re.compile(r"session creation failed: .*?Op \((\w+)\) \[(\w+)\] ?([^:\n]{0,50})"),
         "ONNX Runtime session: {0} node, {1} {2}",

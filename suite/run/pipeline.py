@@ -23,6 +23,7 @@ from suite.onnx_files.checks import Artifact, ArtifactInfo
 from suite.onnx_files.safe_read import Limits
 from suite.run.cache import Cache, CachedOutcome
 from suite.run.key_parts import FRAMEWORK_LIBRARIES, library_version
+from suite.runtime.ort_errors import ort_failure
 from suite.runtime.sessions import Threads
 from suite.runtime.timing import TimingPlan
 from suite.workers import keras_models, torch_models  # noqa: TID251 - the model functions, for CaseRunner.model_call
@@ -125,12 +126,24 @@ def classify_worker_error(exc: WorkerError, stage: str) -> StageFailure:
     if exc.short_type == "EntryExcluded":  # a zoo entry left out on purpose (zoo.spec.EntryExcluded)
         return StageFailure(Status.SKIP, first_line(exc.message))
     message = f"{exc.short_type}: {exporter_summary(exc.message) or raised_at(exc.remote_traceback)}"
-    if stage in _CONVERTING_STAGES and (
-        exc.short_type in _UNSUPPORTED_TYPES or any(p in exc.message.lower() for p in _UNSUPPORTED_PHRASES)
-    ):
+    if stage in _CONVERTING_STAGES and _refusal(exc.short_type, exc.message):
         return StageFailure(Status.UNSUPPORTED, message, detail, cause)
+    root = exc.root_cause
+    if stage in _CONVERTING_STAGES and root is not None and (root[0] == "NotImplementedError" or _refusal(*root)):
+        # The tool wrapped its refusal in an error of its own: the row names the refusal.
+        caused = f"{message} (caused by {root[0]}: {first_line(root[1])})"
+        return StageFailure(Status.UNSUPPORTED, caused, detail, cause)
+    if stage not in _CONVERTING_STAGES:
+        refusal = ort_failure(exc.message)  # ONNX Runtime in a worker (a file's reference, a probe)
+        if refusal.status is Status.UNSUPPORTED:
+            return StageFailure(Status.UNSUPPORTED, refusal.line, detail, cause)
     status = _CONVERTING_STAGES.get(stage, Status.RUNTIME_ERROR)
     return StageFailure(status, message, detail, cause)
+
+
+def _refusal(type_name: str, message: str) -> bool:
+    """Whether a tool's exception says it cannot do this (rather than that it failed)."""
+    return type_name in _UNSUPPORTED_TYPES or any(p in message.lower() for p in _UNSUPPORTED_PHRASES)
 
 
 def reusable(outcome: CachedOutcome | None) -> CachedOutcome | None:

@@ -24,7 +24,15 @@ _PROGRAMMING_ERRORS = {
     "SyntaxError",
 }
 UNRESOLVABLE = "suite.workers.isolate.UnresolvableCall"
+# TF's autograph re-raises a KeyError from a tf.function as this subclass, named KeyError (its
+# __name__) but not by its qualified name, which is what crosses the process boundary: rows name
+# the exception the code raised.
+_AUTOGRAPH_WRAPPERS = {"MultilineMessageKeyError": "KeyError"}
 _FRAME = re.compile(r'^  File "([^"]+)", line (\d+), in (.+)$', re.MULTILINE)
+# How traceback.format_exception joins an exception to the one it was raised from (`raise ... from`):
+# the cause is printed first.
+_DIRECT_CAUSE = "\nThe above exception was the direct cause of the following exception:\n"
+_EXCEPTION_LINE = re.compile(r"^(?P<type>[A-Za-z_][\w.]*): (?P<message>.+)$", re.MULTILINE)
 
 
 class WorkerError(Exception):
@@ -56,7 +64,9 @@ class RemoteError(WorkerError):
 
     @property
     def short_type(self) -> str:
-        return self.type_name.rsplit(".", 1)[-1]
+        """The exception's class name ("KeyError"), autograph's wrapper of it named as what it wraps."""
+        name = self.type_name.rsplit(".", 1)[-1]
+        return _AUTOGRAPH_WRAPPERS.get(name, name)
 
     @property
     def harness_bug(self) -> str:
@@ -74,3 +84,16 @@ class RemoteError(WorkerError):
         if not path.startswith(_SUITE_DIR):
             return ""
         return f"suite{path[len(_SUITE_DIR) :]}:{line} in {function}"
+
+    @property
+    def root_cause(self) -> tuple[str, str] | None:
+        """(class name, message) of the exception this one was raised from, first in its chain of
+        `raise ... from` (a library wrapping a refusal in its own error, e.g. onnx-ir's SerdeError
+        around "NotImplementedError: Map types are not supported yet"); None without a cause."""
+        if _DIRECT_CAUSE not in self.remote_traceback:
+            return None
+        first = self.remote_traceback.split(_DIRECT_CAUSE, 1)[0]
+        lines = list(_EXCEPTION_LINE.finditer(first))
+        if not lines:
+            return None
+        return lines[-1]["type"].rsplit(".", 1)[-1], lines[-1]["message"].strip()
