@@ -29,6 +29,7 @@ from suite.run.variants import (
     outputs_on,
     transform_cases,
 )
+from suite.runtime.ort_errors import ort_failure
 from suite.runtime.sessions import session_from_artifact
 from zoo.spec import ModelSpec, Task
 
@@ -81,8 +82,14 @@ def run_quantization(runner: CaseRunner, case: Case, trail: Trail, prepared: Pre
         variant_session = session_from_artifact(product, intra_op_threads=SESSION_THREADS)
         fp32, variant = outputs_on(fp32_session, feeds), outputs_on(variant_session, feeds)
     except Exception as exc:  # noqa: BLE001 - any ORT failure on the variant is this row's verdict
-        raise StageFailure(Status.RUNTIME_ERROR, f"ONNX Runtime failed on the variant: {exc}") from None
+        failure = ort_failure(exc, product)
+        raise StageFailure(failure.status, failure.message("ONNX Runtime failed on the variant")) from None
 
+    judged = judged_output(fp32)
+    if judged is None:
+        kinds = ", ".join(_kind(value) for value in fp32[0])
+        raise StageFailure(Status.UNSUPPORTED, f"no floating-point output to judge the variant by (outputs: {kinds})")
+    fp32, variant = only_output(fp32, judged), only_output(variant, judged)
     ref = np.concatenate([np.asarray(o[0], np.float64).ravel() for o in fp32])
     cand = np.concatenate([np.asarray(o[0], np.float64).ravel() for o in variant])
     figures: dict[str, Any] = {"cosine": cosine(ref, cand), "policy": describe_policy(spec)}
@@ -93,7 +100,7 @@ def run_quantization(runner: CaseRunner, case: Case, trail: Trail, prepared: Pre
         top1 = topk_agreement(ref_logits, cand_logits, 1)
         figures["top5_agreement"] = topk_agreement(ref_logits, cand_logits, 5)
         figures["clear_rows"], figures["top1_agreement_clear"] = clear_top1(ref_logits, cand_logits)
-    figures.update(policy_noise(spec, fp32_session, feeds, fp32))
+    figures.update(policy_noise(spec, fp32_session, feeds, fp32, judged))
     if spec.held_out is not None:
         figures.update(held_out_accuracy(spec, fp32_session, variant_session))
     problems = policy_problems(spec, figures)
@@ -109,6 +116,26 @@ def run_quantization(runner: CaseRunner, case: Case, trail: Trail, prepared: Pre
             trail.add(WorstTensors(_worst_tensors(runner, prepared, product, feeds)))
         return trail.failed(Status.MISMATCH, "; ".join(problems))
     return trail.passed()
+
+
+def judged_output(outputs: Sequence[Sequence[Any]]) -> int | None:
+    """The output a quantized variant is judged by: the first that is a floating-point array on every
+    draw (a classifier converted by skl2onnx puts its labels first and its probabilities second);
+    None where no output is (labels only, or probabilities as a sequence of maps)."""
+    count = len(outputs[0]) if outputs else 0
+    return next(
+        (k for k in range(count) if all(isinstance(o[k], np.ndarray) and o[k].dtype.kind == "f" for o in outputs)),
+        None,
+    )
+
+
+def only_output(outputs: Sequence[Sequence[Any]], index: int) -> list[list[Any]]:
+    """Each draw's outputs cut to the judged one, so the figures below read it as output 0."""
+    return [[draw[index]] for draw in outputs]
+
+
+def _kind(value: Any) -> str:
+    return f"{value.dtype} array" if isinstance(value, np.ndarray) else type(value).__name__
 
 
 def _logits(outputs: Sequence[Sequence[np.ndarray]]) -> np.ndarray:
@@ -132,9 +159,14 @@ def clear_top1(ref_logits: np.ndarray, cand_logits: np.ndarray) -> tuple[int, fl
 
 
 def policy_noise(
-    spec: ModelSpec, fp32_session: Any, feeds: Sequence[Mapping[str, np.ndarray]], fp32: Sequence[Sequence[np.ndarray]]
+    spec: ModelSpec,
+    fp32_session: Any,
+    feeds: Sequence[Mapping[str, np.ndarray]],
+    fp32: Sequence[Sequence[np.ndarray]],
+    judged: int = 0,
 ) -> dict[str, Any]:
-    """Each policy figure for FP32 against FP32 on slightly nudged inputs: what the policy calls noise.
+    """Each policy figure for FP32 against FP32 on slightly nudged inputs: what the policy calls noise
+    (`fp32`: the judged output only; `judged`: its index among the session's outputs).
 
     A figure that moves here, with no quantization at all, cannot tell a bad variant from a good one.
     """
@@ -144,7 +176,7 @@ def policy_noise(
          if np.issubdtype(v.dtype, np.floating) else v for k, v in feed.items()}
         for feed in feeds
     ]  # fmt: skip
-    again = outputs_on(fp32_session, nudged)
+    again = only_output(outputs_on(fp32_session, nudged), judged)
     ref = np.concatenate([np.asarray(o[0], np.float64).ravel() for o in fp32])
     cand = np.concatenate([np.asarray(o[0], np.float64).ravel() for o in again])
     noise: dict[str, Any] = {"noise_cosine": round(cosine(ref, cand), 6)}

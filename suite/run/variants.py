@@ -21,7 +21,7 @@ from suite.judge.inputs import make_inputs
 from suite.run.cache import content_key
 from suite.run.cases import CPU, Case, Draw, variant_cases
 from suite.run.pipeline import CaseRunner, Prepared, StageFailure
-from suite.run.transforms import TRANSFORMS_VERSION, TransformInputs, transform_named, transforms_for
+from suite.run.transforms import QUANTIZE, TRANSFORMS_VERSION, TransformInputs, transform_named, transforms_for
 from suite.runtime.providers import ProviderRequest
 from zoo.spec import ModelSpec
 
@@ -68,6 +68,23 @@ def outputs_on(session: Any, feeds: Sequence[Mapping[str, np.ndarray]]) -> list[
 def optimized_for(variant: str, provider: ProviderRequest) -> ProviderRequest | None:
     """The provider a variant's file is built for, or None where the file suits every provider."""
     return provider if transform_named(variant).provider_specific else None
+
+
+# The ops whose weights quantization and FP16 conversion rewrite (ONNX Runtime's quantizers, the
+# transformers FP16 converter). A graph without any, such as a scikit-learn model of ONNX-ML ops
+# only (LinearRegressor, TreeEnsembleClassifier), would come out as it went in: a variant of
+# nothing, whose pass would judge nothing.
+QUANTIZED_OPS = frozenset(
+    {"Conv", "ConvTranspose", "MatMul", "Gemm", "Attention", "LSTM", "GRU", "RNN", "Gather", "EmbedLayerNormalization"}
+)
+
+
+def nothing_to_quantize(variant: str, op_counts: Mapping[str, int]) -> str:
+    """Why a quantizing `variant` does not apply to a graph of these op types ("" where it does)."""
+    if transform_named(variant).kind != QUANTIZE or QUANTIZED_OPS & set(op_counts):
+        return ""
+    ops = ", ".join(sorted(op_counts)) or "none"
+    return f"nothing to quantize: no Conv, MatMul, Gemm or other op quantization rewrites; the graph's ops: {ops}"
 
 
 def online_level(variant: str, provider: ProviderRequest) -> str | None:
@@ -121,6 +138,9 @@ def build_variant(
     """The file of `variant` for `provider` (through the cache) and the facts its transform reported;
     on a provider that compiles nodes, an ORT optimization level is left to the session (online)."""
     trail.enter("transform")
+    idle = nothing_to_quantize(variant, prepared.info.op_counts)
+    if idle:
+        raise StageFailure(Status.SKIP, idle)
     level = online_level(variant, provider)
     if level is not None:
         trail.add(_online_facts(prepared, provider))
