@@ -177,3 +177,20 @@ def test_the_noise_rerun_of_fp32_against_itself_is_near_perfect(tmp_path) -> Non
     feeds = [{"x": np.random.default_rng(i).standard_normal((1, 8)).astype(np.float32)} for i in range(16)]
     noise = policy_noise(_spec(task=Task.CLASSIFICATION), session, feeds, outputs_on(session, feeds))
     assert noise["noise_cosine"] > 0.9999 and noise["noise_top1_agreement_clear"] == 1.0
+
+
+def test_a_files_nan_and_inf_are_its_answer_for_the_quantized_variant_too() -> None:
+    from suite.paths.quantize import finite_part, judged_output
+
+    inf, nan = float("inf"), float("nan")
+    fp32 = np.array([1.0, -inf, 2.0, nan])
+    kept, cand, moved = finite_part(fp32, np.array([1.1, -inf, 1.9, nan]))
+    assert moved == "" and list(kept) == [1.0, 2.0] and list(cand) == [1.1, 1.9]  # judged where FP32 is finite
+    assert finite_part(fp32, np.array([1.0, inf, 2.0, nan]))[2] == (
+        "1 of FP32's 2 NaN/Inf values are not the variant's in place"
+    )
+    assert finite_part(np.array([1.0, 2.0]), np.array([nan, 2.0]))[2] == ""  # the cosine fails it (NaN)
+    # The judged output: the first floating-point array on every draw (labels first in skl2onnx files).
+    labels, probs = np.array(["a", "b"]), np.array([[0.2, 0.8]], np.float32)
+    assert judged_output([[labels, probs], [labels, probs]]) == 1
+    assert judged_output([[labels, [{"a": 0.2}]]]) is None

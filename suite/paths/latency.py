@@ -37,7 +37,7 @@ from suite.runtime.gpu import GPU_PROVIDERS
 from suite.runtime.ort_errors import ort_failure
 from suite.runtime.placement import probe_provider
 from suite.runtime.providers import ProviderRequest
-from suite.runtime.sessions import Threads, TimedModel, timed_session
+from suite.runtime.sessions import Threads, TimedModel, output_values, timed_session
 from suite.runtime.timing import LatencyStats, TimingPlan, calibrate, sample, summarize
 from zoo.spec import ModelSpec
 
@@ -169,7 +169,7 @@ def run_latency(
     try:
         start = time.perf_counter()
         with inherent.spent("ort_run"):
-            first = session.run(None, feeds)
+            first = output_values(session, session.run(None, feeds))
         trail.add(FirstRun(round((time.perf_counter() - start) * 1000.0, 4)))
     except Exception as exc:  # noqa: BLE001
         failure = ort_failure(exc, model_path)

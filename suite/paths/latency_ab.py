@@ -136,7 +136,9 @@ def _timed_ab(
 def outputs_agreement(a_outputs: Sequence[Any], b_outputs: Sequence[Any], tolerance: Tolerance) -> dict[str, Any]:
     """A's outputs against B's on the same inputs, matched by position: the largest difference, and
     whether it is beyond the model's tolerance (a correctness finding, not a latency one)."""
-    a_arrays, b_arrays = [np.asarray(o) for o in a_outputs], [np.asarray(o) for o in b_outputs]
+    # Tensors as arrays; a sequence, map or optional output as ORT gives it (compared by structure).
+    a_arrays, b_arrays = ([o if o is None or isinstance(o, list | dict) else np.asarray(o) for o in side]
+                          for side in (a_outputs, b_outputs))  # fmt: skip
     names = [f"output_{i}" for i in range(len(b_arrays))]
     comparison = compare_outputs(a_arrays, b_arrays, expected_names=names, candidate_names=names, tolerance=tolerance)
     return {"ab_outputs_max_abs_err": comparison.worst("max_abs_err"), "ab_outputs_changed": not comparison.ok}

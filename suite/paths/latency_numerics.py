@@ -8,8 +8,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from suite.core import inherent
 from suite.core.figures import FloorRatio, Numerics
 from suite.core.outcome import FieldFigures, Outcome, Trail
@@ -22,7 +20,7 @@ from suite.run.pipeline import Prepared, StageFailure
 from suite.run.transforms import OPTIMIZE, transform_named
 from suite.runtime.ort_errors import ort_failure
 from suite.runtime.providers import TF32_OPTION, ProviderRequest
-from suite.runtime.sessions import Threads, TimedModel, timed_session
+from suite.runtime.sessions import Threads, TimedModel, output_values, timed_session
 
 
 def exact(variant: str) -> bool:
@@ -104,7 +102,7 @@ def judge_numerics(
         try:
             session, _ = timed_session(timed.path, strict, threads, level=timed.level)
             with inherent.spent("ort_run"):
-                strict_outputs = session.run(None, make_inputs(prepared.spec, dims))
+                strict_outputs = output_values(session, session.run(None, make_inputs(prepared.spec, dims)))
             comparison = _against_eager(prepared, dims, strict_outputs)
         except Exception as exc:  # noqa: BLE001 - the strict session is part of this row's verdict
             failure = ort_failure(exc, timed.path)
@@ -127,7 +125,7 @@ def _against_eager(prepared: Prepared, dims: Mapping[str, int], outputs: Sequenc
     reference = prepared.reference_at(Probe(dims))
     return compare_outputs(
         reference.outputs,
-        [np.asarray(o) for o in outputs],
+        list(outputs),
         expected_names=names,
         candidate_names=names,
         tolerance=reference.bounds,
