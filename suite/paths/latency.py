@@ -173,7 +173,9 @@ def run_latency(
         trail.add(FirstRun(round((time.perf_counter() - start) * 1000.0, 4)))
     except Exception as exc:  # noqa: BLE001
         failure = ort_failure(exc, model_path)
-        raise StageFailure(failure.status, failure.message(f"session.run failed on {request.name}")) from None
+        raise StageFailure(
+            failure.status, failure.message(f"session.run failed on {request.name}", whole=True)
+        ) from None
 
     trail.enter("benchmark")
     stats = benchmark_session(benchmark, session, feeds, settings.plan)
@@ -234,7 +236,9 @@ def _verified_session(
         session, created_s = timed_session(timed.path, request, settings.threads, level=timed.level)
     except Exception as exc:  # noqa: BLE001 - a model this runtime cannot load is this row's verdict
         failure = ort_failure(exc, timed.path)
-        raise StageFailure(failure.status, failure.message("ONNX Runtime could not create the session")) from None
+        raise StageFailure(
+            failure.status, failure.message("ONNX Runtime could not create the session", whole=True)
+        ) from None
     trail.add(SessionTime(round(created_s, 4)))
     return session
 

@@ -106,7 +106,9 @@ def judge_numerics(
             comparison = _against_eager(prepared, dims, strict_outputs)
         except Exception as exc:  # noqa: BLE001 - the strict session is part of this row's verdict
             failure = ort_failure(exc, timed.path)
-            raise StageFailure(failure.status, failure.message(f"the {TF32_OPTION}=0 session failed")) from None
+            raise StageFailure(
+                failure.status, failure.message(f"the {TF32_OPTION}=0 session failed", whole=True)
+            ) from None
         # The judged floor ratio is the strict session's; the TF32 figures stay beside it.
         trail.add(
             Tf32Figures(timed.max_abs_err, tf32_floor_ratio, comparison.worst("max_abs_err")),

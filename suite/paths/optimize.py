@@ -35,7 +35,9 @@ def run_optimization(runner: CaseRunner, case: Case, trail: Trail, prepared: Pre
         optimized = outputs_on(optimized_session, feeds)
     except Exception as exc:  # noqa: BLE001 - any ORT failure on the variant is this row's verdict
         failure = ort_failure(exc, product)
-        raise StageFailure(failure.status, failure.message("ONNX Runtime failed on the optimized model")) from None
+        raise StageFailure(
+            failure.status, failure.message("ONNX Runtime failed on the optimized model", whole=True)
+        ) from None
     names = [o.name for o in optimized_session.get_outputs()]
     worst, max_abs_err = None, 0.0
     for draw, (reference, candidate) in enumerate(zip(fp32, optimized, strict=True)):

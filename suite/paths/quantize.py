@@ -83,7 +83,7 @@ def run_quantization(runner: CaseRunner, case: Case, trail: Trail, prepared: Pre
         fp32, variant = outputs_on(fp32_session, feeds), outputs_on(variant_session, feeds)
     except Exception as exc:  # noqa: BLE001 - any ORT failure on the variant is this row's verdict
         failure = ort_failure(exc, product)
-        raise StageFailure(failure.status, failure.message("ONNX Runtime failed on the variant")) from None
+        raise StageFailure(failure.status, failure.message("ONNX Runtime failed on the variant", whole=True)) from None
 
     judged = judged_output(fp32)
     if judged is None:

@@ -57,10 +57,14 @@ class OrtFailure:
 
     status: Status
     line: str  # unsupported: what ORT lacks, the whole message; else ORT's informative line
+    text: str = ""  # ORT's whole error text (its last clause often says the most)
 
-    def message(self, context: str) -> str:
-        """The row's message: an unsupported one says it all; an error's line follows `context`."""
-        return self.line if self.status is Status.UNSUPPORTED else f"{context}: {self.line}"
+    def message(self, context: str, whole: bool = False) -> str:
+        """The row's message: an unsupported one says it all; an error's line follows `context`
+        (with `whole`, ORT's whole text: the row's message is clipped later, from its middle)."""
+        if self.status is Status.UNSUPPORTED:
+            return self.line
+        return f"{context}: {self.text if whole and self.text else self.line}"
 
 
 def ort_failure(exc: BaseException | str, model_path: Path | None = None) -> OrtFailure:
@@ -83,7 +87,7 @@ def ort_failure(exc: BaseException | str, model_path: Path | None = None) -> Ort
     feed = _NUMPY_FEED.search(text)
     if feed:
         return _numpy_feed(int(feed["num"]), first_line(exc))
-    return OrtFailure(Status.RUNTIME_ERROR, first_line(exc))
+    return OrtFailure(Status.RUNTIME_ERROR, first_line(exc), text)
 
 
 def _no_kernel(text: str, model_path: Path | None) -> str:
