@@ -18,10 +18,8 @@ string, probabilities float32, ZipMap's as one {label: probability} map per row)
 downloaded (load_iris, load_digits and load_diabetes ship with scikit-learn). Output bytes are the same on every run.
 """
 
-import argparse
 import importlib.util
 import sys
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import ModuleType
@@ -74,7 +72,12 @@ def _convert(
     name: str, model: BaseEstimator, inputs: list[tuple[str, object]], options: dict | None = None
 ) -> onnx.ModelProto:
     onx = convert_sklearn(model, initial_types=inputs, target_opset=TARGET_OPSET, options=options)
-    onx.graph.name = name  # skl2onnx names the graph with a fresh uuid: the one thing that differs run to run
+    # skl2onnx names the graph with a fresh uuid, and lists its opset imports in no fixed order: both
+    # are fixed here, so the bytes are the same on every run.
+    onx.graph.name = name
+    imports = sorted((o.domain, o.version) for o in onx.opset_import)
+    del onx.opset_import[:]
+    onx.opset_import.extend(onnx.helper.make_opsetid(domain, version) for domain, version in imports)
     return onx
 
 
@@ -191,22 +194,11 @@ def build_all() -> list[Entry]:
 
 def make_onnxml_zoo(out_dir: Path) -> list[Path]:
     """Train, convert, validate and write every entry; return the folders written."""
-    written = []
-    for entry in build_all():
-        VALUE_ZOO.validate(entry)
-        written.append(VALUE_ZOO.write_entry(entry, Path(out_dir)))
-        print(VALUE_ZOO.describe(entry), flush=True)
-    return written
+    return VALUE_ZOO.write_all(build_all(), out_dir)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("out_dir", type=Path, help="folder to write the entries into")
-    args = parser.parse_args(argv)
-    start = time.perf_counter()
-    written = make_onnxml_zoo(args.out_dir)
-    print(f"wrote {len(written)} entries to {args.out_dir} in {time.perf_counter() - start:.1f} s")
-    return 0
+    return VALUE_ZOO.cli(make_onnxml_zoo, __doc__.splitlines()[0], argv)
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ import sys
 import time
 import warnings
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -686,24 +686,34 @@ def build_all() -> list[Entry]:
     return entries
 
 
-def make_value_zoo(out_dir: Path) -> list[Path]:
-    """Build, validate and write every entry; return the folders written."""
+def write_all(entries: Iterable[Entry], out_dir: Path) -> list[Path]:
+    """Validate and write each entry, saying so; return the folders written."""
     written = []
-    for entry in build_all():
+    for entry in entries:
         validate(entry)
         written.append(write_entry(entry, Path(out_dir)))
         print(describe(entry), flush=True)
     return written
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def make_value_zoo(out_dir: Path) -> list[Path]:
+    """Build, validate and write every entry; return the folders written."""
+    return write_all(build_all(), out_dir)
+
+
+def cli(make: Callable[[Path], list[Path]], description: str, argv: Sequence[str] | None) -> int:
+    """`make OUT_DIR` as a command line (shared with make_onnxml_zoo.py)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("out_dir", type=Path, help="folder to write the entries into")
     args = parser.parse_args(argv)
     start = time.perf_counter()
-    written = make_value_zoo(args.out_dir)
+    written = make(args.out_dir)
     print(f"wrote {len(written)} entries to {args.out_dir} in {time.perf_counter() - start:.1f} s")
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return cli(make_value_zoo, __doc__.splitlines()[0], argv)
 
 
 if __name__ == "__main__":
