@@ -22,7 +22,7 @@ from suite.judge.compare import compare_outputs
 from suite.latency_ab.interleaved import SESSIONS, AbPlan, judge, rotating_side, time_sides
 from suite.latency_ab.kept_artifacts import IDENTICAL, ArtifactStore, BaselineArtifacts
 from suite.runtime.providers import ProviderRequest
-from suite.runtime.sessions import Threads, TimedModel, timed_session
+from suite.runtime.sessions import Threads, TimedModel, output_values, timed_session
 from zoo.spec import Tolerance
 
 NO_BASELINE = "no baseline artifact"  # the baseline has no timed file for this case
@@ -123,7 +123,8 @@ def _timed_ab(
     threads, the same inputs, alternating blocks; each side rotates over SESSIONS sessions."""
     a_sessions, b_sessions = ([_session(side, request, threads) for _ in range(SESSIONS)] for side in sides)
     inputs = dict(feeds)
-    agreement = outputs_agreement(a_sessions[0].run(None, inputs), b_sessions[0].run(None, inputs), tolerance)
+    a_first, b_first = (output_values(s[0], s[0].run(None, inputs)) for s in (a_sessions, b_sessions))
+    agreement = outputs_agreement(a_first, b_first, tolerance)
     a_side = rotating_side([functools.partial(s.run, None, inputs) for s in a_sessions])
     b_side = rotating_side([functools.partial(s.run, None, inputs) for s in b_sessions])
     with inherent.spent("timed_loops"):
@@ -136,9 +137,8 @@ def _timed_ab(
 def outputs_agreement(a_outputs: Sequence[Any], b_outputs: Sequence[Any], tolerance: Tolerance) -> dict[str, Any]:
     """A's outputs against B's on the same inputs, matched by position: the largest difference, and
     whether it is beyond the model's tolerance (a correctness finding, not a latency one)."""
-    # Tensors as arrays; a sequence, map or optional output as ORT gives it (compared by structure).
-    a_arrays, b_arrays = ([o if o is None or isinstance(o, list | dict) else np.asarray(o) for o in side]
-                          for side in (a_outputs, b_outputs))  # fmt: skip
-    names = [f"output_{i}" for i in range(len(b_arrays))]
-    comparison = compare_outputs(a_arrays, b_arrays, expected_names=names, candidate_names=names, tolerance=tolerance)
+    names = [f"output_{i}" for i in range(len(b_outputs))]
+    comparison = compare_outputs(
+        list(a_outputs), list(b_outputs), expected_names=names, candidate_names=names, tolerance=tolerance
+    )
     return {"ab_outputs_max_abs_err": comparison.worst("max_abs_err"), "ab_outputs_changed": not comparison.ok}

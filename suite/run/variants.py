@@ -23,6 +23,7 @@ from suite.run.cases import CPU, Case, Draw, variant_cases
 from suite.run.pipeline import CaseRunner, Prepared, StageFailure
 from suite.run.transforms import QUANTIZE, TRANSFORMS_VERSION, TransformInputs, transform_named, transforms_for
 from suite.runtime.providers import ProviderRequest
+from suite.runtime.sessions import output_values
 from zoo.spec import ModelSpec
 
 EVAL_DRAWS = 16  # seeded input sets the variants are judged on
@@ -58,11 +59,13 @@ def evaluation_feeds(spec: ModelSpec, draws: int = EVAL_DRAWS) -> list[dict[str,
     return [make_inputs(spec, draw=i) for i in range(draws)]
 
 
-def outputs_on(session: Any, feeds: Sequence[Mapping[str, np.ndarray]]) -> list[list[np.ndarray]]:
+def outputs_on(session: Any, feeds: Sequence[Mapping[str, np.ndarray]]) -> list[list[Any]]:
+    """The session's outputs on each feed, as values (suite.runtime.sessions.output_values: a
+    sequence output stays a list, to be compared by structure)."""
     names = [o.name for o in session.get_outputs()]
     with inherent.spent("ort_run"):
         outputs = [session.run(names, dict(f)) for f in feeds]
-    return [[np.asarray(o) for o in run] for run in outputs]
+    return [output_values(session, run) for run in outputs]
 
 
 def optimized_for(variant: str, provider: ProviderRequest) -> ProviderRequest | None:
