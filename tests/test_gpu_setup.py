@@ -4,7 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from suite.cli.gpu_setup import nvidia_lib_dirs
+from suite.runtime.gpu_libraries import nvidia_lib_dirs
 
 ROOT = Path(__file__).resolve().parent.parent
 

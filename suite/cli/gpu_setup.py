@@ -23,7 +23,7 @@ from pathlib import Path
 
 from suite.cli.pipes import quiet_on_closed_pipe
 from suite.runtime.environment import benchmark_version_problem
-from suite.runtime.gpu_libraries import tensorrt_lib_dirs, tensorrt_line
+from suite.runtime.gpu_libraries import nvidia_lib_dirs, tensorrt_lib_dirs, tensorrt_line
 
 # Module -> what to install when it is missing.
 REQUIRED = {
@@ -40,19 +40,6 @@ REQUIRED = {
     "pytest_benchmark": "pytest-benchmark>=5.3,<6 (a wheel of it where no registry is reachable)",
 }
 GPU_PROVIDER = "CUDAExecutionProvider"
-
-
-def nvidia_lib_dirs(paths: Sequence[str] | None = None) -> list[str]:
-    """lib folders of the nvidia-* pip packages (cuBLAS, cuDNN, CUDA runtime ...) on sys.path."""
-    found: list[str] = []
-    for entry in paths if paths is not None else sys.path:
-        root = Path(entry or ".") / "nvidia"
-        if not root.is_dir():
-            continue
-        for lib in sorted(root.glob("*/lib")) + sorted(root.glob("*/*/lib")):
-            if lib.is_dir() and any(lib.glob("*.so*")) and str(lib) not in found:
-                found.append(str(lib))
-    return found
 
 
 def problems() -> list[str]:

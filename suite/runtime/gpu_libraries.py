@@ -29,6 +29,19 @@ TENSORRT_LIBRARIES = ("libnvinfer.so.10", "libnvinfer_plugin.so.10", "libnvonnxp
 TENSORRT_REQUIREMENT = "tensorrt-cu13-libs>=10.13,<11"
 
 
+def nvidia_lib_dirs(paths: Sequence[str] | None = None) -> list[str]:
+    """lib folders of the nvidia-* pip packages (cuBLAS, cuDNN, CUDA runtime ...) on sys.path."""
+    found: list[str] = []
+    for entry in paths if paths is not None else sys.path:
+        root = Path(entry or ".") / "nvidia"
+        if not root.is_dir():
+            continue
+        for lib in sorted(root.glob("*/lib")) + sorted(root.glob("*/*/lib")):
+            if lib.is_dir() and any(lib.glob("*.so*")) and str(lib) not in found:
+                found.append(str(lib))
+    return found
+
+
 def tensorrt_lib_dirs(paths: Sequence[str] | None = None) -> list[str]:
     """Folders on sys.path (or `paths`) that hold TensorRT 10's libnvinfer, as its pip package lays them out."""
     found: list[str] = []
