@@ -24,6 +24,7 @@ from pathlib import Path
 from suite.cli.pipes import quiet_on_closed_pipe
 from suite.runtime.environment import benchmark_version_problem
 from suite.runtime.gpu_libraries import nvidia_lib_dirs, tensorrt_lib_dirs, tensorrt_line
+from suite.runtime.providers import ProviderRequest, provider_library
 
 # Module -> what to install when it is missing.
 REQUIRED = {
@@ -79,10 +80,9 @@ def library_path() -> str:
 def tensorrt_report() -> str:
     """The one line on TensorRT's libraries for the installed onnxruntime (see tensorrt_line)."""
     try:
-        import onnxruntime as ort
+        library = provider_library(ProviderRequest("TensorrtExecutionProvider"))
     except ImportError:
         return "TensorRT: onnxruntime does not import"
-    library = Path(ort.__file__).parent / "capi" / "libonnxruntime_providers_tensorrt.so"
     return tensorrt_line(library if library.is_file() else None, library_path())
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from suite.runtime.gpu import GPU_PROVIDERS, gpu_absence, no_gpu_reason
-from suite.runtime.providers import ProviderRequest
+from suite.runtime.providers import ProviderRequest, provider_library
 from suite.runtime.sessions import Threads, capture_native_stderr, create_session
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -205,9 +205,7 @@ def _why_fallen_back(request: ProviderRequest, log: str) -> str:
 
 
 def _library_reason(request: ProviderRequest) -> str:
-    import onnxruntime as ort
-
-    library = Path(ort.__file__).parent / "capi" / f"libonnxruntime_providers_{request.alias}.so"
+    library = provider_library(request)
     if not library.exists():
         return ""
     problem = library_diagnosis(str(library))

@@ -12,6 +12,7 @@ import importlib.metadata
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 PROVIDER_ALIASES = {
@@ -79,6 +80,14 @@ class ProviderRequest:
     def compiles(self) -> bool:
         """Whether its sessions hold compiled nodes (see COMPILING_PROVIDERS)."""
         return self.name in COMPILING_PROVIDERS
+
+
+def provider_library(request: ProviderRequest) -> Path:
+    """Where the installed onnxruntime keeps `request`'s provider library (it need not exist: the
+    CPU provider is built in, and a package without the provider has no file)."""
+    import onnxruntime as ort
+
+    return Path(ort.__file__).parent / "capi" / f"libonnxruntime_providers_{request.alias}.so"
 
 
 def alias_name(alias: str) -> str:
