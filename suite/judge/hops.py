@@ -81,6 +81,7 @@ class HopResult:
     seconds: float | None = None
     at_other_size: bool = False  # failed only away from the export's own size
     extra: Mapping[str, Any] = field(default_factory=dict)
+    failed_at: Probe | None = None  # the probe it failed on (what a triage reruns)
 
     @property
     def ok(self) -> bool:
@@ -146,6 +147,7 @@ def judge_sizes(
     home = probes[0].dims if probes else None
     for probe in probes:
         at_home = probe.dims == home
+        result = replace(result, failed_at=probe)  # kept only when this probe fails (cleared at the end)
         try:
             names, outputs = run_at(probe)
         except Exception as exc:  # noqa: BLE001 - every runner failure is this hop's verdict
@@ -176,7 +178,7 @@ def judge_sizes(
                 diagnose(f"{label} matches eager at {checked[0]} but not at {probe.label} ({comparison.message})"),
                 at_other_size=True,
             )
-    return result
+    return replace(result, failed_at=None)
 
 
 def _shapes_differ(comparison: Comparison) -> bool:

@@ -43,6 +43,9 @@ class TimedModel:
 
 # onnxruntime's graph optimization levels by the names variants use (opt_ort_<level>).
 GRAPH_LEVELS = {"basic": "ORT_ENABLE_BASIC", "extended": "ORT_ENABLE_EXTENDED", "all": "ORT_ENABLE_ALL"}
+# A session level that is no variant: every graph optimization off (triage's check for a fusion bug).
+NO_OPTIMIZATION = "disabled"
+_SESSION_LEVELS = {**GRAPH_LEVELS, NO_OPTIMIZATION: "ORT_DISABLE_ALL"}
 
 
 def session_from_artifact(path: Path, provider: str = "cpu", intra_op_threads: int = 0) -> Any:
@@ -70,7 +73,7 @@ def create_session(
     """An InferenceSession asking for `request` (CPU as the last resort), not yet verified.
 
     `config`: session config entries (e.g. {"session.intra_op.allow_spinning": "0"}).
-    `level`: the graph optimization level the session applies (a GRAPH_LEVELS name); None keeps
+    `level`: the graph optimization level the session applies (a GRAPH_LEVELS name or NO_OPTIMIZATION); None keeps
     onnxruntime's default (all).
 
     With `verbose`, onnxruntime logs everything, node placement included, to the
@@ -97,7 +100,7 @@ def create_session(
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.log_severity_level = severity
     if level is not None:
-        options.graph_optimization_level = getattr(ort.GraphOptimizationLevel, GRAPH_LEVELS[level])
+        options.graph_optimization_level = getattr(ort.GraphOptimizationLevel, _SESSION_LEVELS[level])
     for key, value in (config or {}).items():
         options.add_session_config_entry(key, value)
     providers: list[Any] = [(request.name, request.option_dict())]

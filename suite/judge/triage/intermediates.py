@@ -1,0 +1,110 @@
+"""Every intermediate tensor of a graph, on ONNX Runtime (the backend under test) and on onnx's
+ReferenceEvaluator (an independent reference that runs each node in numpy).
+
+The graph is run with each node output of its top level marked as a graph output, the way
+Polygraphy's `--onnx-outputs mark all` does; ORT keeps a marked tensor out of fusions, so a
+fault inside a fused kernel can disappear here (suite.judge.triage.blame checks for that).
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+
+from suite.runtime.providers import ProviderRequest
+from suite.runtime.sessions import create_session, output_values
+
+CPU = ProviderRequest("CPUExecutionProvider")
+# ORT names the node it failed in: "... while running Reshape node. Name:'/attn/Reshape_4' Status Message: ..."
+_ORT_NODE = re.compile(r"running (?P<op>[\w.]+) node\. Name:'(?P<name>[^']*)'")
+
+
+@dataclass(frozen=True)
+class GraphValues:
+    """The values of a graph's tensors on one input, by tensor name; or the error that stopped the run."""
+
+    values: dict[str, Any]
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+
+def load(path: Path | str) -> onnx.ModelProto:
+    return onnx.load(str(path))
+
+
+def with_every_output(model: onnx.ModelProto) -> onnx.ModelProto:
+    """A copy of `model` whose graph outputs are its own plus every top-level node output."""
+    marked = onnx.ModelProto()
+    marked.CopyFrom(model)
+    present = {o.name for o in marked.graph.output}
+    for node in marked.graph.node:
+        for name in node.output:
+            if name and name not in present:
+                marked.graph.output.append(onnx.ValueInfoProto(name=name))
+                present.add(name)
+    return marked
+
+
+def ort_values(
+    model: onnx.ModelProto, feeds: Mapping[str, Any], request: ProviderRequest = CPU, level: str | None = None
+) -> GraphValues:
+    """Every tensor of `model` on ONNX Runtime with `request`'s provider (graph inputs included).
+
+    `level`: a graph optimization level for the session (None: ORT's default).
+    """
+    with tempfile.TemporaryDirectory(prefix="zoo-triage-") as folder:
+        path = Path(folder) / "marked.onnx"
+        onnx.save(with_every_output(model), str(path))
+        try:
+            session = create_session(path, request, level=level)
+            names = [o.name for o in session.get_outputs()]
+            outputs = output_values(session, session.run(None, dict(feeds)))
+        except Exception as exc:  # noqa: BLE001 - ORT's failure is a finding, not a crash of the triage
+            return GraphValues(dict(feeds), f"{type(exc).__name__}: {exc}")
+    return GraphValues({**feeds, **dict(zip(names, outputs, strict=True))})
+
+
+def plain_outputs(
+    path: Path | str, feeds: Mapping[str, Any], request: ProviderRequest = CPU, level: str | None = None
+) -> GraphValues:
+    """The graph's own outputs on ONNX Runtime, nothing marked (fusions as in the case itself)."""
+    try:
+        session = create_session(Path(path), request, level=level)
+        names = [o.name for o in session.get_outputs()]
+        outputs = output_values(session, session.run(None, dict(feeds)))
+    except Exception as exc:  # noqa: BLE001 - ORT's failure is a finding
+        return GraphValues({}, f"{type(exc).__name__}: {exc}")
+    return GraphValues(dict(zip(names, outputs, strict=True)))
+
+
+def reference_values(model: onnx.ModelProto, feeds: Mapping[str, Any]) -> GraphValues:
+    """Every tensor of `model` on onnx's ReferenceEvaluator (initializers and inputs included)."""
+    from onnx.reference import ReferenceEvaluator
+
+    try:
+        evaluator = ReferenceEvaluator(model)
+        values = evaluator.run(None, dict(feeds), intermediate=True)
+    except Exception as exc:  # noqa: BLE001 - a graph the evaluator cannot run is a finding
+        return GraphValues(dict(feeds), f"{type(exc).__name__}: {exc}")
+    return GraphValues({k: v for k, v in values.items() if k})
+
+
+def failing_node(error: str) -> tuple[str, str] | None:
+    """(op type, node name) of the node ONNX Runtime names in its error, if it names one."""
+    found = _ORT_NODE.search(error)
+    return (found["op"], found["name"]) if found else None
+
+
+def as_array(value: Any) -> np.ndarray | None:
+    """A tensor value as an ndarray; None for sequences, maps and optionals (not compared per node)."""
+    return value if isinstance(value, np.ndarray) else (np.asarray(value) if np.isscalar(value) else None)
