@@ -65,6 +65,10 @@ class Exporter:
     ) -> None:
         raise NotImplementedError
 
+    def repro_call(self, spec: ModelSpec, request: ExportRequest, output_names: tuple[str, ...]) -> str:
+        """The export call as source text for a standalone repro script; exporters that can say it override this."""
+        raise NotImplementedError(f"the {self.name} exporter writes no repro script")
+
     @staticmethod
     def _check_opset(request: ExportRequest) -> None:
         # The torch.export-based exporter falls back to its native opset when its

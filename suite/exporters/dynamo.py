@@ -44,3 +44,27 @@ class DynamoExporter(Exporter):
             external_data=False,
             verbose=False,
         )
+
+    def repro_call(self, spec: ModelSpec, request: ExportRequest, output_names: tuple[str, ...]) -> str:
+        """The same torch.onnx.export call as source text, for a triage's standalone repro (`model`,
+        `args`, `inputs` and `path` are the script's)."""
+        shapes = "None"
+        if request.dynamic:
+            per_input = [
+                "{" + ", ".join(f"{axis}: torch.export.Dim({name!r})" for axis, name in inp.dynamic_dims.items()) + "}"
+                if inp.dynamic_dims
+                else "None"
+                for inp in spec.inputs
+            ]
+            if spec.keyword_inputs:
+                shapes = (
+                    "{" + ", ".join(f"{n!r}: {p}" for n, p in zip(spec.input_names(), per_input, strict=True)) + "}"
+                )
+            else:
+                shapes = "(" + "".join(f"{p}, " for p in per_input) + ")"
+        call_args = "(), kwargs=inputs" if spec.keyword_inputs else "args"
+        return (
+            f"torch.onnx.export(model, {call_args}, path, dynamo=True, opset_version={request.opset}, "
+            f"input_names={list(spec.input_names())!r}, output_names={list(output_names)!r}, "
+            f"dynamic_shapes={shapes}, external_data=False)"
+        )

@@ -36,3 +36,16 @@ class TorchScriptExporter(Exporter):
             output_names=list(output_names),
             dynamic_axes=dynamic_axes,
         )
+
+    def repro_call(self, spec: ModelSpec, request: ExportRequest, output_names: tuple[str, ...]) -> str:
+        """The same torch.onnx.export call as source text, for a triage's standalone repro (`model`,
+        `args`, `inputs` and `path` are the script's)."""
+        dynamic_axes = None
+        if request.dynamic:
+            dynamic_axes = {inp.name: inp.dynamic_dims for inp in spec.inputs if inp.dynamic_dims}
+        call_args = "(), kwargs=inputs" if spec.keyword_inputs else "args"
+        return (
+            f"torch.onnx.export(model, {call_args}, path, dynamo=False, opset_version={request.opset}, "
+            f"input_names={list(spec.input_names())!r}, output_names={list(output_names)!r}, "
+            f"dynamic_axes={dynamic_axes!r})"
+        )

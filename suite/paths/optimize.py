@@ -14,6 +14,7 @@ from suite.paths.declaration import TABLE, PathSpec
 from suite.run.cases import Case
 from suite.run.pipeline import CaseRunner, Prepared, StageFailure
 from suite.run.transforms import OPTIMIZE
+from suite.run.triage import TriageSubject
 from suite.run.variants import VariantFacts, build_variant, evaluation_feeds, outputs_on, transform_cases
 from suite.runtime.ort_errors import ort_failure
 from suite.runtime.sessions import session_from_artifact
@@ -28,6 +29,7 @@ def run_optimization(runner: CaseRunner, case: Case, trail: Trail, prepared: Pre
     spec = prepared.spec
     product = build_variant(runner, case.variant, trail, prepared).path
     trail.enter("compare")
+    trail.add(TriageSubject("step", product, case.variant, prepared.artifact.path, feeds_probe=Probe(spec.dims, 0)))
     feeds = evaluation_feeds(spec, OPTIMIZE_DRAWS)
     try:
         fp32 = outputs_on(session_from_artifact(prepared.artifact.path), feeds)

@@ -11,6 +11,7 @@ from suite.judge.hops import ort_hop
 from suite.paths.declaration import PathSpec
 from suite.run.cases import CPU, Case, Draw, build_matrix, with_providers
 from suite.run.pipeline import CaseRunner, Prepared, StageFailure
+from suite.run.triage import TriageSubject
 from suite.runtime.placement import probe_provider
 from suite.runtime.providers import TF32_OPTION, ProviderRequest
 from suite.runtime.sessions import Threads
@@ -54,6 +55,7 @@ def run_ort(runner: CaseRunner, case: Case, trail: Trail, prepared: Prepared) ->
         request=request,
     )
     trail.add(
+        TriageSubject("export", prepared.artifact.path, case.exporter, request=request, feeds_probe=hop.failed_at),
         hop.numerics(),
         FloorRatio(hop.floor_ratio),
         OrtRun(len(prepared.artifact.output_names), hop.extra.get("session_seconds"), hop.extra.get("run_seconds")),

@@ -17,10 +17,12 @@ import numpy as np
 from suite.core.figures import Numerics
 from suite.core.outcome import FieldFigures, Outcome, Trail
 from suite.core.record import Status
+from suite.judge.inputs import Probe
 from suite.paths.declaration import TABLE, PathSpec
 from suite.run.cases import Case
 from suite.run.pipeline import CaseRunner, Prepared, StageFailure
 from suite.run.transforms import QUANTIZE, transform_named, worst_qdq_tensors
+from suite.run.triage import TriageSubject
 from suite.run.variants import (
     VariantFacts,
     build_variant,
@@ -76,6 +78,7 @@ def run_quantization(runner: CaseRunner, case: Case, trail: Trail, prepared: Pre
     spec = prepared.spec
     product = build_variant(runner, case.variant, trail, prepared).path
     trail.enter("compare")
+    trail.add(TriageSubject("step", product, case.variant, prepared.artifact.path, feeds_probe=Probe(spec.dims, 0)))
     feeds = evaluation_feeds(spec)
     try:
         fp32_session = session_from_artifact(prepared.artifact.path, intra_op_threads=SESSION_THREADS)

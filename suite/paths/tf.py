@@ -18,11 +18,13 @@ from suite.core.outcome import Outcome, Trail
 from suite.core.record import Status
 from suite.judge.hops import HopResult, judge_sizes, ort_hop
 from suite.judge.inputs import Probe
+from suite.judge.triage.findings import Blame
 from suite.paths.declaration import PathSpec
 from suite.paths.steps import first_failure, hop_from_outcome, not_run
 from suite.run.cache import CachedOutcome, content_key
 from suite.run.cases import Case, Draw, build_matrix
 from suite.run.pipeline import CaseRunner, Prepared, StageFailure
+from suite.run.triage import TriageSubject
 from suite.workers.errors import RemoteError
 from suite.workers.onnx_tf import onnx_tf_export_saved_model, onnx_tf_run_sizes  # noqa: TID251 - named for runner.call
 from suite.workers.onnx_tf_errors import onnx_tf_failure_summary, parse_onnx_tf_failure
@@ -39,7 +41,7 @@ def run_tf_roundtrip(runner: CaseRunner, case: Case, trail: Trail, prepared: Pre
     trail.enter("onnx_tf")
     onnx_tf = _onnx_tf_hop(runner, prepared)
     if not onnx_tf.ok:
-        return first_failure(
+        return _judged(
             trail,
             [
                 ("onnx_tf", onnx_tf),
@@ -60,9 +62,7 @@ def run_tf_roundtrip(runner: CaseRunner, case: Case, trail: Trail, prepared: Pre
     )
     saved = hop_from_outcome(outcome)
     if saved_dir is None:
-        return first_failure(
-            trail, [("onnx_tf", onnx_tf), ("saved_model", saved), ("tf2onnx", not_run("no SavedModel"))]
-        )
+        return _judged(trail, [("onnx_tf", onnx_tf), ("saved_model", saved), ("tf2onnx", not_run("no SavedModel"))])
 
     trail.enter("tf2onnx")
     # "in_worker": converted through tf2onnx's Python calls in the TF worker (once a subprocess).
@@ -81,7 +81,20 @@ def run_tf_roundtrip(runner: CaseRunner, case: Case, trail: Trail, prepared: Pre
         input_names = outcome.extra.get("input_names") or {}
         tf2onnx = ort_hop(converted, prepared.spec, prepared.probes, prepared.reference_at, None, input_names)
         tf2onnx = replace(tf2onnx, seconds=outcome.seconds, extra={"opset": outcome.extra.get("opset")})
-    return first_failure(trail, [("onnx_tf", onnx_tf), ("saved_model", saved), ("tf2onnx", tf2onnx)])
+    return _judged(trail, [("onnx_tf", onnx_tf), ("saved_model", saved), ("tf2onnx", tf2onnx)])
+
+
+# The converter whose work each hop judges, for a triage's blame.
+_HOP_TOOLS = {"onnx_tf": "onnx-tf", "saved_model": "onnx-tf", "tf2onnx": "tf2onnx"}
+
+
+def _judged(trail: Trail, hops: Sequence[tuple[str, HopResult]]) -> Outcome:
+    """first_failure, with the failing hop's converter named for the triage (onnx-tf and tf2onnx
+    rename every tensor, so it blames the converter without a node)."""
+    failing = next((name for name, hop in hops if not hop.ok), None)
+    if failing is not None:
+        trail.add(TriageSubject("opaque", None, _HOP_TOOLS[failing], step_blame=Blame.CONVERTER))
+    return first_failure(trail, hops)
 
 
 def _onnx_tf_hop(runner: CaseRunner, prepared: Prepared) -> HopResult:

@@ -12,11 +12,13 @@ from typing import Any
 
 from suite.core.outcome import Outcome, Trail
 from suite.judge.hops import ort_hop
+from suite.judge.triage.findings import Blame
 from suite.paths.declaration import PathSpec
 from suite.paths.steps import first_failure, hop_from_outcome
 from suite.run.cache import content_key
 from suite.run.cases import Case, Draw, build_matrix
 from suite.run.pipeline import CaseRunner, Prepared
+from suite.run.triage import TriageSubject
 from suite.workers.onnx_tools import convert_version  # noqa: TID251 - named for runner.call
 
 # Opsets the version path converts every export to (the export's own opset is skipped).
@@ -31,6 +33,7 @@ def draw_cases(draw: Draw) -> list[Case]:
 def run_version(runner: CaseRunner, case: Case, trail: Trail, prepared: Prepared) -> Outcome:
     """onnx.version_converter to each target opset, then ONNX Runtime against eager."""
     hops = []
+    subjects: list[TriageSubject] = []  # the first failing conversion, for a triage
     source = str(prepared.artifact.path)
     for target in VERSION_TARGETS:
         if target == prepared.info.opset:
@@ -52,6 +55,13 @@ def run_version(runner: CaseRunner, case: Case, trail: Trail, prepared: Prepared
             )
             hop = replace(hop, seconds=outcome.seconds)
         hops.append((name, hop))
+        if not hop.ok and converted is not None and not any(isinstance(f, TriageSubject) for f in subjects):
+            subjects.append(
+                TriageSubject(
+                    "step", converted, "version", prepared.artifact.path, Blame.CONVERTER, feeds_probe=hop.failed_at
+                )
+            )
+    trail.add(*subjects)
     return first_failure(trail, hops)
 
 

@@ -49,6 +49,7 @@ def zoo_runner(pytestconfig: pytest.Config) -> Iterator[CaseRunner]:
         use_cache=settings.cases.use_cache,
         input_draw=settings.cases.input_draw,
         limits=limits,
+        triage_limit=settings.cases.triage_limit,
     )
     try:
         yield runner

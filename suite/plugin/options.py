@@ -79,6 +79,13 @@ def add_options(parser: pytest.Parser) -> None:
         "verdict on other inputs",
     )
     group.addoption(
+        "--zoo-triage",
+        type=int,
+        default=40,
+        help="red cases each worker process triages: the first divergent node, whose bug it is (blame), a repro "
+        "folder and an issue draft in the run's triage/ (default 40; 0 turns triage off, -1 triages every one)",
+    )
+    group.addoption(
         "--zoo-history",
         default=None,
         help="results history database URL (default $ZOO_HISTORY_URL or sqlite:///<report dir>/history.sqlite; "

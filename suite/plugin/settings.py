@@ -66,6 +66,7 @@ class CaseOptions:
     use_cache: bool
     input_draw: int
     limits: Limits
+    triage_limit: int | None = 0  # red cases each process triages (suite.run.triage); None: every one
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,6 +102,7 @@ _NUMBER_RULES: tuple[tuple[str, str, Callable[[float], bool], str, str], ...] = 
     ),
     ("zoo_timeout", "--zoo-timeout", lambda v: v > 0, "more than 0 seconds per worker call", "600 (the default)"),
     ("zoo_input_draw", "--zoo-input-draw", lambda v: v >= 0, "0 or more", "0 (the default)"),
+    ("zoo_triage", "--zoo-triage", lambda v: v >= -1, "-1 (every red case), 0 (off) or a count", "40 (the default)"),
     ("zoo_onnx_max_mb", "--zoo-onnx-max-mb", lambda v: v > 0, "more than 0 MiB", "2048 (the default)"),
     ("zoo_ab_min_effect", "--zoo-ab-min-effect", lambda v: 0 < v < 1, "a fraction between 0 and 1", "0.05 (5%)"),
     ("zoo_ab_seconds", "--zoo-ab-seconds", lambda v: v > 0, "more than 0 seconds per A/B case", "2 (the default)"),
@@ -165,7 +167,13 @@ def read_settings(config: pytest.Config) -> ZooSettings:
         regression=regression,
         latency=latency,
         run=RunOptions(option("zoo_paths"), option("zoo_continue"), option("zoo_resume")),
-        cases=CaseOptions(option("zoo_timeout"), not option("zoo_no_cache"), option("zoo_input_draw"), limits),
+        cases=CaseOptions(
+            option("zoo_timeout"),
+            not option("zoo_no_cache"),
+            option("zoo_input_draw"),
+            limits,
+            None if option("zoo_triage") == -1 else option("zoo_triage"),
+        ),
         reports_dir=reports_dir,
         cache_dir=cache_dir,
     )

@@ -190,6 +190,7 @@ class CaseRunner:
         use_cache: When False, redo (and refresh) every cached step.
         input_draw: The first seeded input draw the hops are checked on.
         limits: What one ONNX file from outside may make the suite read or allocate.
+        triage_limit: How many red cases this process triages (suite.run.triage); 0: none, None: every one.
     """
 
     def __init__(
@@ -201,6 +202,7 @@ class CaseRunner:
         use_cache: bool = True,
         input_draw: int = 0,
         limits: Limits | None = None,
+        triage_limit: int | None = 0,
     ):
         self.workers = dict(workers)
         self.models = models
@@ -209,6 +211,8 @@ class CaseRunner:
         self.use_cache = use_cache
         self.input_draw = input_draw  # the first input draw the hops are checked on
         self.limits = limits or Limits()
+        self.triage_limit = triage_limit
+        self.triaged = 0  # red cases triaged so far in this process
         self._digests: dict[str, str] = {}  # model name -> weights digest, once per process
         self._eager_latency: dict[tuple[str, str, Threads], dict[str, Any]] = {}
         self._versions = {

@@ -20,6 +20,7 @@ from suite.judge.hops import Reference
 from suite.run.cases import Case
 from suite.run.export_stages import prepare
 from suite.run.pipeline import CaseRunner, Prepared, StageFailure
+from suite.run.triage import triaged
 from zoo.expectations import expectation_for
 
 # A path's run: takes a prepared case down the path, marking its stages and adding its figures to
@@ -32,6 +33,7 @@ def run_case(runner: CaseRunner, case: Case, path_runner: PathRunner) -> Record:
     once, from the case and how it ended."""
     start, before = time.perf_counter(), inherent.snapshot()
     trail = Trail()
+    prepared: Prepared | None = None
     try:
         spec = runner.models.get(case.model)
         trail.add(ModelFacts(spec.family, spec.task.value), SpecTolerance(spec.tolerance.atol, spec.tolerance.rtol))
@@ -42,6 +44,7 @@ def run_case(runner: CaseRunner, case: Case, path_runner: PathRunner) -> Record:
         outcome = trail.failed(failure.status, failure.message, failure.detail)
     except Exception as exc:  # noqa: BLE001 - a harness bug must still leave a row
         outcome = trail.failed(Status.CRASH, f"harness error {type(exc).__name__}: {first_line(exc)}", clip(repr(exc)))
+    outcome = triaged(runner, case, prepared, outcome)  # red cases: where, whose, a repro
     spent = InherentTime.since(before)  # exports, sessions, timed loops: the rest of the case is overhead
     outcome = replace(outcome, figures=(*outcome.figures, spent))
     return apply_expectation(record_of(case, outcome, time.perf_counter() - start))

@@ -259,3 +259,44 @@ def init_worker(settings: WorkerSettings) -> None:
 
         torch.set_num_interop_threads(settings.inter_op_threads)
     models.load(settings)
+
+
+def eager_twice(name: str, inputs: dict[str, np.ndarray]) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The eager model's outputs on the same inputs, twice in a row: a model that disagrees with
+    itself (random ops in forward, nondeterministic kernels) cannot be judged by any export."""
+    return eager_outputs(name, inputs), eager_outputs(name, inputs)
+
+
+def eager_module_outputs(name: str, inputs: dict[str, np.ndarray]) -> list[tuple[str, list[np.ndarray]]]:
+    """Every submodule's tensor outputs on `inputs`, by module path, in the order the modules returned.
+
+    Forward hooks on a fresh instance record each module's first call (a module called twice,
+    e.g. a shared activation, keeps its first): triage matches them to the exported graph's
+    name scopes (suite.judge.triage.divergence.first_module_divergence).
+    """
+    import torch
+
+    spec = models.get(name)
+    model = _construct(name)
+    recorded: dict[str, list[np.ndarray]] = {}
+    order: list[str] = []
+
+    def hook(path: str) -> Callable[..., None]:
+        def record(_module: Any, _args: Any, output: Any) -> None:
+            if path not in recorded:
+                recorded[path] = [t.detach().cpu().numpy().copy() for t in _flatten(output)]
+                order.append(path)
+
+        return record
+
+    handles = [m.register_forward_hook(hook(p)) for p, m in model.named_modules() if p]
+    args, kwargs = call_arguments(spec, _tensors(inputs))
+    try:
+        with torch.inference_mode():
+            model(*args, **(kwargs or {}))
+    except Exception as exc:
+        raise ModelError(f"{name} forward raised {type(exc).__name__}: {exc}") from exc
+    finally:
+        for handle in handles:
+            handle.remove()
+    return [(p, recorded[p]) for p in order]
