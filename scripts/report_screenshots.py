@@ -3,12 +3,15 @@
 Takes three pictures of the page: as it opens (counts, families, frontier), with every family
 collapsed (the matrices fold to one line per family), and with a filter typed in the box (only the
 matching models' rows and their families stay). It clicks the page's own buttons and types into
-its own filter box, so the pictures show what those controls do.
+its own filter box, so the pictures show what those controls do. `--section ID` adds a picture of
+one element of the page as opened, e.g. `--section triage` (the Triage section) or
+`--section triage-<triage_id>` (one signature's row), as 0-<ID>.png.
 
 Needs playwright (`pip install playwright`; not a project dependency) and a Chromium:
 /usr/bin/chromium (Debian's `chromium` package) unless --chromium says where.
 
-Usage: python scripts/report_screenshots.py reports/latest/results.html OUT_DIR [--filter hf_] [--chromium PATH]
+Usage: python scripts/report_screenshots.py reports/latest/results.html OUT_DIR [--filter hf_] [--section triage]
+       [--chromium PATH]
 """
 
 from __future__ import annotations
@@ -26,12 +29,23 @@ def _show_matrices(page: object) -> None:
     )
 
 
+def _photograph_section(page: object, ident: str, out: Path) -> bool:
+    """The element with id `ident` as 0-<ident>.png, before the filter hides any of its rows."""
+    section = page.locator(f"[id='{ident}']")  # type: ignore[attr-defined]
+    if section.count() == 0:
+        print(f"report_screenshots: the page has no element with id {ident!r} (no red case triaged?)")
+        return False
+    section.screenshot(path=str(out / f"0-{ident}.png"))
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("report", type=Path, help="a results.html")
     parser.add_argument("out", type=Path, help="folder for the PNG files")
     parser.add_argument("--filter", default="hf_ mismatch", help="what to type in the filter box")
     parser.add_argument("--chromium", default="/usr/bin/chromium", help="the Chromium binary")
+    parser.add_argument("--section", default="", help="the id of an element to photograph too (e.g. triage)")
     args = parser.parse_args(argv)
     if not args.report.is_file():
         print(f"report_screenshots: {args.report} is not a file; give a run's results.html", file=sys.stderr)
@@ -50,6 +64,9 @@ def main(argv: list[str] | None = None) -> int:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(args.report.resolve().as_uri())
         page.screenshot(path=str(args.out / "1-opened.png"))
+        if args.section and not _photograph_section(page, args.section, args.out):
+            browser.close()
+            return 2
         families = page.locator("details.family")
         opened = families.evaluate_all("groups => groups.filter(g => g.open).length")
         page.get_by_role("button", name="collapse all").click()

@@ -5,7 +5,7 @@
 The shards of a run share its run id and each took whole models, so their rows do not overlap:
 a case id in two folders, or folders of different runs, is an error (one line), never a silent
 merge. The merged folder gets every shard's rows (rows.jsonl), latency samples and timed files (artifacts/, a
-baseline for --zoo-baseline) and the report written from them,
+baseline for --zoo-baseline), repro folders (triage/) and the report written from them,
 with the first shard's metadata and a notice naming the shards.
 """
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,6 +23,7 @@ from suite.cli.pipes import quiet_on_closed_pipe
 from suite.cli.rebuild import rebuild
 from suite.core.run_folder import ROWS_FILE, SAMPLES_FILE, HistoryError, read_jsonl
 from suite.latency_ab.kept_artifacts import ARTIFACTS_DIR, ArtifactStore
+from suite.report.triage_folder import TRIAGE_DIR
 
 
 def merge(folders: Sequence[Path], out: Path) -> dict[str, Path]:
@@ -62,7 +64,15 @@ def merge(folders: Sequence[Path], out: Path) -> dict[str, Path]:
     ]
     (out / "metadata.json").write_text(json.dumps(merged, indent=2, default=str))
     _merge_timed(folders, out)
+    _merge_triage(folders, out)
     return rebuild(out)
+
+
+def _merge_triage(folders: Sequence[Path], out: Path) -> None:
+    """The shards' repro folders: their rows name caches on the runners, which the merge cannot see."""
+    for folder in folders:
+        if (folder / TRIAGE_DIR).is_dir():
+            shutil.copytree(folder / TRIAGE_DIR, out / TRIAGE_DIR, dirs_exist_ok=True)
 
 
 def _merge_timed(folders: Sequence[Path], out: Path) -> None:

@@ -1,5 +1,5 @@
 """Pieces every HTML table of the reports shares: status colours, how a cell prints a value, and
-the anchor a case's row is linked by.
+the anchors a case's row and a triage signature are linked by.
 
 A module of its own so the run report, the latency and diff sections and the charts use one
 palette without importing each other.
@@ -43,3 +43,8 @@ def cell_text(value: Any) -> str:
 def case_anchor(case_id: str) -> str:
     """The HTML id of a case's row in the details table, which matrix cells and other tables link to."""
     return "case-" + "".join(c if c.isalnum() or c in "-_" else "_" for c in case_id)
+
+
+def triage_anchor(triage_id: str) -> str:
+    """The HTML id of a triage signature in the Triage section, which matrix cells link to."""
+    return "triage-" + "".join(c if c.isalnum() or c in "-_" else "_" for c in triage_id)

@@ -1,5 +1,6 @@
 """A diff as Markdown, for a CI job summary (and the history CLI's terminal): the verdict, the
-counts, each regressed cause once, latency lines that say what was measured and by which rule."""
+counts, each regressed cause once (with its triage's blame and draft where the run triaged it),
+latency lines that say what was measured and by which rule."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from suite.core.messages import readable_message
 from suite.history.diff import RunData, called_latency, counts
 from suite.history.gate import regressed_headline
 from suite.history.latency_wording import rule_name
+from suite.report.cells import cell_text
 from suite.report.diff_groups import CauseGroup, regressed_groups, tally
 
 MD_LIMIT = 50  # rows (or causes) per Markdown table: a job summary is read, not searched
@@ -91,7 +93,7 @@ def render_markdown(diff: pd.DataFrame, baseline: RunData, candidate: RunData, g
         lines += ["### What differs between the runs", "", "| | baseline | candidate |", "|---|---|---|"]
         lines += [f"| {k} | {_md_cell(b)} | {_md_cell(c)} |" for k, b, c in changes]
         lines.append("")
-    lines += _md_regressed(diff, found)
+    lines += _md_regressed(diff, found, triage_of(candidate.rows))
     lines += _md_cases(diff, "fixed", "Fixed", ("base_status", "cand_status", "base_message"))
     drifted = diff[diff["drift"].astype(str) != ""]
     if not drifted.empty:
@@ -133,23 +135,48 @@ def _md_value(record: Mapping[str, Any], column: str) -> str:
 _REGRESSED_COLUMNS = ("base_status", "cand_status", "cand_stage", "cand_message")
 
 
-def _md_regressed(diff: pd.DataFrame, found: Mapping[str, int]) -> list[str]:
-    """Each cause once: its root's row, then one row naming the regressed cases derived from it."""
+def triage_of(rows: pd.DataFrame) -> dict[str, tuple[str, str]]:
+    """case_id -> (blame, draft) for each triaged row of a run, the draft relative to the run folder
+    ("" where none was kept); {} for a run without triage columns."""
+    if not {"case_id", "triage_blame"} <= set(rows.columns):
+        return {}
+    drafts = rows["triage_draft"] if "triage_draft" in rows.columns else pd.Series("", index=rows.index)
+    return {
+        str(case_id): (str(blame), cell_text(draft))
+        for case_id, blame, draft in zip(rows["case_id"], rows["triage_blame"], drafts, strict=True)
+        if cell_text(blame)
+    }
+
+
+def _md_blame(found: tuple[str, str] | None) -> str:
+    """ "runtime ([draft](triage/<id>/README.md))": diff.md is written in the run folder, so the link works there."""
+    if found is None:
+        return ""
+    blame, draft = found
+    return _md_cell(blame) + (f" ([draft]({draft}))" if draft else "")
+
+
+def _md_regressed(diff: pd.DataFrame, found: Mapping[str, int], triage: Mapping[str, tuple[str, str]]) -> list[str]:
+    """Each cause once: its root's row, then one row naming the regressed cases derived from it; a
+    blame column where the candidate's rows were triaged."""
     groups = regressed_groups(diff)
     if not groups:
         return []
     many = found["regressed_causes"] < found["regressed"]
     title = f"{found['regressed']} cases, {found['regressed_causes']} causes" if many else str(found["regressed"])
+    blame = ["blame"] if triage else []
     lines = [f"### Regressed ({title.replace(', 1 causes', ', 1 cause')})", ""]
-    lines += ["| case | " + " | ".join(_REGRESSED_COLUMNS) + " |", "|---|" + "---|" * len(_REGRESSED_COLUMNS)]
+    heads = [*_REGRESSED_COLUMNS, *blame]
+    lines += ["| case | " + " | ".join(heads) + " |", "|---|" + "---|" * len(heads)]
     for group in groups[:MD_LIMIT]:
         label = f" ({group.label()})" if group.label() else ""
         root = group.root
-        lines.append(
-            f"| `{root['case_id']}`{label} | " + " | ".join(_md_value(root, c) for c in _REGRESSED_COLUMNS) + " |"
-        )
+        cells = [_md_value(root, c) for c in _REGRESSED_COLUMNS]
+        cells += [_md_blame(triage.get(str(root["case_id"])))] if triage else []
+        lines.append(f"| `{root['case_id']}`{label} | " + " | ".join(cells) + " |")
         if group.derived:
-            lines.append(_md_derived(group))
+            blames = tally(triage.get(c, ("", ""))[0] for c in group.derived_ids())
+            lines.append(_md_derived(group) + (f" {_md_cell(blames)} |" if triage else ""))
     if len(groups) > MD_LIMIT:
         lines.append(f"| ... {len(groups) - MD_LIMIT} more causes in diff.csv | |")
     return [*lines, ""]

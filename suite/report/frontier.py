@@ -46,7 +46,8 @@ _SIGNATURES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"while running (\w+) node"), "ONNX Runtime run: {0} node failed"),
     (re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Unsupported)):"), "{0}"),
 )
-FRONTIER_COLUMNS = ["exporter", "opset", "signature", "cases", "statuses", "models"]
+# `blame` last: the most common triage_blame of the group's rows ("" where none was triaged).
+FRONTIER_COLUMNS = ["exporter", "opset", "signature", "cases", "statuses", "models", "blame"]
 _NOT_FAILURES = {"pass", "skip", "xpass"}
 
 
@@ -78,8 +79,19 @@ def frontier_table(frame: pd.DataFrame) -> pd.DataFrame:
         cases=("case_id", "count"),
         statuses=("status", lambda s: ", ".join(f"{k} {v}" for k, v in s.value_counts().items())),
         models=("model", lambda m: ", ".join(sorted(set(m)))),
+        blame=("triage_blame", _most_common) if "triage_blame" in failed else ("case_id", lambda _: ""),
     ).reset_index()
     return table.sort_values(["exporter", "opset", "cases"], ascending=[True, True, False]).reset_index(drop=True)
+
+
+def _most_common(values: pd.Series) -> str:
+    """The blame most of a group's rows got (ties: the first by name); "" where none was triaged."""
+    found = values.dropna().astype(str)
+    found = found[found != ""]
+    if found.empty:
+        return ""
+    counts = found.value_counts()
+    return str(min(counts.index[counts == counts.max()]))
 
 
 def render_frontier(frame: pd.DataFrame) -> str:
@@ -93,12 +105,14 @@ def render_frontier(frame: pd.DataFrame) -> str:
         f'<tr data-filter="{html.escape(" ".join(str(r[c]) for c in FRONTIER_COLUMNS))}">'
         f"<td>{html.escape(str(r['exporter']))}</td><td>{int(r['opset'])}</td>"
         f"<td>{html.escape(str(r['signature']))}</td><td>{int(r['cases'])}</td>"
-        f'<td>{html.escape(str(r["statuses"]))}</td><td class="msg">{html.escape(str(r["models"]))}</td></tr>'
+        f'<td>{html.escape(str(r["statuses"]))}</td><td class="msg">{html.escape(str(r["models"]))}</td>'
+        f"<td>{html.escape(str(r['blame']))}</td></tr>"
         for r in table.to_dict("records")
     )
     return (
         "<h2>Exporters' failure frontier</h2><p>Every export that failed (its ort row), grouped by exporter, "
-        "opset and what broke; xfail rows are known failures, still on the frontier.</p>"
+        "opset and what broke; xfail rows are known failures, still on the frontier. The blame is the triage's "
+        "(most of the group's cases), blank where none was triaged.</p>"
         '<table class="frontier"><thead><tr><th>exporter</th><th>opset</th><th>what broke</th><th>cases</th>'
-        f"<th>statuses</th><th>models</th></tr></thead><tbody>{rows}</tbody></table>"
+        f"<th>statuses</th><th>models</th><th>blame</th></tr></thead><tbody>{rows}</tbody></table>"
     )

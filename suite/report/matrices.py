@@ -10,8 +10,9 @@ from typing import Any
 import pandas as pd
 
 from suite.core.record import Status
-from suite.report.cells import STATUS_COLOURS, case_anchor
+from suite.report.cells import STATUS_COLOURS, case_anchor, cell_text, triage_anchor
 from suite.report.families import families, family_group
+from suite.report.triage_section import blame_words
 
 
 def render_matrices(frame: pd.DataFrame, views: Sequence[Mapping[str, Any]]) -> str:
@@ -71,7 +72,7 @@ def render_matrix(frame: pd.DataFrame, columns: Sequence[tuple[str, int, str]] |
                 continue
             inner = "<br>".join(
                 f'<a href="#{case_anchor(str(r["case_id"]))}" title="{html.escape(_cell_title(r))}">'
-                f"{html.escape(str(r['status']))}{_stage_note(r)}</a>"
+                f"{html.escape(str(r['status']))}{_stage_note(r)}</a>{_blame_link(r)}"
                 for r in entries
             )
             colour = STATUS_COLOURS.get(str(entries[0]["status"]), "#ffffff")
@@ -101,4 +102,19 @@ def _stage_note(row: Mapping[str, Any]) -> str:
 
 def _cell_title(row: Mapping[str, Any]) -> str:
     message = row.get("message") or ""
-    return f"{row['case_id']}: {row['status']} at {row['stage']}" + (f" - {message}" if message else "")
+    blame = blame_words(row)
+    said = f"{row['case_id']}: {row['status']} at {row['stage']}" + (f" - {message}" if message else "")
+    return said + (f"\n{blame}" if blame else "")
+
+
+def _blame_link(row: Mapping[str, Any]) -> str:
+    """A triaged case's blame under its status, linking to its signature in the Triage section (the
+    status above it still links to the case's row)."""
+    triage_id = cell_text(row.get("triage_id"))
+    if not triage_id or row["status"] in (Status.PASS.value, Status.SKIP.value):
+        return ""
+    return (
+        f'<br><small><a class="blame" href="#{triage_anchor(triage_id)}" '
+        f'title="{html.escape(blame_words(row) or "triaged")}; click for its triage">'
+        f"{html.escape(cell_text(row.get('triage_blame')) or 'triage')}</a></small>"
+    )

@@ -1,5 +1,6 @@
-"""The run folder: rows -> pandas -> results.csv, results.html, metadata.json and the latency, onnx-tf
-coverage and frontier CSVs, and the reports/latest link to the newest run."""
+"""The run folder: rows -> pandas -> results.csv, results.html, metadata.json, the latency, onnx-tf
+coverage, frontier and triage CSVs, the triage's repro folders, and the reports/latest link to the
+newest run."""
 
 from __future__ import annotations
 
@@ -13,10 +14,13 @@ from typing import Any
 import pandas as pd
 
 from suite.core.record import Record
+from suite.judge.triage.findings import TRIAGE_COLUMNS
 from suite.report.frontier import frontier_table
 from suite.report.latency import latency_rows
 from suite.report.onnx_tf_coverage import coverage_table
 from suite.report.results_page import render_html, status_counts
+from suite.report.triage_folder import MISSING_REPROS, copy_repros
+from suite.report.triage_section import signature_table
 
 
 def new_run_dir(reports_dir: Path, name: str | None = None) -> Path:
@@ -33,9 +37,12 @@ def new_run_dir(reports_dir: Path, name: str | None = None) -> Path:
 
 
 def rows_frame(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
-    """One row per case, in the Record's column order, sorted by case id."""
+    """One row per case, in the Record's column order (then the path's own columns by name, then the
+    triage's in their order), sorted by case id."""
     columns = [c for c in Record.__dataclass_fields__ if c != "extra"]
-    extra = sorted({key for row in rows for key in row} - set(columns))
+    present = {key for row in rows for key in row} - set(columns)
+    triage = [c for c in TRIAGE_COLUMNS if c in present]
+    extra = sorted(present - set(triage)) + triage
     frame = pd.DataFrame(list(rows), columns=columns + extra)
     return frame.sort_values("case_id", kind="stable").reset_index(drop=True)
 
@@ -47,7 +54,8 @@ def write_run(
     summary_html: str = "",
     point_latest: bool = True,
 ) -> dict[str, Path]:
-    """Write results.csv, results.html and metadata.json; point reports/latest at run_dir (unless
+    """Write results.csv, results.html and metadata.json (and the other CSVs where they have rows),
+    copy the triage's repro folders to run_dir/triage/; point reports/latest at run_dir (unless
     `point_latest` is False: a report rebuilt for an older run leaves "latest" where it is).
 
     `summary_html` (what changed since a baseline) opens the page, before the matrices.
@@ -71,7 +79,15 @@ def write_run(
     if not frontier.empty:
         paths["frontier"] = run_dir / "export_frontier.csv"
         frontier.to_csv(paths["frontier"], index=False)
-    meta = {**metadata, "status_counts": status_counts(frame), "rows": len(frame)}
+    triage = signature_table(frame)
+    if not triage.empty:
+        paths["triage"] = run_dir / "triage.csv"
+        triage.to_csv(paths["triage"], index=False)
+    meta = {k: v for k, v in metadata.items() if k != MISSING_REPROS}  # a rebuilt run's are looked at again
+    meta.update(status_counts=status_counts(frame), rows=len(frame))
+    missing = copy_repros(frame, run_dir)
+    if missing:
+        meta[MISSING_REPROS] = missing
     paths["metadata"].write_text(json.dumps(meta, indent=2, default=str))
     paths["html"].write_text(render_html(frame, meta, summary_html))
     if point_latest:

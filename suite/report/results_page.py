@@ -18,6 +18,8 @@ from suite.report.frontier import render_frontier
 from suite.report.latency import render_latency
 from suite.report.matrices import render_matrices
 from suite.report.onnx_tf_coverage import render_coverage
+from suite.report.triage_folder import MISSING_REPROS
+from suite.report.triage_section import render_triage
 from suite.report.variant_tables import render_tables
 
 _CSS = """
@@ -44,6 +46,13 @@ details.family table { margin: 0.3em 0 0.8em 1.2em; }
 div.filter { position: sticky; top: 0; background: #fff; padding: 6px 0; border-bottom: 1px solid #ddd; z-index: 1; }
 table.families td { text-align: right; }
 table.families td.id { text-align: left; }
+table.triage td { vertical-align: top; }
+table.triage tr.blame th { text-align: left; background: #f3f3f3; font-size: 14px; padding: 6px; }
+table.triage tr:target, table.details tr:target { outline: 3px solid #e69138; }
+tr[id], details[id] { scroll-margin-top: 3.5em; }  /* a jump to a row lands below the sticky filter box */
+table.matrix a.blame { font-style: italic; text-decoration: underline dotted; }
+span.missing { color: #a61c00; font-weight: bold; }
+p.triage-summary { font-size: 14px; }
 """
 
 
@@ -72,9 +81,11 @@ def render_html(frame: pd.DataFrame, meta: Mapping[str, Any], summary_html: str 
         f"{render_family_counts(frame)}"
         f'<h2>Run</h2><dl class="meta">{meta_html}</dl>'
         f"{render_frontier(frame)}"
+        f"{render_triage(frame, meta.get(MISSING_REPROS) or {})}"
         f'<h2>Compatibility matrices</h2><p class="legend">{legend}</p>'
         "<p>Hover a cell for its message; click it for the case's row below. "
-        "A failing cell names the stage where it stopped.</p>"
+        "A failing cell names the stage where it stopped, and a triaged one whose bug it is "
+        "(click that for its triage).</p>"
         f"{render_matrices(frame, views)}"
         f"{render_coverage(frame)}"
         f"{render_tables(frame, views)}"
