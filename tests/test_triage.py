@@ -24,6 +24,7 @@ from onnx import TensorProto, helper
 
 from suite.judge.floor import Bound
 from suite.judge.triage.blame import GraphEvidence, blame_export, blame_export_failure
+from suite.judge.triage.divergence import EagerModule, first_module_divergence
 from suite.judge.triage.findings import Blame, Divergence
 from suite.judge.triage.intermediates import GraphValues, ort_values
 from suite.runtime.providers import ProviderRequest
@@ -202,3 +203,37 @@ def test_export_failures_are_blamed_from_their_signature() -> None:
     assert blame_export_failure("dynamo", guard, "")[0] is Blame.MODEL
     assert blame_export_failure("torchscript", "UnsupportedOperatorError: aten::foo", "")[:1] == (Blame.EXPORTER,)
     assert blame_export_failure("dynamo", "harness error at x: KeyError", "")[0] is Blame.HARNESS
+
+
+def test_the_fault_is_in_the_module_whose_inputs_match_eager_and_whose_outputs_do_not() -> None:
+    nodes = [
+        helper.make_node("Mul", ["x", "three"], ["a_out"], name="/a/Mul"),  # planted: eager doubles
+        helper.make_node("Add", ["a_out", "one"], ["y"], name="/b/Add"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "scoped",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, (2, 3))],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, (2, 3))],
+        [
+            helper.make_tensor("three", TensorProto.FLOAT, (), [3.0]),
+            helper.make_tensor("one", TensorProto.FLOAT, (), [1.0]),
+        ],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    x = np.arange(6, dtype=np.float32).reshape(2, 3) + 1
+    ort = ort_values(model, {"x": x})
+    eager = [EagerModule("a", (x,), (x * 2,)), EagerModule("b", (x * 2,), (x * 2 + 1,))]
+    match, how = first_module_divergence(model, ort, eager)
+    assert match is not None and match.module.path == "a"  # b's output differs too, but its input already did
+    assert match.divergence.node == "/a/Mul" and "2 of 2 modules" in how
+    np.testing.assert_array_equal(match.inputs["x"], x)
+
+
+def test_a_quantized_module_off_by_a_rounding_step_is_the_suites_tolerance_not_the_exporters() -> None:
+    located = Divergence("/layer1/conv/Conv", "QLinearConv", "t", "module layer1.conv", 0.036, 1.0, "eager", "")
+    evidence = GraphEvidence(reference_matches=False, located=located, quantization_steps=1.0)
+    blame, reason, _ = blame_export(evidence, "torchscript")
+    assert blame is Blame.HARNESS and "quantization step" in reason
+    far = GraphEvidence(reference_matches=False, located=located, quantization_steps=40.0)
+    assert blame_export(far, "torchscript")[0] is Blame.EXPORTER

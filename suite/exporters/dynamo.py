@@ -62,9 +62,9 @@ class DynamoExporter(Exporter):
                 )
             else:
                 shapes = "(" + "".join(f"{p}, " for p in per_input) + ")"
-        call_args = "(), kwargs=inputs" if spec.keyword_inputs else "args"
+        call_args = "(), path, kwargs=inputs" if spec.keyword_inputs else "args, path"
         return (
-            f"torch.onnx.export(model, {call_args}, path, dynamo=True, opset_version={request.opset}, "
+            f"torch.onnx.export(model, {call_args}, dynamo=True, opset_version={request.opset}, "
             f"input_names={list(spec.input_names())!r}, output_names={list(output_names)!r}, "
             f"dynamic_shapes={shapes}, external_data=False)"
         )

@@ -43,9 +43,9 @@ class TorchScriptExporter(Exporter):
         dynamic_axes = None
         if request.dynamic:
             dynamic_axes = {inp.name: inp.dynamic_dims for inp in spec.inputs if inp.dynamic_dims}
-        call_args = "(), kwargs=inputs" if spec.keyword_inputs else "args"
+        call_args = "(), path, kwargs=inputs" if spec.keyword_inputs else "args, path"
         return (
-            f"torch.onnx.export(model, {call_args}, path, dynamo=False, opset_version={request.opset}, "
+            f"torch.onnx.export(model, {call_args}, dynamo=False, opset_version={request.opset}, "
             f"input_names={list(spec.input_names())!r}, output_names={list(output_names)!r}, "
             f"dynamic_axes={dynamic_axes!r})"
         )

@@ -39,11 +39,17 @@ def judged_reference(runner: CaseRunner, spec: ModelSpec, probe: Probe) -> Refer
     """The eager outputs with their bounds, calibrated from a float64 run where the model has one."""
     ref32 = reference(runner, spec, probe)
     ref64, failure = _eager_outputs(runner, spec, probe, lambda f: f.eager_outputs_float64, "reference64")
-    if failure is not None:
+    if failure is not None:  # (float64_outputs without the reason)
         bounds, _ = bounds_for(ref32, None, spec.tolerance)
         return Reference(ref32, bounds, f"static (no float64 run: {clip(failure.message, 160)})")
     bounds, rule = bounds_for(ref32, ref64, spec.tolerance)
     return Reference(ref32, bounds, rule)
+
+
+def float64_outputs(runner: CaseRunner, spec: ModelSpec, probe: Probe) -> list[np.ndarray] | None:
+    """The model's float64 outputs on the probe (the cached side of its floor), or None without a float64 run."""
+    outputs, failure = _eager_outputs(runner, spec, probe, lambda f: f.eager_outputs_float64, "reference64")
+    return None if failure is not None else outputs
 
 
 def _eager_outputs(

@@ -12,6 +12,7 @@ import dataclasses
 import inspect
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -32,13 +33,13 @@ from suite.run.cache import content_key
 from suite.run.cases import Case
 from suite.run.exports import export_key
 from suite.run.pipeline import CaseRunner, Prepared, StageFailure
-from suite.run.references import reference
+from suite.run.references import float64_outputs, reference
 from suite.runtime.providers import ProviderRequest
 from suite.workers import torch_models, triage_graph  # noqa: TID251 - named for runner.call
 from suite.workers.errors import RemoteError
 
 # Bump when the triage's rules change what it finds: cached findings of older rules are not reused.
-TRIAGE_VERSION = 1
+TRIAGE_VERSION = 5
 # The checkout an export repro's script imports the zoo from.
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Red statuses whose graph a triage can look into, and those of a failed export.
@@ -198,15 +199,17 @@ def _graph_findings(
         twice = _call(runner, "torch", torch_models.eager_twice, spec.name, probe.inputs(spec))
         if isinstance(twice, str):
             return _harness(twice)
-        model_side = _nondeterministic(twice, prepared.reference_at(probe).bounds)
+        model_side = _nondeterministic(twice, prepared.reference_at(probe).bounds) or _rounding_decides(
+            prepared.reference_at(probe).outputs, float64_outputs(runner, spec, probe)
+        )
         if model_side:
-            signature = f"model|{UPSTREAM['model']}|nondeterministic"
+            signature = f"model|{UPSTREAM['model']}|{model_side.split(':')[0]}"
             return Findings(
                 Blame.MODEL,
                 model_side,
                 UPSTREAM["model"],
                 signature,
-                repro=Repro("not made: the model is not deterministic"),
+                repro=Repro("not made: the eager model is no fixed reference"),
             )
     reference = prepared.reference_at(probe)
     key = content_key(
@@ -222,10 +225,11 @@ def _graph_findings(
         **runner.versions("onnx"),
     )
     modules: Any = ()
+    modules_error = ""
     if spec.framework == "torch" and subject.kind == "export":
         modules = _call(runner, "torch", torch_models.eager_module_outputs, spec.name, probe.inputs(spec))
-        if isinstance(modules, str):
-            modules = ()
+        if isinstance(modules, str):  # the eager modules could not be recorded: said in triage_match
+            modules, modules_error = (), f"recording them failed: {modules[:200]}"
 
     def run(scratch: Path) -> dict[str, Any]:
         job = triage_graph.GraphJob(
@@ -239,6 +243,7 @@ def _graph_findings(
             before=str(subject.before or ""),
             step_blame=subject.step_blame.value,
             eager_modules=modules,
+            modules_error=modules_error,
             repro_folder=str(scratch),
             sizes={d: (prepared.probes[0].dims.get(d, n), n) for d, n in probe.dims.items()},
         )
@@ -315,6 +320,21 @@ def _harness(message: str) -> Findings:
     return Findings(
         Blame.HARNESS, reason, UPSTREAM["harness"], "harness|triage", repro=Repro("not made: the triage failed")
     )
+
+
+def _rounding_decides(float32: Sequence[Any], float64: Sequence[Any] | None) -> str:
+    """Why the eager outputs are decided by float rounding (an integer output, such as detection labels
+    or indices, that differs between the float32 and float64 eager runs), or ""."""
+    for index, (single, double) in enumerate(zip(float32, float64 or [], strict=False)):
+        ref32, ref64 = np.asarray(single), np.asarray(double)
+        if ref32.dtype.kind not in "iub" or (ref32.shape == ref64.shape and np.array_equal(ref32, ref64)):
+            continue
+        how = f"shapes {ref32.shape} and {ref64.shape}" if ref32.shape != ref64.shape else "near-ties"
+        return (
+            f"float rounding decides the eager model's output {index}: its float32 and float64 runs give "
+            f"different {ref32.dtype} values ({how}), so no backend can be held to it exactly"
+        )
+    return ""
 
 
 def _nondeterministic(twice: tuple[list[np.ndarray], list[np.ndarray]], bounds: Any) -> str:

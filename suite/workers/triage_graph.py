@@ -20,11 +20,12 @@ from suite.judge.floor import Bound
 from suite.judge.triage.blame import GraphEvidence, blame_export, blame_step
 from suite.judge.triage.divergence import (
     DIVERGED,
+    EagerModule,
+    ModuleMatch,
     baked_size,
     first_module_divergence,
     first_named_divergence,
     first_runtime_divergence,
-    node_source,
     run_node,
 )
 from suite.judge.triage.findings import Blame, Divergence, Repro
@@ -47,7 +48,7 @@ class GraphJob:
         request: the execution provider the case ran on.
         tool: the exporter, transform or converter that made the graph.
         before: for a step, the graph it came from.
-        eager_modules: for a torch export, each module's eager outputs (module path, arrays).
+        eager_modules: for a torch export, each module's eager inputs and outputs.
         repro_folder: where the repro goes ("" for none).
         title_prefix: the case's identity for the repro's title.
     """
@@ -61,12 +62,16 @@ class GraphJob:
     tool: str
     before: str = ""
     step_blame: str = Blame.TRANSFORM.value
-    eager_modules: Sequence[tuple[str, Sequence[np.ndarray]]] = field(default_factory=tuple)
+    eager_modules: Sequence[EagerModule] = field(default_factory=tuple)
     repro_folder: str = ""
+    modules_error: str = ""  # why the eager modules could not be recorded, when they could not
     # Each named dim whose size the failing input changed: (size at export, size here).
     sizes: Mapping[str, tuple[int, int]] = field(default_factory=dict)
 
 
+# Where a repro's known-right values keep the expected value of the diverging tensor.
+_EXPECTED = "__expected__"
+_ATOL = "__atol__"  # and the bound it is judged by
 # Runs a graph with every tensor exposed on the backend under test: ONNX Runtime, or a stand-in with
 # a planted fault (the triage's own tests).
 Runtime = Callable[[onnx.ModelProto, Mapping[str, Any], ProviderRequest], GraphValues]
@@ -87,10 +92,15 @@ def triage_graph(job: GraphJob, runtime: Runtime = ort_values) -> dict[str, Any]
         reference_figure=_worst(reference, names, job) if reference.ok else None,
         ort_figure=_worst(ort, names, job) if ort.ok else None,
     )
+    match: ModuleMatch | None = None
+    right: dict[str, Any] = {}  # for a step's repro: the candidate's tensors, and the graph before's
     if job.kind == "export":
-        located, how = (None, "no eager modules to match (not a torch export)")
+        located, how = None, f"no eager modules to match ({job.modules_error or 'not a torch export'})"
         if job.eager_modules and ort.ok:
-            located, how = first_module_divergence(model, ort, job.eager_modules)
+            match, how = first_module_divergence(model, ort, job.eager_modules)
+            located = match.divergence if match else None
+            if match is not None and match.module.scale is not None and located is not None:
+                evidence = replace(evidence, quantization_steps=located.floor_ratio)
         elif not ort.ok and runtime_divergence is not None:
             located = baked_size(model, runtime_divergence.output, job.sizes)
         unfused = None
@@ -110,9 +120,14 @@ def triage_graph(job: GraphJob, runtime: Runtime = ort_values) -> dict[str, Any]
                 reference_figure=_worst(reference, names, job) if reference.ok else None,
             )
         located = first_named_divergence(model, ort, before, f"the graph before the {job.tool}, on ONNX Runtime")
+        if located is not None:
+            right = {k: v for k, v in ort.values.items() if k != located.output}
+            right[_EXPECTED] = before.values[located.output]
         evidence = replace(evidence, located=located, located_how="tensor names shared by both graphs")
         blame, reason, divergence = blame_step(evidence, Blame(job.step_blame), job.tool)
-    repro = _repro(job, model, ort, blame, divergence, evidence.runtime) if job.repro_folder else None
+    if match is not None and divergence is match.divergence:
+        right = {**job.feeds, **match.inputs, _EXPECTED: match.output, _ATOL: match.atol}  # graph inputs are right too
+    repro = _repro(job, model, ort, blame, divergence, evidence.runtime, right) if job.repro_folder else None
     return {
         "blame": blame.value,
         "reason": reason,
@@ -151,6 +166,7 @@ def _repro(
     blame: Blame,
     divergence: Divergence | None,
     raised: Divergence | None,
+    right: Mapping[str, Any],
 ) -> Repro:
     """The smallest graph that still shows the failure, checked in a fresh process."""
     from suite.judge.triage.repro import ReproBound, write_graph_repro
@@ -181,13 +197,13 @@ def _repro(
                 f"onnxruntime: {divergence.op_type} gives wrong values on {provider}",
                 "ONNX's reference evaluator on the same node and inputs", provider,
             )  # fmt: skip
-    if divergence is not None and divergence.output in nodes:
-        # The graph (or a step's node) computes the wrong value: cut at the tensors that are still right.
-        right = _right_values(job, model, ort, divergence)
-        expected = right.pop("__expected__")
-        atol = DIVERGED * float(np.max(np.abs(expected), initial=0.0))
+    if divergence is not None and divergence.output in nodes and _EXPECTED in right:
+        # A module (fed eager's inputs) or a step's node computes the wrong value: cut at the tensors still right.
+        values = {k: v for k, v in right.items() if k not in (_EXPECTED, _ATOL)}
+        expected = right[_EXPECTED]
+        atol = right.get(_ATOL, DIVERGED * float(np.max(np.abs(expected), initial=0.0)))
         return write_graph_repro(
-            folder, model, [divergence.output], right, {divergence.output: expected}, ReproBound(atol, 0.0),
+            folder, model, [divergence.output], values, {divergence.output: expected}, ReproBound(atol, 0.0),
             f"{job.tool}: {divergence.location()} computes a different value", divergence.against, provider,
         )  # fmt: skip
     targets = [o.name for o in model.graph.output]
@@ -197,27 +213,3 @@ def _repro(
         folder, model, list(expected), dict(job.feeds), expected, ReproBound(bound.atol, bound.rtol),
         f"{job.tool}: the graph's outputs differ from the model's", "the eager model's outputs", provider,
     )  # fmt: skip
-
-
-def _right_values(job: GraphJob, model: onnx.ModelProto, ort: GraphValues, divergence: Divergence) -> dict[str, Any]:
-    """Tensors known right for a repro of `divergence` (and its expected value under "__expected__").
-
-    A module's divergence: ORT's tensors outside the module's scope (upstream modules matched
-    eager), expected = the eager module's output. A step's: the candidate graph's tensors upstream
-    of the node, expected = the same tensor in the graph before the step.
-    """
-    if job.kind == "export":
-        path = divergence.source.removeprefix("module ").split(" (")[0]
-        inside = {
-            o for n in model.graph.node for o in n.output
-            if node_source(n) == path or node_source(n).startswith(path + ".")
-        }  # fmt: skip
-        values = {k: v for k, v in ort.values.items() if k not in inside}
-        eager = dict(job.eager_modules)[path]
-        shape = np.shape(ort.values[divergence.output])
-        values["__expected__"] = next(a for a in eager if a.shape == shape)
-        return values
-    before = ort_values(onnx.load(job.before), job.feeds, job.request)
-    values = {k: v for k, v in ort.values.items() if k != divergence.output}
-    values["__expected__"] = before.values[divergence.output]
-    return values

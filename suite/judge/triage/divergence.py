@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -21,7 +22,7 @@ import onnx
 
 from suite.judge.floor import FLOOR_FACTOR
 from suite.judge.triage.findings import Divergence
-from suite.judge.triage.intermediates import GraphValues, as_array, failing_node
+from suite.judge.triage.intermediates import GraphValues, as_array, failing_node, node_reads
 
 _EPS32 = float(np.finfo(np.float32).eps)
 # A tensor is looked at closer when it differs by more than this share of its largest magnitude:
@@ -83,7 +84,9 @@ def run_node(model: onnx.ModelProto, node: onnx.NodeProto, values: Mapping[str, 
     """`node` alone on the reference evaluator, on `values` (widened to float64 when `wide`)."""
     from onnx.reference import ReferenceEvaluator
 
-    names = list(dict.fromkeys(n for n in node.input if n))
+    # An If or Loop reads outer-scope tensors inside its subgraphs: they become inputs of the one-node graph.
+    names = [n for n in node.input if n] + sorted(n for n in node_reads(node) if n not in node.input and n in values)
+    names = list(dict.fromkeys(names))
     feeds = {n: np.asarray(values[n]) for n in names}
     if wide:
         feeds = {n: v.astype(np.float64) if v.dtype == np.float32 else v for n, v in feeds.items()}
@@ -99,10 +102,6 @@ def run_node(model: onnx.ModelProto, node: onnx.NodeProto, values: Mapping[str, 
     one = onnx.helper.make_model(graph, opset_imports=model.opset_import, functions=model.functions)
     one.ir_version = model.ir_version
     return list(ReferenceEvaluator(one).run(None, feeds))
-
-
-def _has_subgraph(node: onnx.NodeProto) -> bool:
-    return any(a.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS) for a in node.attribute)
 
 
 def first_runtime_divergence(model: onnx.ModelProto, ort: GraphValues, reference: GraphValues) -> Divergence | None:
@@ -125,7 +124,7 @@ def first_runtime_divergence(model: onnx.ModelProto, ort: GraphValues, reference
         suspect = [o for o in outputs if _suspect(reference.values[o], ort.values[o])]
         if not suspect:
             continue
-        if _has_subgraph(node) or any(n and n not in ort.values for n in node.input):
+        if any(n and n not in ort.values for n in node_reads(node)):
             err, _share, _problem = tensor_error(reference.values[suspect[0]], ort.values[suspect[0]])
             return Divergence(
                 node.name,
@@ -135,7 +134,7 @@ def first_runtime_divergence(model: onnx.ModelProto, ort: GraphValues, reference
                 err,
                 None,
                 "ONNX's reference evaluator on the same graph and inputs (the node was not rerun alone: "
-                "it has subgraphs)",
+                "ONNX Runtime did not return all it reads)",
                 "tensor names (the same graph)",
             )
         local = _local_check(model, node, ort.values)
@@ -213,69 +212,144 @@ def first_named_divergence(
     return None
 
 
-def module_outputs(model: onnx.ModelProto) -> dict[str, list[str]]:
-    """For each module path in the graph's name scopes, the tensors its nodes hand to the rest of the graph."""
-    scope_of = {i: node_source(n) for i, n in enumerate(model.graph.node)}
-    producer_scope: dict[str, str] = {}
-    for i, node in enumerate(model.graph.node):
-        for o in node.output:
-            producer_scope[o] = scope_of[i]
-    graph_outputs = {o.name for o in model.graph.output}
-    consumers: dict[str, list[str]] = {}
-    for i, node in enumerate(model.graph.node):
-        for name in node.input:
-            consumers.setdefault(name, []).append(scope_of[i])
-    result: dict[str, list[str]] = {}
-    for name, scope in producer_scope.items():
-        if not scope:
+@dataclass(frozen=True)
+class EagerModule:
+    """One torch submodule's first call in eager: its tensor inputs and outputs, by path."""
+
+    path: str
+    inputs: tuple[np.ndarray, ...]
+    outputs: tuple[np.ndarray, ...]
+    # The output's quantization scale, for a quantized module (its outputs are the integers): an
+    # error of a step is rounding.
+    scale: float | None = None
+    floor: float | None = None  # max |float32 - float64| of its outputs (a float64 copy fed widened inputs)
+    input_floor: float | None = None  # the same of its inputs
+
+
+@dataclass(frozen=True)
+class ModuleMatch:
+    """A module whose graph outputs differ from eager's while its graph inputs match eager's."""
+
+    module: EagerModule
+    divergence: Divergence
+    inputs: dict[str, np.ndarray]  # the scope's input tensors, fed with eager's own values where matched
+    output: np.ndarray  # eager's value of the diverging output
+    atol: float  # how far from it a right result may land (0 for a quantized tensor's integers)
+
+
+def _in_scope(scope: str, module: str) -> bool:
+    return scope == module or scope.startswith(module + ".")
+
+
+def _scope_boundary(model: onnx.ModelProto, module: str) -> tuple[list[onnx.NodeProto], list[str], list[str]]:
+    """The module's nodes, the tensors they read from outside (no initializers), and those they hand out."""
+    nodes = [n for n in model.graph.node if _in_scope(node_source(n), module)]
+    produced = {o for n in nodes for o in n.output}
+    constant = {t.name for t in model.graph.initializer}
+    constant |= {o for n in model.graph.node if n.op_type == "Constant" for o in n.output}
+    reads = list(dict.fromkeys(i for n in nodes for i in n.input if i and i not in produced and i not in constant))
+    outside = [n for n in model.graph.node if not _in_scope(node_source(n), module)]
+    used_outside = {i for n in outside for i in n.input} | {o.name for o in model.graph.output}
+    hands = [o for n in nodes for o in n.output if o in used_outside]
+    return nodes, reads, hands
+
+
+def _by_shape(names: Sequence[str], arrays: Sequence[np.ndarray], values: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """Graph tensors matched to eager arrays: same shape and kind of dtype, the closest value first,
+    each used once (a module's many same-shaped inputs, such as masks, find their own tensor)."""
+    pairs = []
+    for name in names:
+        value = as_array(values.get(name))
+        if value is None:
             continue
-        parts = scope.split(".")
-        prefixes = {".".join(parts[: k + 1]) for k in range(len(parts))}
-        for module in prefixes:
-            inside = lambda s, m=module: s == m or s.startswith(m + ".")  # noqa: E731
-            if name in graph_outputs or any(not inside(s) for s in consumers.get(name, [])):
-                result.setdefault(module, []).append(name)
-    return result
+        for index, array in enumerate(arrays):
+            if array.shape == value.shape and (array.dtype.kind in "fc") == (value.dtype.kind in "fc"):
+                err, _, problem = tensor_error(array, value)
+                pairs.append((bool(problem), err, name, index))
+    matched: dict[str, np.ndarray] = {}
+    used: set[int] = set()
+    for _, _, name, index in sorted(pairs, key=lambda p: (p[0], p[1])):
+        if name not in matched and index not in used:
+            matched[name] = arrays[index]
+            used.add(index)
+    return matched
+
+
+def _diverges(eager: np.ndarray, value: Any, floor: float | None, quantized: bool = False) -> tuple[float, bool]:
+    """(error, whether it leaves the bound): within FLOOR_FACTOR of the module's own float32 floor
+    where a float64 run gave one, else DIVERGED of the tensor's magnitude; a quantized tensor's
+    integers (error in steps) must be equal."""
+    got = as_array(value)
+    if quantized and got is not None and got.shape == eager.shape and got.dtype.kind in "iu":
+        steps = float(np.max(np.abs(got.astype(np.int64) - eager.astype(np.int64)), initial=0))
+        return steps, steps > 0
+    err, _, problem = tensor_error(eager, value)
+    return err, bool(problem) or err > _atol(eager, floor, quantized)
+
+
+def _atol(eager: np.ndarray, floor: float | None, quantized: bool) -> float:
+    """The bound of a module's tensor: FLOOR_FACTOR of its float32 floor (plus a few ulps of its
+    magnitude) where a float64 run gave one, else DIVERGED of its magnitude; 0 for integers."""
+    if quantized or eager.dtype.kind not in "fc":
+        return 0.0
+    magnitude = float(np.max(np.abs(eager), initial=0.0))
+    if floor is not None:
+        return FLOOR_FACTOR * floor + 4 * _EPS32 * magnitude
+    return DIVERGED * magnitude
 
 
 def first_module_divergence(
-    model: onnx.ModelProto, ort: GraphValues, eager: Sequence[tuple[str, Sequence[np.ndarray]]]
-) -> tuple[Divergence | None, str]:
-    """The first module (in graph order) whose output on ONNX Runtime differs from the eager module's.
+    model: onnx.ModelProto, ort: GraphValues, eager: Sequence[EagerModule]
+) -> tuple[ModuleMatch | None, str]:
+    """The smallest module whose graph inputs match eager's and whose graph outputs do not.
 
-    Returns the divergence and how the match was made ("k of n modules matched by name scope").
+    Such a module holds the fault in its own nodes: a module whose inputs already differ only
+    passes on an error made upstream. Returns the match and how it was made.
     """
-    outputs = module_outputs(model)
     producers = {o: (i, n) for i, n in enumerate(model.graph.node) for o in n.output}
-    matched: list[tuple[int, int, str, str, np.ndarray]] = []
-    for path, arrays in eager:
-        names = outputs.get(path, [])
-        if len(names) != len(arrays) or not names:
+    found: list[tuple[int, int, ModuleMatch]] = []
+    matched_modules = 0
+    for module in eager:
+        nodes, reads, hands = _scope_boundary(model, module.path)
+        if not nodes:
             continue
-        for name, array in zip(names, arrays, strict=True):
-            value = as_array(ort.values.get(name))
-            if value is not None and value.shape == array.shape:
-                matched.append((producers[name][0], -len(path.split(".")), path, name, array))
-    how = f"eager module outputs matched by name scope ({len({m[2] for m in matched})} of {len(eager)} modules)"
-    for _index, _, path, name, array in sorted(matched, key=lambda m: (m[0], m[1])):
-        err, share, problem = tensor_error(array, ort.values[name])
-        if problem or share > DIVERGED:
-            node = producers[name][1]
-            count = sum(1 for n in model.graph.node if node_source(n) == path or node_source(n).startswith(path + "."))
-            return (
-                Divergence(
-                    node.name,
-                    op_name(node),
-                    name,
-                    f"module {path} ({count} nodes)",
-                    err,
-                    None,
-                    f"the eager torch module {path}'s output",
-                    how,
-                ),
-                how,
-            )
-    return None, how
+        outputs = _by_shape(hands, module.outputs, ort.values)
+        if not outputs:
+            continue
+        matched_modules += 1
+        quantized = module.scale is not None
+        diverging = [(n, a) for n, a in outputs.items() if _diverges(a, ort.values[n], module.floor, quantized)[1]]
+        if not diverging:
+            continue
+        inputs = _by_shape(reads, module.inputs, ort.values)
+        if any(_diverges(a, ort.values[n], module.input_floor)[1] for n, a in inputs.items()):
+            continue  # the error came in with the inputs: upstream of this module
+        name, array = diverging[0]
+        err = _diverges(array, ort.values[name], module.floor, quantized)[0]
+        node = producers[name][1]
+        own = sum(1 for n in nodes if node_source(n) == module.path)
+        if quantized:
+            ratio, unit = err, f" (in steps of its quantization scale {module.scale:.3g})"
+        elif module.floor:
+            ratio, unit = err / module.floor, " (error over the module's own float32 floor)"
+        else:
+            ratio, unit = None, ""
+        divergence = Divergence(
+            node.name, op_name(node), name, f"module {module.path} ({len(nodes)} nodes, {own} of its own)", err,
+            ratio, f"the eager torch module {module.path}'s output, the module fed the same inputs as in eager{unit}",
+            "",
+        )  # fmt: skip
+        feeds = {n: inputs.get(n, ort.values[n]) for n in reads if n in ort.values}
+        atol = _atol(array, module.floor, quantized)
+        found.append((len(nodes), producers[name][0], ModuleMatch(module, divergence, feeds, array, atol)))
+    how = (
+        f"eager module outputs and inputs matched by name scope and shape ({matched_modules} of {len(eager)} "
+        "modules); the smallest module with matching inputs and differing outputs"
+    )
+    if not found:
+        return None, how + ": none (the error enters between modules, or no module matched)"
+    best = min(found, key=lambda f: (f[0], f[1]))[2]
+    return replace(best, divergence=replace(best.divergence, match=how)), how
 
 
 # Ops whose constant input fixes an output size: where a traced size ends up in a graph.

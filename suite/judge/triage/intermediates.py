@@ -8,9 +8,12 @@ fault inside a fused kernel can disappear here (suite.judge.triage.blame checks 
 
 from __future__ import annotations
 
+import contextlib
 import re
+import signal
 import tempfile
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +25,9 @@ from suite.runtime.providers import ProviderRequest
 from suite.runtime.sessions import create_session, output_values
 
 CPU = ProviderRequest("CPUExecutionProvider")
+# Seconds the reference evaluator may take on one graph (resnet18 at 128x128: 0.4 s; a 3,000-node
+# SSD with its post-processing: 280 s).
+REFERENCE_SECONDS = 60.0
 # ORT names the node it failed in: "... while running Reshape node. Name:'/attn/Reshape_4' Status Message: ..."
 _ORT_NODE = re.compile(r"running (?P<op>[\w.]+) node\. Name:'(?P<name>[^']*)'")
 
@@ -87,16 +93,46 @@ def plain_outputs(
     return GraphValues(dict(zip(names, outputs, strict=True)))
 
 
-def reference_values(model: onnx.ModelProto, feeds: Mapping[str, Any]) -> GraphValues:
-    """Every tensor of `model` on onnx's ReferenceEvaluator (initializers and inputs included)."""
+def reference_values(
+    model: onnx.ModelProto, feeds: Mapping[str, Any], seconds: float = REFERENCE_SECONDS
+) -> GraphValues:
+    """Every tensor of `model` on onnx's ReferenceEvaluator (initializers and inputs included).
+
+    The evaluator is numpy, node by node: some graphs (detection post-processing with thousands of
+    nodes) take minutes. Past `seconds` it is stopped, and the graph counts as one it cannot run.
+    """
     from onnx.reference import ReferenceEvaluator
 
     try:
-        evaluator = ReferenceEvaluator(model)
-        values = evaluator.run(None, dict(feeds), intermediate=True)
+        with _time_limit(seconds):
+            evaluator = ReferenceEvaluator(model)
+            values = evaluator.run(None, dict(feeds), intermediate=True)
     except Exception as exc:  # noqa: BLE001 - a graph the evaluator cannot run is a finding
         return GraphValues(dict(feeds), f"{type(exc).__name__}: {exc}")
     return GraphValues({k: v for k, v in values.items() if k})
+
+
+class ReferenceTooSlow(Exception):
+    """The reference evaluator ran past its time budget."""
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    """Raise ReferenceTooSlow in this (main) thread after `seconds`; no limit off the main thread."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def stop(_signum: int, _frame: Any) -> None:
+        raise ReferenceTooSlow(f"stopped after {seconds:g} s (the reference evaluator's budget)")
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def failing_node(error: str) -> tuple[str, str] | None:
@@ -108,3 +144,22 @@ def failing_node(error: str) -> tuple[str, str] | None:
 def as_array(value: Any) -> np.ndarray | None:
     """A tensor value as an ndarray; None for sequences, maps and optionals (not compared per node)."""
     return value if isinstance(value, np.ndarray) else (np.asarray(value) if np.isscalar(value) else None)
+
+
+def outer_names(graph: onnx.GraphProto) -> set[str]:
+    """The names a subgraph (an If branch, a Loop body) reads from the scopes around it."""
+    defined = {i.name for i in graph.input} | {t.name for t in graph.initializer}
+    used = {o.name for o in graph.output}
+    for node in graph.node:
+        used |= node_reads(node)
+        defined.update(node.output)
+    return used - defined - {""}
+
+
+def node_reads(node: onnx.NodeProto) -> set[str]:
+    """Every tensor a node needs: its inputs and what its subgraphs read from outside themselves."""
+    names = {n for n in node.input if n}
+    for attr in node.attribute:
+        for graph in [attr.g] if attr.type == onnx.AttributeProto.GRAPH else attr.graphs:
+            names |= outer_names(graph)
+    return names

@@ -24,6 +24,7 @@ from onnx import helper
 
 import zoo
 from suite.judge.triage.findings import Repro
+from suite.judge.triage.intermediates import node_reads
 from suite.judge.triage.repro_scripts import (
     clean_env,
     keep_or_drop,
@@ -48,25 +49,6 @@ class _NotMade(Exception):
     """No repro can be made from what was given (says why)."""
 
 
-def _outer_names(graph: onnx.GraphProto) -> set[str]:
-    """The names a subgraph (an If branch, a Loop body) reads from the scopes around it."""
-    defined = {i.name for i in graph.input} | {t.name for t in graph.initializer}
-    used = {o.name for o in graph.output}
-    for node in graph.node:
-        used |= _reads(node)
-        defined.update(node.output)
-    return used - defined - {""}
-
-
-def _reads(node: onnx.NodeProto) -> set[str]:
-    """Every tensor a node needs: its inputs and what its subgraphs read from outside themselves."""
-    names = {n for n in node.input if n}
-    for attr in node.attribute:
-        for graph in [attr.g] if attr.type == onnx.AttributeProto.GRAPH else attr.graphs:
-            names |= _outer_names(graph)
-    return names
-
-
 def _select(graph: onnx.GraphProto, targets: Sequence[str], cuts: set[str], depth: int) -> tuple[int, ...]:
     """Indexes (graph order) of the targets' producers and the nodes up to `depth` hops above them.
 
@@ -82,7 +64,7 @@ def _select(graph: onnx.GraphProto, targets: Sequence[str], cuts: set[str], dept
         if index in chosen:
             continue
         chosen.add(index)
-        for name in sorted(_reads(graph.node[index])):
+        for name in sorted(node_reads(graph.node[index])):
             if name in producer and name not in initializers and (hops < depth or name not in cuts):
                 queue.append((producer[name], hops + 1))
     return tuple(sorted(chosen))
@@ -100,7 +82,7 @@ def _subgraph(
     nodes = [model.graph.node[i] for i in indexes]
     produced = {o for n in nodes for o in n.output}
     initializers = {t.name: t for t in model.graph.initializer}
-    read = sorted(set().union(*(_reads(n) for n in nodes)))
+    read = sorted(set().union(*(node_reads(n) for n in nodes)))
     feeds: dict[str, np.ndarray] = {}
     for name in (n for n in read if n not in produced and n not in initializers):
         if name not in values:
