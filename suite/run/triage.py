@@ -39,7 +39,7 @@ from suite.workers import torch_models, triage_graph  # noqa: TID251 - named for
 from suite.workers.errors import RemoteError
 
 # Bump when the triage's rules change what it finds: cached findings of older rules are not reused.
-TRIAGE_VERSION = 5
+TRIAGE_VERSION = 7
 # The checkout an export repro's script imports the zoo from.
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Red statuses whose graph a triage can look into, and those of a failed export.

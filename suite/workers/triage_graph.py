@@ -94,6 +94,9 @@ def triage_graph(job: GraphJob, runtime: Runtime = ort_values) -> dict[str, Any]
     )
     match: ModuleMatch | None = None
     right: dict[str, Any] = {}  # for a step's repro: the candidate's tensors, and the graph before's
+    plain = plain_outputs(job.graph, job.feeds, job.request)  # the session as the case made it
+    if ort.ok and not plain.ok:
+        evidence = replace(evidence, session_error=plain.error)
     if job.kind == "export":
         located, how = None, f"no eager modules to match ({job.modules_error or 'not a torch export'})"
         if job.eager_modules and ort.ok:
@@ -107,7 +110,13 @@ def triage_graph(job: GraphJob, runtime: Runtime = ort_values) -> dict[str, Any]
         if ort.ok and evidence.runtime is None and evidence.reference_matches:
             plain = plain_outputs(job.graph, job.feeds, job.request, level=NO_OPTIMIZATION)
             unfused = plain.ok and _matches(plain, names, job)
-        evidence = replace(evidence, located=located, located_how=how, unfused_matches=unfused)
+        evidence = replace(
+            evidence,
+            located=located,
+            located_how=how,
+            unfused_matches=unfused,
+            ort_matches=ort.ok and _matches(ort, names, job),
+        )
         blame, reason, divergence = blame_export(evidence, job.tool)
     else:
         before = ort_values(onnx.load(job.before), job.feeds, job.request)
@@ -123,17 +132,35 @@ def triage_graph(job: GraphJob, runtime: Runtime = ort_values) -> dict[str, Any]
         if located is not None:
             right = {k: v for k, v in ort.values.items() if k != located.output}
             right[_EXPECTED] = before.values[located.output]
-        evidence = replace(evidence, located=located, located_how="tensor names shared by both graphs")
+        evidence = replace(
+            evidence,
+            located=located,
+            located_how="tensor names shared by both graphs",
+            ort_matches=ort.ok and bool(job.expected) and _matches(ort, names, job),
+        )
         blame, reason, divergence = blame_step(evidence, Blame(job.step_blame), job.tool)
     if match is not None and divergence is match.divergence:
         right = {**job.feeds, **match.inputs, _EXPECTED: match.output, _ATOL: match.atol}  # graph inputs are right too
-    repro = _repro(job, model, ort, blame, divergence, evidence.runtime, right) if job.repro_folder else None
+    repro = (
+        _repro(job, model, ort, blame, divergence, evidence.runtime, right, evidence.session_error)
+        if job.repro_folder
+        else None
+    )
     return {
         "blame": blame.value,
         "reason": reason,
         "divergence": asdict(divergence) if divergence else None,
         "repro": asdict(repro) if repro else None,
     }
+
+
+def _failure_words(error: str) -> str:
+    """The piece of ORT's error a repro must raise again: its status message's first words, without the
+    file path of the session's model (the repro loads another)."""
+    message = error.rsplit("Status Message:", maxsplit=1)[-1].strip().splitlines()[0]
+    if "failed:" in message and "Load model from" in message:
+        message = message.split("failed:", 1)[1]
+    return message.strip()[:80]
 
 
 def _outputs(values: GraphValues, names: Sequence[str]) -> list[Any]:
@@ -167,6 +194,7 @@ def _repro(
     divergence: Divergence | None,
     raised: Divergence | None,
     right: Mapping[str, Any],
+    session_error: str = "",
 ) -> Repro:
     """The smallest graph that still shows the failure, checked in a fresh process."""
     from suite.judge.triage.repro import ReproBound, write_graph_repro
@@ -174,9 +202,9 @@ def _repro(
     folder = Path(job.repro_folder)
     provider = job.request.name
     nodes = {o: n for n in model.graph.node for o in n.output}
-    if not ort.ok:
+    if not ort.ok or session_error:
         # ORT raised (at a node, or creating the session): the repro is the graph up to there, failing the same way.
-        message = ort.error.split("Status Message:")[-1].strip().splitlines()[0][:80]
+        message = _failure_words(ort.error or session_error)
         where = raised.location() if raised is not None and raised.node else "the graph"
         targets = [raised.output] if raised is not None and raised.output else [o.name for o in model.graph.output]
         cause = f" ({divergence.location()}: {divergence.against})" if divergence and divergence is not raised else ""

@@ -37,6 +37,9 @@ class GraphEvidence:
         located: the first divergence against the other side (eager modules, the graph before).
         located_how: how that match was made, or why none could be.
         quantization_steps: for a quantized module, the located error in steps of its output's scale.
+        session_error: ONNX Runtime's error on the graph as the case ran it, when the same graph
+            with every tensor marked as an output (no fusions) runs.
+        ort_matches: whether that marked run gives the expected outputs.
     """
 
     ort_error: str = ""
@@ -49,10 +52,35 @@ class GraphEvidence:
     located: Divergence | None = None
     located_how: str = ""
     quantization_steps: float | None = None  # the located error over its quantized output's scale
+    session_error: str = ""  # ORT's error on the graph as the case runs it (nothing marked), when only that fails
+    ort_matches: bool | None = None  # whether ORT with every tensor marked gives the expected outputs
 
 
 def _fig(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3g}"
+
+
+def _session_only(e: GraphEvidence, graph: str, expected: str) -> tuple[Blame, str, Divergence | None] | None:
+    """The blame when ORT fails only on the graph as the case runs it, or None when that is not the case.
+
+    The same graph with every tensor marked as an output (which keeps ORT's fusions from touching
+    it) runs: the file is one ORT can execute, and a session-time graph optimization fails on it.
+    """
+    if not e.session_error or e.ort_error:
+        return None
+    error = e.session_error.splitlines()[0][:200]
+    values = (
+        f"and matches {expected}"
+        if e.ort_matches
+        else f"(its values are judged apart from this: they differ from {expected})"
+    )
+    return (
+        Blame.RUNTIME,
+        f"ONNX Runtime fails on the {graph} as the case runs it ({error}), yet with every tensor marked as an "
+        f"output (no fusions) it runs {values}: one of ORT's session-time graph optimizations fails on a graph "
+        "it can run",
+        None,
+    )
 
 
 def blame_export(
@@ -60,6 +88,9 @@ def blame_export(
 ) -> tuple[Blame, str, Divergence | None]:
     """Blame for a graph that does not compute what `expected` (the eager model) computes."""
     e = evidence
+    session = _session_only(e, "graph", expected)
+    if session is not None:
+        return session
     ref = f"the reference evaluator {'matches' if e.reference_matches else 'differs from'} {expected}"
     if e.reference_matches is not None:
         ref += f" (max abs err {_fig(e.reference_figure)})"
@@ -129,8 +160,11 @@ def blame_export(
 def blame_step(evidence: GraphEvidence, step_blame: Blame, step: str) -> tuple[Blame, str, Divergence | None]:
     """Blame for a graph made by a step (a transform or a converter) that differs from the graph before it."""
     e = evidence
-    if e.ort_error:
-        error = e.ort_error.splitlines()[0][:200]
+    session = _session_only(e, f"{step} graph", "the graph before it")
+    if session is not None:
+        return session
+    if e.ort_error or e.session_error:
+        error = (e.ort_error or e.session_error).splitlines()[0][:200]
         if e.reference_matches:
             return (
                 Blame.RUNTIME,

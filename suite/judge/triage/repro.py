@@ -16,6 +16,7 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
@@ -242,7 +243,11 @@ def write_graph_repro(
         found = _smallest_failing(model, targets, values, expected, fails)
     except _NotMade as exc:
         shutil.rmtree(folder, ignore_errors=True)  # a crash search may have written one
+        if failure_text and failure_text != CRASH:  # an error no cut graph shows (a file ORT refuses to load)
+            return _whole_file(folder, model, values, script, timeout, f"not made: {exc}")
         return Repro(f"not made: {exc}", nodes_before=before)
+    if found is None and failure_text and failure_text != CRASH:
+        return _whole_file(folder, model, values, script, timeout, "dropped: no subgraph fails alike")
     if found is None:
         shutil.rmtree(folder, ignore_errors=True)
         why = "a fresh process" if failure_text == CRASH else "onnxruntime here"
@@ -252,6 +257,26 @@ def write_graph_repro(
     code, last = run_script(folder, timeout, clean_env())
     reproduced = (code == 1 and last.startswith("REPRODUCED:")) or (code < 0 and failure_text == CRASH)
     return keep_or_drop(folder, reproduced, last, before, len(sub.graph.node))
+
+
+def _whole_file(
+    folder: Path,
+    model: onnx.ModelProto,
+    values: Mapping[str, np.ndarray],
+    script: Mapping[str, Any],
+    timeout: float,
+    otherwise: str,
+) -> Repro:
+    """The failing file itself, unchanged, with its graph inputs: an error that needs the whole graph
+    (an invalid file, a session that fails only as built) still gets a repro, checked the same way."""
+    initializers = {t.name for t in model.graph.initializer}
+    names = [i.name for i in model.graph.input if i.name not in initializers]
+    if any(n not in values for n in names):
+        return Repro(otherwise, nodes_before=len(model.graph.node))
+    write_graph_folder(folder, model, {n: np.asarray(values[n]) for n in names}, {}, **script)
+    code, last = run_script(folder, timeout, clean_env())
+    reproduced = code == 1 and last.startswith("REPRODUCED:")
+    return keep_or_drop(folder, reproduced, last, len(model.graph.node), len(model.graph.node))
 
 
 def write_export_repro(
