@@ -123,7 +123,7 @@ def _export_findings(runner: CaseRunner, case: Case, outcome: Outcome) -> Findin
 
     def run(scratch: Path) -> dict[str, Any]:
         request = ExportRequest(case.model, case.exporter, case.opset, case.dynamic, "model.onnx")
-        names = spec.output_names or tuple(f"output_{i}" for i in range(len(outcome_outputs(runner, spec, case))))
+        names = spec.output_names or tuple(f"output_{i}" for i in range(len(_home_outputs(runner, spec, case))))
         repro = write_export_repro(
             scratch,
             model_import="from zoo import registry",
@@ -150,7 +150,7 @@ def _export_findings(runner: CaseRunner, case: Case, outcome: Outcome) -> Findin
     return replace(findings, repro=repro)
 
 
-def outcome_outputs(runner: CaseRunner, spec: Any, case: Case) -> list[Any]:
+def _home_outputs(runner: CaseRunner, spec: Any, case: Case) -> list[Any]:
     """The eager outputs at the export's size (cached by the reference stage): their count names the outputs."""
     return reference(runner, spec, Probe(export_dims(spec, case.dynamic), runner.input_draw))
 
@@ -188,11 +188,13 @@ def _graph_findings(
     project = _project(subject)
     if subject.kind == "opaque" or subject.graph is None or prepared is None:
         reason = (
-            f"the {subject.tool} hop failed while ONNX Runtime on the same export is judged by the ort path; "
-            f"no node can be matched: {subject.tool} renames every tensor"
+            f"the {subject.tool} hop failed ({outcome.message[:160]}); the export it started from is judged on its "
+            f"own by the ort path, and {subject.tool} renames every tensor, so no node of its graph can be matched "
+            "to the export's"
         )
         signature = f"{subject.step_blame.value}|{project}|{subject.tool}|{_error_class(outcome.message)}"
-        return Findings(subject.step_blame, reason, project, signature, repro=Repro("not made: no node to cut at"))
+        repro = Repro(f"not made: a {subject.tool} repro needs TensorFlow in its script (not written yet)")
+        return Findings(subject.step_blame, reason, project, signature, repro=repro)
     spec = prepared.spec
     probe = subject.feeds_probe or prepared.probes[0]
     if spec.framework == "torch" and subject.kind == "export":

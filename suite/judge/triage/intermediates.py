@@ -76,7 +76,8 @@ def ort_values(
             names = [o.name for o in session.get_outputs()]
             outputs = output_values(session, session.run(None, dict(feeds)))
         except Exception as exc:  # noqa: BLE001 - ORT's failure is a finding, not a crash of the triage
-            return GraphValues(dict(feeds), f"{type(exc).__name__}: {exc}")
+            # The marked copy's temporary path means nothing to a reader: the error names the graph.
+            return GraphValues(dict(feeds), f"{type(exc).__name__}: {exc}".replace(str(path), "the graph"))
     return GraphValues({**feeds, **dict(zip(names, outputs, strict=True))})
 
 
