@@ -274,6 +274,8 @@ def _findings(found: dict[str, Any], subject: TriageSubject, project: str) -> Fi
     repro = Repro(**found["repro"]) if found["repro"] else Repro("not made: no repro for this failure")
     if blame is Blame.RUNTIME:
         project = UPSTREAM["onnxruntime"]
+    elif blame is Blame.HARNESS:
+        project = UPSTREAM["harness"]
     elif blame is Blame.UNRESOLVED:
         project = "unresolved"
     op = divergence.op_type if divergence else "-"

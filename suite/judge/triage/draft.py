@@ -51,7 +51,13 @@ def _bound(repro_script: str) -> str:
 def _expected_and_got(findings: Findings, message: str, repro_script: str) -> list[str]:
     d = findings.divergence
     lines = ["## What was expected", ""]
-    if d is not None:
+    raised = re.search(r"^FAILURE_TEXT = (?!''|\"\")", repro_script, re.MULTILINE) is not None
+    if d is not None and raised:
+        lines.append(
+            f"The graph should run at these inputs, as the model does in eager; ONNX Runtime raises in the "
+            f"{d.location()} instead ({d.against})."
+        )
+    elif d is not None:
         lines.append(f"The output `{d.output}` of the {d.location()} should match {d.against}, {_bound(repro_script)}.")
     else:
         lines.append("The call in the repro should complete without raising.")
