@@ -19,7 +19,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from suite.judge.triage.draft import write_draft
 from suite.judge.triage.findings import Blame, Divergence, Findings, Repro
-from suite.judge.triage.repro import ReproBound, write_export_repro, write_graph_repro
+from suite.judge.triage.repro import ReproBound, write_call_repro, write_export_repro, write_graph_repro
 
 BOUND = ReproBound(atol=1e-5, rtol=1e-4)
 X = np.linspace(-3, 3, 12, dtype=np.float32).reshape(3, 4)
@@ -279,3 +279,34 @@ def test_an_export_that_succeeds_is_dropped(tmp_path):
         "dropped: did not reproduce in a fresh process (NOT REPRODUCED: the export succeeded"
     )
     assert not folder.exists()
+
+
+def test_a_converter_call_that_fails_reproduces_on_a_copy_of_its_file(tmp_path):
+    # A file tf2onnx might write that ONNX Runtime refuses: a node reads a tensor nothing defines.
+    node = helper.make_node("Relu", ["nowhere"], ["y"])
+    graph = helper.make_graph(
+        [node], "broken", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])],
+    )  # fmt: skip
+    broken = tmp_path / "broken.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(broken))
+    call = 'ort.InferenceSession("converted.onnx", providers=["CPUExecutionProvider"])'
+    repro = write_call_repro(
+        tmp_path / "repro", files={"converted.onnx": broken}, inputs={"x": np.zeros(2, np.float32)},
+        imports="import onnxruntime as ort", call=call, failure_text="nowhere", title="t", packages=("onnxruntime",),
+    )  # fmt: skip
+    assert repro.status == "reproduces" and (tmp_path / "repro" / "converted.onnx").exists()
+    fine = tmp_path / "fine.onnx"
+    onnx.save(
+        helper.make_model(
+            helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "ok", graph.input, graph.output),
+            opset_imports=[helper.make_opsetid("", 17)],
+        ),
+        str(fine),
+    )
+    dropped = write_call_repro(
+        tmp_path / "repro2", files={"converted.onnx": fine}, inputs={}, imports="import onnxruntime as ort",
+        call=call, failure_text="nowhere", title="t", packages=("onnxruntime",),
+    )  # fmt: skip
+    assert dropped.status.startswith("dropped") and "the call succeeded" in dropped.status
+    assert not (tmp_path / "repro2").exists()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 
@@ -48,6 +49,7 @@ def run_tf_roundtrip(runner: CaseRunner, case: Case, trail: Trail, prepared: Pre
                 ("saved_model", not_run("onnx-tf failed")),
                 ("tf2onnx", not_run("onnx-tf failed")),
             ],
+            prepared,
         )
 
     trail.enter("saved_model")
@@ -62,7 +64,9 @@ def run_tf_roundtrip(runner: CaseRunner, case: Case, trail: Trail, prepared: Pre
     )
     saved = hop_from_outcome(outcome)
     if saved_dir is None:
-        return _judged(trail, [("onnx_tf", onnx_tf), ("saved_model", saved), ("tf2onnx", not_run("no SavedModel"))])
+        return _judged(
+            trail, [("onnx_tf", onnx_tf), ("saved_model", saved), ("tf2onnx", not_run("no SavedModel"))], prepared
+        )
 
     trail.enter("tf2onnx")
     # "in_worker": converted through tf2onnx's Python calls in the TF worker (once a subprocess).
@@ -81,19 +85,27 @@ def run_tf_roundtrip(runner: CaseRunner, case: Case, trail: Trail, prepared: Pre
         input_names = outcome.extra.get("input_names") or {}
         tf2onnx = ort_hop(converted, prepared.spec, prepared.probes, prepared.reference_at, None, input_names)
         tf2onnx = replace(tf2onnx, seconds=outcome.seconds, extra={"opset": outcome.extra.get("opset")})
-    return _judged(trail, [("onnx_tf", onnx_tf), ("saved_model", saved), ("tf2onnx", tf2onnx)])
+    hops = [("onnx_tf", onnx_tf), ("saved_model", saved), ("tf2onnx", tf2onnx)]
+    return _judged(trail, hops, prepared, ("saved_model", saved_dir), ("converted.onnx", converted))
 
 
 # The converter whose work each hop judges, for a triage's blame.
 _HOP_TOOLS = {"onnx_tf": "onnx-tf", "saved_model": "onnx-tf", "tf2onnx": "tf2onnx"}
 
 
-def _judged(trail: Trail, hops: Sequence[tuple[str, HopResult]]) -> Outcome:
-    """first_failure, with the failing hop's converter named for the triage (onnx-tf and tf2onnx
-    rename every tensor, so it blames the converter without a node)."""
+def _judged(
+    trail: Trail, hops: Sequence[tuple[str, HopResult]], prepared: Prepared, *files: tuple[str, Path | None]
+) -> Outcome:
+    """first_failure, with the failing hop's converter and the files it read named for the triage
+    (onnx-tf and tf2onnx rename every tensor: it blames the converter without a node, and repeats
+    the failing call on copies of those files)."""
     failing = next((name for name, hop in hops if not hop.ok), None)
     if failing is not None:
-        trail.add(TriageSubject("opaque", None, _HOP_TOOLS[failing], step_blame=Blame.CONVERTER))
+        inputs = (("model.onnx", prepared.artifact.path), *((n, f) for n, f in files if f is not None))
+        subject = TriageSubject(
+            "opaque", None, _HOP_TOOLS[failing], step_blame=Blame.CONVERTER, hop=failing, files=inputs
+        )
+        trail.add(subject)
     return first_failure(trail, hops)
 
 

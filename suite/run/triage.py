@@ -8,9 +8,6 @@ through the cache like every other step (a harness failure is never cached), and
 
 from __future__ import annotations
 
-import dataclasses
-import inspect
-import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -21,28 +18,18 @@ import numpy as np
 
 from suite.core.outcome import Outcome
 from suite.core.record import Status
-from suite.exporters import get_exporter
-from suite.exporters.base import ExportRequest
 from suite.judge.floor import FLOOR_FACTOR
-from suite.judge.inputs import Probe, export_dims, make_inputs
-from suite.judge.triage.blame import blame_export_failure
-from suite.judge.triage.draft import write_draft
+from suite.judge.inputs import Probe
 from suite.judge.triage.findings import UPSTREAM, Blame, Divergence, Findings, Repro
-from suite.judge.triage.repro import write_export_repro
 from suite.run.cache import content_key
 from suite.run.cases import Case
-from suite.run.exports import export_key
 from suite.run.pipeline import CaseRunner, Prepared, StageFailure
-from suite.run.references import float64_outputs, reference
+from suite.run.references import float64_outputs
+from suite.run.triage_scripts import TRIAGE_VERSION, converter_repro, error_class, export_findings, write_draft_beside
 from suite.runtime.providers import ProviderRequest
 from suite.workers import torch_models, triage_graph  # noqa: TID251 - named for runner.call
 from suite.workers.errors import RemoteError
 
-# Bump when the triage's rules change what it finds: cached findings of older rules are not reused.
-TRIAGE_VERSION = 7
-# The checkout an export repro's script imports the zoo from.
-REPO_ROOT = Path(__file__).resolve().parents[2]
-# Red statuses whose graph a triage can look into, and those of a failed export.
 GRAPH_STATUSES = (Status.MISMATCH, Status.RUNTIME_ERROR)
 EXPORT_STATUSES = (Status.EXPORT_ERROR,)
 
@@ -64,6 +51,8 @@ class TriageSubject:
     step_blame: Blame = Blame.TRANSFORM
     request: ProviderRequest | None = None
     feeds_probe: Probe | None = None
+    hop: str = ""  # an opaque converter's failing hop (onnx_tf, saved_model, tf2onnx)
+    files: tuple[tuple[str, Path], ...] = ()  # what an opaque converter's hops read: name -> path
 
     def columns(self) -> dict[str, Any]:
         return {}
@@ -87,7 +76,7 @@ def triaged(runner: CaseRunner, case: Case, prepared: Prepared | None, outcome: 
     start = time.perf_counter()
     try:
         if is_export and not opaque:
-            findings = _export_findings(runner, case, outcome)
+            findings = export_findings(runner, case, outcome)
         else:
             assert subject is not None
             findings = _graph_findings(runner, case, prepared, subject, outcome)
@@ -108,80 +97,6 @@ class _Columns:
         return self.values
 
 
-def _export_findings(runner: CaseRunner, case: Case, outcome: Outcome) -> Findings:
-    """A failed export: blame from the failure's signature, and a script that makes the same export call."""
-    blame, reason, project = blame_export_failure(case.exporter, outcome.message, outcome.detail)
-    signature = f"{blame.value}|{project}|{case.exporter}|{_error_class(outcome.message)}"
-    findings = Findings(blame, reason, project, signature)
-    spec = runner.models.get(case.model)
-    failure_text = _failure_text(outcome.message, outcome.detail)
-    if spec.framework != "torch" or blame is Blame.HARNESS or not failure_text:
-        return replace(findings, repro=Repro(f"not made: no export script for {case.exporter} failures of this kind"))
-    key = content_key(
-        kind="triage_export", version=TRIAGE_VERSION, export=export_key(runner, spec, case), failure=failure_text
-    )
-
-    def run(scratch: Path) -> dict[str, Any]:
-        request = ExportRequest(case.model, case.exporter, case.opset, case.dynamic, "model.onnx")
-        names = spec.output_names or tuple(f"output_{i}" for i in range(len(_home_outputs(runner, spec, case))))
-        repro = write_export_repro(
-            scratch,
-            model_import="from zoo import registry",
-            builder_call=f"registry.ModelRegistry().load_modules([{_module_of(spec)!r}]).get({spec.name!r}).builder()",
-            inputs=make_inputs(spec, export_dims(spec, case.dynamic)),
-            export_call=get_exporter(case.exporter).repro_call(spec, request, names),
-            failure_text=failure_text,
-            title=f"{project}: {outcome.message[:120]}",
-            seed=spec.seed,
-            timeout=runner.timeout,
-            repo_root=REPO_ROOT,
-        )
-        if repro.status == "reproduces":
-            _write_draft(scratch, replace(findings, repro=repro), case, outcome)
-        scratch.mkdir(parents=True, exist_ok=True)
-        return {"repro": dataclasses.asdict(repro)}
-
-    cached, folder = runner.cached_step("triage", key, "", run)
-    if cached.status != "ok":
-        return replace(findings, repro=Repro(f"not made: {cached.message[:200]}"))
-    repro = Repro(**cached.extra["repro"])
-    if repro.status == "reproduces":
-        repro = replace(repro, folder=str(folder))
-    return replace(findings, repro=repro)
-
-
-def _home_outputs(runner: CaseRunner, spec: Any, case: Case) -> list[Any]:
-    """The eager outputs at the export's size (cached by the reference stage): their count names the outputs."""
-    return reference(runner, spec, Probe(export_dims(spec, case.dynamic), runner.input_draw))
-
-
-def _module_of(spec: Any) -> str:
-    """What the repro script passes to ModelRegistry.load_modules: the dotted module, or a user file's path."""
-    if spec.source.startswith("zoo_user_"):
-        return inspect.getsourcefile(spec.builder) or spec.source
-    return spec.source
-
-
-def _failure_text(message: str, detail: str) -> str:
-    """The piece of an export's error a repro must raise again ("<Type>: <first words>").
-
-    The row's message may be a summary (suite.core.messages.exporter_summary): its words are kept
-    only where the raw traceback has them, else the exception's type alone must match.
-    """
-    kind, _, said = message.partition(": ")
-    words = said.split(" (caused by", maxsplit=1)[0][:60].strip()
-    if words and words in detail:
-        return f"{kind}: {words}"
-    return f"{kind}:" if kind and " " not in kind else ""
-
-
-def _error_class(message: str) -> str:
-    """A failure message without its figures and names, so the same bug on two models is one signature."""
-    head = message.split(":", maxsplit=1)[0].strip()
-    words = [w for w in message.replace(",", " ").split() if not any(c.isdigit() for c in w)][:12]
-    return f"{head}: {' '.join(words)}"
-
-
 def _graph_findings(
     runner: CaseRunner, case: Case, prepared: Prepared | None, subject: TriageSubject, outcome: Outcome
 ) -> Findings:
@@ -192,9 +107,11 @@ def _graph_findings(
             f"own by the ort path, and {subject.tool} renames every tensor, so no node of its graph can be matched "
             "to the export's"
         )
-        signature = f"{subject.step_blame.value}|{project}|{subject.tool}|{_error_class(outcome.message)}"
-        repro = Repro(f"not made: a {subject.tool} repro needs TensorFlow in its script (not written yet)")
-        return Findings(subject.step_blame, reason, project, signature, repro=repro)
+        signature = f"{subject.step_blame.value}|{project}|{subject.tool}|{error_class(outcome.message)}"
+        findings = Findings(subject.step_blame, reason, project, signature)
+        return replace(
+            findings, repro=converter_repro(runner, case, prepared, subject.hop, dict(subject.files), outcome, findings)
+        )
     spec = prepared.spec
     probe = subject.feeds_probe or prepared.probes[0]
     if spec.framework == "torch" and subject.kind == "export":
@@ -254,7 +171,7 @@ def _graph_findings(
             raise StageFailure(Status.CRASH, found)  # never cached: the triage's own failure
         findings = _findings(found, subject, project)
         if findings.repro is not None and findings.repro.status == "reproduces":
-            _write_draft(scratch, findings, case, outcome)
+            write_draft_beside(scratch, findings, case, outcome)
         scratch.mkdir(parents=True, exist_ok=True)  # a dropped repro leaves no folder; the entry keeps one
         return found
 
@@ -281,17 +198,6 @@ def _findings(found: dict[str, Any], subject: TriageSubject, project: str) -> Fi
     op = divergence.op_type if divergence else "-"
     signature = f"{blame.value}|{project}|{subject.tool}|{op}|{_failure_kind(divergence)}"
     return Findings(blame, found["reason"], project, signature, divergence, repro)
-
-
-def _write_draft(folder: Path, findings: Findings, case: Case, outcome: Outcome) -> None:
-    """The repro folder's README.md: an issue draft for the project the findings blame."""
-    versions_file = folder / "versions.json"
-    versions = json.loads(versions_file.read_text()) if versions_file.exists() else {}
-    versions = {k: str(v) for k, v in versions.items()}
-    script = (folder / "repro.py").read_text() if (folder / "repro.py").exists() else ""
-    write_draft(
-        folder, findings, case_ids=[case.case_id], message=outcome.message, versions=versions, repro_script=script
-    )
 
 
 def _failure_kind(divergence: Divergence | None) -> str:

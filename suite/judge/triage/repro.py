@@ -31,6 +31,7 @@ from suite.judge.triage.repro_scripts import (
     keep_or_drop,
     out_of_bound,
     run_script,
+    write_call_folder,
     write_export_folder,
     write_graph_folder,
 )
@@ -327,3 +328,39 @@ def write_export_repro(
     root = repo_root or Path(zoo.__file__).resolve().parent.parent
     code_, last = run_script(folder, timeout, clean_env() | {"PYTHONPATH": str(root)})
     return keep_or_drop(folder, code_ == 1 and last.startswith("REPRODUCED:"), last, None, None)
+
+
+def write_call_repro(
+    folder: Path,
+    *,
+    files: Mapping[str, Path],
+    inputs: Mapping[str, np.ndarray],
+    imports: str,
+    call: str,
+    failure_text: str,
+    title: str,
+    packages: Sequence[str],
+    timeout: float = 300.0,
+    repo_root: Path | None = None,
+) -> Repro:
+    """A script that repeats a converter's failing call on copies of the files it read; kept if it fails alike.
+
+    Args:
+        folder: Where the repro goes (replaced); removed again when it does not reproduce.
+        files: Name in the folder -> the file or folder to copy there (the export, a SavedModel ...).
+        inputs: Stored as inputs.npz; the call sees them as `inputs`.
+        imports: The script's import lines.
+        call: Source lines of the call (run from the folder, so `files` are plain relative names).
+        failure_text: A piece of "<ExceptionType>: <message>" the call must raise.
+        title: One line saying what fails, the script's docstring.
+        packages: The distributions whose versions go into versions.json.
+        timeout: Seconds the fresh-process run may take.
+        repo_root: The checkout on the check's PYTHONPATH (for calls through the suite's shims).
+    """
+    write_call_folder(
+        folder, files=files, inputs=inputs, imports=imports, call=call, failure_text=failure_text,
+        title=title, packages=packages,
+    )  # fmt: skip
+    root = repo_root or Path(zoo.__file__).resolve().parent.parent
+    code, last = run_script(folder, timeout, clean_env() | {"PYTHONPATH": str(root)})
+    return keep_or_drop(folder, code == 1 and last.startswith("REPRODUCED:"), last, None, None)

@@ -17,7 +17,7 @@ import platform
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from string import Template
 
@@ -286,5 +286,77 @@ def write_export_folder(
         export_call="\n".join("        " + line for line in export_call.strip().splitlines()),
         failure_text=repr(failure_text),
         seed=repr(seed),
+    )
+    (folder / "repro.py").write_text(code)
+
+
+CALL_SCRIPT = '''\
+"""$doc
+
+Run from this folder: python repro.py (with the zoo-suite checkout on PYTHONPATH where it imports
+the suite). It exits 1 and its last line starts with REPRODUCED when the call still fails this way.
+"""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+$imports
+
+HERE = Path(__file__).parent
+FAILURE_TEXT = $failure_text  # a piece of "<ExceptionType>: <message>" the call raises
+
+
+def main():
+    with np.load(HERE / "inputs.npz") as stored:
+        inputs = {name: stored[name] for name in stored.files}
+    try:
+$call
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        first = next((line for line in error.splitlines() if line.strip()), error)
+        print(f"the call raised {first}")
+        if FAILURE_TEXT in error:
+            print(f"REPRODUCED: {first}")
+            return 1
+        print(f"NOT REPRODUCED: the call raised {first[:300]} (without {FAILURE_TEXT!r})")
+        return 2
+    print("NOT REPRODUCED: the call succeeded")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+'''
+
+
+def write_call_folder(
+    folder: Path,
+    *,
+    files: Mapping[str, Path],
+    inputs: Mapping[str, np.ndarray],
+    imports: str,
+    call: str,
+    failure_text: str,
+    title: str,
+    packages: Sequence[str],
+) -> None:
+    """Write a converter-call repro: the files it reads (copied), inputs.npz, versions.json and repro.py."""
+    fresh_folder(folder)
+    for name, source in files.items():
+        target = folder / name
+        if source.is_dir():
+            shutil.copytree(source, target)
+        else:
+            shutil.copy2(source, target)
+    np.savez(folder / "inputs.npz", **{name: np.asarray(value) for name, value in inputs.items()})
+    versions = {n: platform.python_version() if n == "python" else version_of(n) for n in ("python", *packages)}
+    (folder / "versions.json").write_text(json.dumps(versions, indent=2) + "\n")
+    code = Template(CALL_SCRIPT).substitute(
+        doc=script_doc(title or "A converter call that fails."),
+        imports=imports.strip(),
+        call="\n".join("        " + line for line in call.strip().splitlines()),
+        failure_text=repr(failure_text),
     )
     (folder / "repro.py").write_text(code)

@@ -1,0 +1,225 @@
+"""Triage's scripts for failures no graph shows: a failed export repeated with the same torch.onnx.export
+call, a converter hop's failing call repeated on copies of the files it read, and the issue draft
+beside a kept repro. Each is cached by content and kept only when it fails alike in a fresh process.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from suite.core.outcome import Outcome
+from suite.core.record import Status
+from suite.exporters import get_exporter
+from suite.exporters.base import ExportRequest
+from suite.judge.inputs import Probe, export_dims, make_inputs
+from suite.judge.triage.blame import blame_export_failure
+from suite.judge.triage.draft import write_draft
+from suite.judge.triage.findings import Blame, Findings, Repro
+from suite.judge.triage.repro import write_call_repro, write_export_repro
+from suite.run.cache import content_key
+from suite.run.cases import Case
+from suite.run.exports import export_key
+from suite.run.pipeline import CaseRunner, Prepared
+from suite.run.references import reference
+
+# Bump when the triage's rules change what it finds: cached findings of older rules are not reused.
+TRIAGE_VERSION = 11
+# The checkout an export repro's script imports the zoo from.
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def export_findings(runner: CaseRunner, case: Case, outcome: Outcome) -> Findings:
+    """A failed export: blame from the failure's signature, and a script that makes the same export call."""
+    blame, reason, project = blame_export_failure(case.exporter, outcome.message, outcome.detail)
+    signature = f"{blame.value}|{project}|{case.exporter}|{error_class(outcome.message)}"
+    findings = Findings(blame, reason, project, signature)
+    spec = runner.models.get(case.model)
+    failure_text = _failure_text(outcome.message, outcome.detail)
+    if spec.framework != "torch" or blame is Blame.HARNESS or not failure_text:
+        return replace(findings, repro=Repro(f"not made: no export script for {case.exporter} failures of this kind"))
+    key = content_key(
+        kind="triage_export", version=TRIAGE_VERSION, export=export_key(runner, spec, case), failure=failure_text
+    )
+
+    def run(scratch: Path) -> dict[str, Any]:
+        request = ExportRequest(case.model, case.exporter, case.opset, case.dynamic, "model.onnx")
+        names = spec.output_names or tuple(f"output_{i}" for i in range(len(_home_outputs(runner, spec, case))))
+        repro = write_export_repro(
+            scratch,
+            model_import="from zoo import registry",
+            builder_call=f"registry.ModelRegistry().load_modules([{_module_of(spec)!r}]).get({spec.name!r}).builder()",
+            inputs=make_inputs(spec, export_dims(spec, case.dynamic)),
+            export_call=get_exporter(case.exporter).repro_call(spec, request, names),
+            failure_text=failure_text,
+            title=f"{project}: {outcome.message[:120]}",
+            seed=spec.seed,
+            timeout=runner.timeout,
+            repo_root=REPO_ROOT,
+        )
+        if repro.status == "reproduces":
+            write_draft_beside(scratch, replace(findings, repro=repro), case, outcome)
+        scratch.mkdir(parents=True, exist_ok=True)
+        return {"repro": dataclasses.asdict(repro)}
+
+    cached, folder = runner.cached_step("triage", key, "", run)
+    if cached.status != "ok":
+        return replace(findings, repro=Repro(f"not made: {cached.message[:200]}"))
+    repro = Repro(**cached.extra["repro"])
+    if repro.status == "reproduces":
+        repro = replace(repro, folder=str(folder))
+    return replace(findings, repro=repro)
+
+
+def converter_repro(
+    runner: CaseRunner,
+    case: Case,
+    prepared: Prepared | None,
+    hop: str,
+    files: Mapping[str, Path],
+    outcome: Outcome,
+    findings: Findings,
+) -> Repro:
+    """A script repeating the converter call that failed, on copies of the files it read (errors only:
+    a converter's wrong numbers have no node to cut at)."""
+    message = outcome.message.removeprefix(f"{hop}: ")
+    call = CONVERTER_CALLS.get("ort" if message.startswith("ORT session creation failed") else hop)
+    if outcome.status is Status.MISMATCH or call is None or prepared is None:
+        return Repro("not made: a converter's wrong numbers have no node to cut at")
+    if call.kind == "ort":
+        failure_text = message.split("failed:")[-1].strip()[:60]
+    else:
+        failure_text = _failure_text(message, outcome.detail)
+    if not failure_text or any(name not in files for name in call.files):
+        return Repro("not made: the failing call's error or files are not known")
+    key = content_key(
+        kind="triage_call", version=TRIAGE_VERSION, export=prepared.export_key, hop=hop, failure=failure_text
+    )
+
+    def run(scratch: Path) -> dict[str, Any]:
+        repro = write_call_repro(
+            scratch,
+            files={name: files[name] for name in call.files},
+            inputs=prepared.probes[0].inputs(prepared.spec),
+            imports=call.imports,
+            call=call.call.replace("OPSET", str(case.opset)),
+            failure_text=failure_text,
+            title=f"{findings.project}: {message[:120]}",
+            packages=call.packages,
+            timeout=runner.timeout,
+            repo_root=REPO_ROOT,
+        )
+        if repro.status == "reproduces":
+            write_draft_beside(scratch, replace(findings, repro=repro), case, outcome)
+        scratch.mkdir(parents=True, exist_ok=True)
+        return {"repro": dataclasses.asdict(repro)}
+
+    cached, folder = runner.cached_step("triage", key, "", run)
+    if cached.status != "ok":
+        return Repro(f"not made: {cached.message[:200]}")
+    repro = Repro(**cached.extra["repro"])
+    return replace(repro, folder=str(folder)) if repro.status == "reproduces" else repro
+
+
+@dataclass(frozen=True)
+class ConverterCall:
+    """How a repro script repeats one converter hop's call (source text run from the repro's folder)."""
+
+    kind: str
+    files: tuple[str, ...]
+    imports: str
+    call: str
+    packages: tuple[str, ...]
+
+
+_ONNX_TF_PREPARE = (
+    "backend = import_onnx_tf()  # onnx-tf 1.10 needs zoo-suite's shim to import on current onnx and TF\n"
+    'rep = backend.prepare(onnx.load("model.onnx"), device="CPU", strict=True, logging_level="ERROR")\n'
+)
+_ONNX_TF_IMPORTS = (
+    "import os\n\n"
+    'os.environ["TF_USE_LEGACY_KERAS"] = "1"  # onnx-tf\'s RNN handlers need Keras 2, as in the suite\'s TF worker\n\n'
+    "import onnx\n\nfrom suite.workers.onnx_tf_compat import import_onnx_tf"
+)
+_RUN_THEN_EXPORT = (
+    'rep.run(list(inputs.values()))  # as the tf path does, before exporting\nrep.export_graph("saved_model_out")'
+)
+_TF_PACKAGES = ("onnx", "onnx-tf", "tensorflow", "tf2onnx", "onnxruntime")
+CONVERTER_CALLS = {
+    "onnx_tf": ConverterCall(
+        "onnx-tf", ("model.onnx",), _ONNX_TF_IMPORTS, _ONNX_TF_PREPARE + "rep.run(list(inputs.values()))", _TF_PACKAGES
+    ),
+    "saved_model": ConverterCall(
+        "onnx-tf",
+        ("model.onnx",),
+        _ONNX_TF_IMPORTS,
+        _ONNX_TF_PREPARE + _RUN_THEN_EXPORT,
+        _TF_PACKAGES,
+    ),
+    # tf2onnx's own command line, as a user would run it on the SavedModel onnx-tf wrote.
+    "tf2onnx": ConverterCall(
+        "tf2onnx",
+        ("saved_model",),
+        "import subprocess",
+        "done = subprocess.run([sys.executable, '-m', 'tf2onnx.convert', '--saved-model', 'saved_model', '--output',\n"
+        "                       'converted.onnx', '--opset', 'OPSET'], capture_output=True, text=True, check=False)\n"
+        "if done.returncode:\n"
+        "    raise RuntimeError(done.stderr[-4000:])",
+        _TF_PACKAGES,
+    ),
+    "ort": ConverterCall(
+        "ort",
+        ("converted.onnx",),
+        "import onnxruntime as ort",
+        'ort.InferenceSession("converted.onnx", providers=["CPUExecutionProvider"])',
+        ("onnx", "onnxruntime"),
+    ),
+}
+
+
+def _home_outputs(runner: CaseRunner, spec: Any, case: Case) -> list[Any]:
+    """The eager outputs at the export's size (cached by the reference stage): their count names the outputs."""
+    return reference(runner, spec, Probe(export_dims(spec, case.dynamic), runner.input_draw))
+
+
+def _module_of(spec: Any) -> str:
+    """What the repro script passes to ModelRegistry.load_modules: the dotted module, or a user file's path."""
+    if spec.source.startswith("zoo_user_"):
+        return inspect.getsourcefile(spec.builder) or spec.source
+    return spec.source
+
+
+def _failure_text(message: str, detail: str) -> str:
+    """The piece of an export's error a repro must raise again ("<Type>: <first words>").
+
+    The row's message may be a summary (suite.core.messages.exporter_summary): its words are kept
+    only where the raw traceback has them, else the exception's type alone must match.
+    """
+    kind, _, said = message.partition(": ")
+    words = said.split(" (caused by", maxsplit=1)[0][:60].strip()
+    if words and words in detail:
+        return f"{kind}: {words}"
+    return f"{kind}:" if kind and " " not in kind else ""
+
+
+def error_class(message: str) -> str:
+    """A failure message without its figures and names, so the same bug on two models is one signature."""
+    head = message.split(":", maxsplit=1)[0].strip()
+    words = [w for w in message.replace(",", " ").split() if not any(c.isdigit() for c in w)][:12]
+    return f"{head}: {' '.join(words)}"
+
+
+def write_draft_beside(folder: Path, findings: Findings, case: Case, outcome: Outcome) -> None:
+    """The repro folder's README.md: an issue draft for the project the findings blame."""
+    versions_file = folder / "versions.json"
+    versions = json.loads(versions_file.read_text()) if versions_file.exists() else {}
+    versions = {k: str(v) for k, v in versions.items()}
+    script = (folder / "repro.py").read_text() if (folder / "repro.py").exists() else ""
+    write_draft(
+        folder, findings, case_ids=[case.case_id], message=outcome.message, versions=versions, repro_script=script
+    )
