@@ -27,7 +27,6 @@ def run_zoo(pytester: pytest.Pytester, report_dir: Path, cache_dir: Path, *args:
         f"--zoo-module={FAKE_ZOO}",
         f"--zoo-report-dir={report_dir}",
         f"--zoo-cache-dir={cache_dir}",
-        "--zoo-triage=0",  # triage has its own tests (tests/test_triage.py); these test the rest
         *args,
         timeout=600,
     )

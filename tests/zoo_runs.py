@@ -18,7 +18,6 @@ def run_matrix(pytester: pytest.Pytester, folder: Path, *args: str, timeout: flo
         f"--zoo-report-dir={folder / 'reports'}",
         f"--zoo-cache-dir={folder / 'cache'}",
         "--zoo-history=none",
-        "--zoo-triage=0",  # triage has its own tests (tests/test_triage.py); these test the rest
         *args,
         timeout=timeout,
     )

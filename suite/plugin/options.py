@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from suite.core.run_folder import EXIT_REGRESSION
 from suite.selection.profiles import profiles
+
+TRIAGE_ENV = "ZOO_TRIAGE"  # the --zoo-triage default where the option is not given
 
 
 def add_options(parser: pytest.Parser) -> None:
@@ -81,9 +85,11 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption(
         "--zoo-triage",
         type=int,
-        default=40,
+        # A string default goes through type=int too: a bad $ZOO_TRIAGE is a one-line usage error.
+        default=os.environ.get(TRIAGE_ENV, "40"),
         help="red cases each worker process triages: the first divergent node, whose bug it is (blame), a repro "
-        "folder and an issue draft in the run's triage/ (default 40; 0 turns triage off, -1 triages every one)",
+        f"folder and an issue draft in the run's triage/ (default ${TRIAGE_ENV} or 40; 0 turns triage off, -1 "
+        "triages every one)",
     )
     group.addoption(
         "--zoo-history",
