@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -47,7 +47,7 @@ def export_findings(runner: CaseRunner, case: Case, outcome: Outcome) -> Finding
         kind="triage_export", version=TRIAGE_VERSION, export=export_key(runner, spec, case), failure=failure_text
     )
 
-    def run(scratch: Path) -> dict[str, Any]:
+    def write(scratch: Path) -> Repro:
         request = ExportRequest(case.model, case.exporter, case.opset, case.dynamic, "model.onnx")
         names = spec.output_names or tuple(f"output_{i}" for i in range(len(_home_outputs(runner, spec, case))))
         repro = write_export_repro(
@@ -62,18 +62,9 @@ def export_findings(runner: CaseRunner, case: Case, outcome: Outcome) -> Finding
             timeout=runner.timeout,
             repo_root=REPO_ROOT,
         )
-        if repro.status == "reproduces":
-            write_draft_beside(scratch, replace(findings, repro=repro), case, outcome)
-        scratch.mkdir(parents=True, exist_ok=True)
-        return {"repro": dataclasses.asdict(repro)}
+        return repro
 
-    cached, folder = runner.cached_step("triage", key, "", run)
-    if cached.status != "ok":
-        return replace(findings, repro=Repro(f"not made: {cached.message[:200]}"))
-    repro = Repro(**cached.extra["repro"])
-    if repro.status == "reproduces":
-        repro = replace(repro, folder=str(folder))
-    return replace(findings, repro=repro)
+    return replace(findings, repro=_kept(runner, key, findings, case, outcome, write))
 
 
 def converter_repro(
@@ -101,7 +92,7 @@ def converter_repro(
         kind="triage_call", version=TRIAGE_VERSION, export=prepared.export_key, hop=hop, failure=failure_text
     )
 
-    def run(scratch: Path) -> dict[str, Any]:
+    def write(scratch: Path) -> Repro:
         repro = write_call_repro(
             scratch,
             files={name: files[name] for name in call.files},
@@ -114,16 +105,9 @@ def converter_repro(
             timeout=runner.timeout,
             repo_root=REPO_ROOT,
         )
-        if repro.status == "reproduces":
-            write_draft_beside(scratch, replace(findings, repro=repro), case, outcome)
-        scratch.mkdir(parents=True, exist_ok=True)
-        return {"repro": dataclasses.asdict(repro)}
+        return repro
 
-    cached, folder = runner.cached_step("triage", key, "", run)
-    if cached.status != "ok":
-        return Repro(f"not made: {cached.message[:200]}")
-    repro = Repro(**cached.extra["repro"])
-    return replace(repro, folder=str(folder)) if repro.status == "reproduces" else repro
+    return _kept(runner, key, findings, case, outcome, write)
 
 
 @dataclass(frozen=True)
@@ -212,6 +196,25 @@ def error_class(message: str) -> str:
     head = message.split(":", maxsplit=1)[0].strip()
     words = [w for w in message.replace(",", " ").split() if not any(c.isdigit() for c in w)][:12]
     return f"{head}: {' '.join(words)}"
+
+
+def _kept(
+    runner: CaseRunner, key: str, findings: Findings, case: Case, outcome: Outcome, write: Callable[[Path], Repro]
+) -> Repro:
+    """A script repro through the cache: `write` makes it in a scratch folder; a kept one gets its draft."""
+
+    def run(scratch: Path) -> dict[str, Any]:
+        repro = write(scratch)
+        if repro.status == "reproduces":
+            write_draft_beside(scratch, replace(findings, repro=repro), case, outcome)
+        scratch.mkdir(parents=True, exist_ok=True)  # a dropped repro leaves no folder; the entry keeps one
+        return {"repro": dataclasses.asdict(repro)}
+
+    cached, folder = runner.cached_step("triage", key, "", run)
+    if cached.status != "ok":
+        return Repro(f"not made: {cached.message[:200]}")
+    repro = Repro(**cached.extra["repro"])
+    return replace(repro, folder=str(folder)) if repro.status == "reproduces" else repro
 
 
 def write_draft_beside(folder: Path, findings: Findings, case: Case, outcome: Outcome) -> None:
