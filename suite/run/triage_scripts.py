@@ -30,8 +30,6 @@ from suite.run.references import reference
 
 # Bump when the triage's rules change what it finds: cached findings of older rules are not reused.
 TRIAGE_VERSION = 11
-# The checkout an export repro's script imports the zoo from.
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def export_findings(runner: CaseRunner, case: Case, outcome: Outcome) -> Findings:
@@ -60,7 +58,6 @@ def export_findings(runner: CaseRunner, case: Case, outcome: Outcome) -> Finding
             title=f"{project}: {outcome.message[:120]}",
             seed=spec.seed,
             timeout=runner.timeout,
-            repo_root=REPO_ROOT,
         )
         return repro
 
@@ -103,7 +100,6 @@ def converter_repro(
             title=f"{findings.project}: {message[:120]}",
             packages=call.packages,
             timeout=runner.timeout,
-            repo_root=REPO_ROOT,
         )
         return repro
 

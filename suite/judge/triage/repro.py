@@ -37,6 +37,8 @@ from suite.judge.triage.repro_scripts import (
 )
 
 CRASH = "crash"  # failure_text meaning "the process dies": only a fresh process can check it
+# The checkout whose zoo and shims an export or converter script imports (its PYTHONPATH).
+_CHECKOUT = Path(zoo.__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True)
@@ -255,9 +257,25 @@ def write_graph_repro(
         return Repro(f"dropped: did not reproduce in {why}, on any subgraph up to the whole graph", nodes_before=before)
     sub, feeds = found
     write_graph_folder(folder, sub, feeds, expected, **script)
-    code, last = run_script(folder, timeout, clean_env())
-    reproduced = (code == 1 and last.startswith("REPRODUCED:")) or (code < 0 and failure_text == CRASH)
-    return keep_or_drop(folder, reproduced, last, before, len(sub.graph.node))
+    return _checked(folder, timeout, before, len(sub.graph.node), crash=failure_text == CRASH)
+
+
+def _checked(
+    folder: Path,
+    timeout: float,
+    before: int | None,
+    after: int | None,
+    *,
+    crash: bool = False,
+    root: Path | None = None,
+) -> Repro:
+    """Run the folder's repro.py once in a fresh Python (with `root` on PYTHONPATH for scripts that import
+    the zoo or the suite's shims); keep the folder only when it reproduces: exit 1 and a last line
+    starting REPRODUCED, or, for a crash repro, death by a signal."""
+    env = clean_env() if root is None else clean_env() | {"PYTHONPATH": str(root)}
+    code, last = run_script(folder, timeout, env)
+    reproduced = (code == 1 and last.startswith("REPRODUCED:")) or (crash and code < 0)
+    return keep_or_drop(folder, reproduced, last, before, after)
 
 
 def _whole_file(
@@ -275,9 +293,7 @@ def _whole_file(
     if any(n not in values for n in names):
         return Repro(otherwise, nodes_before=len(model.graph.node))
     write_graph_folder(folder, model, {n: np.asarray(values[n]) for n in names}, {}, **script)
-    code, last = run_script(folder, timeout, clean_env())
-    reproduced = code == 1 and last.startswith("REPRODUCED:")
-    return keep_or_drop(folder, reproduced, last, len(model.graph.node), len(model.graph.node))
+    return _checked(folder, timeout, len(model.graph.node), len(model.graph.node))
 
 
 def write_export_repro(
@@ -325,9 +341,7 @@ def write_export_repro(
         module_path=module_path,
         seed=seed,
     )
-    root = repo_root or Path(zoo.__file__).resolve().parent.parent
-    code_, last = run_script(folder, timeout, clean_env() | {"PYTHONPATH": str(root)})
-    return keep_or_drop(folder, code_ == 1 and last.startswith("REPRODUCED:"), last, None, None)
+    return _checked(folder, timeout, None, None, root=repo_root or _CHECKOUT)
 
 
 def write_call_repro(
@@ -361,6 +375,4 @@ def write_call_repro(
         folder, files=files, inputs=inputs, imports=imports, call=call, failure_text=failure_text,
         title=title, packages=packages,
     )  # fmt: skip
-    root = repo_root or Path(zoo.__file__).resolve().parent.parent
-    code, last = run_script(folder, timeout, clean_env() | {"PYTHONPATH": str(root)})
-    return keep_or_drop(folder, code == 1 and last.startswith("REPRODUCED:"), last, None, None)
+    return _checked(folder, timeout, None, None, root=repo_root or _CHECKOUT)
