@@ -83,6 +83,12 @@ def triage_graph(job: GraphJob, runtime: Runtime = ort_values) -> dict[str, Any]
     ort = runtime(model, job.feeds, job.request)
     reference = reference_values(model, job.feeds)
     names = [o.name for o in model.graph.output]
+    before = GraphValues({})
+    if job.kind != "export":  # a step is judged against the graph before it, on the same provider
+        before = ort_values(onnx.load(job.before), job.feeds, job.request)
+        expected = _outputs(before, names)
+        if not job.expected and all(e is not None for e in expected):
+            job = replace(job, expected=expected)
     runtime_divergence = first_runtime_divergence(model, ort, reference) if (reference.ok or not ort.ok) else None
     evidence = GraphEvidence(
         ort_error=ort.error,
@@ -108,8 +114,8 @@ def triage_graph(job: GraphJob, runtime: Runtime = ort_values) -> dict[str, Any]
             located = baked_size(model, runtime_divergence.output, job.sizes)
         unfused = None
         if ort.ok and evidence.runtime is None and evidence.reference_matches:
-            plain = plain_outputs(job.graph, job.feeds, job.request, level=NO_OPTIMIZATION)
-            unfused = plain.ok and _matches(plain, names, job)
+            unoptimized = plain_outputs(job.graph, job.feeds, job.request, level=NO_OPTIMIZATION)
+            unfused = unoptimized.ok and _matches(unoptimized, names, job)
         evidence = replace(
             evidence,
             located=located,
@@ -119,15 +125,6 @@ def triage_graph(job: GraphJob, runtime: Runtime = ort_values) -> dict[str, Any]
         )
         blame, reason, divergence = blame_export(evidence, job.tool)
     else:
-        before = ort_values(onnx.load(job.before), job.feeds, job.request)
-        expected = _outputs(before, names)
-        if not job.expected and all(e is not None for e in expected):  # a step is judged against the graph before it
-            job = replace(job, expected=expected)
-            evidence = replace(
-                evidence,
-                reference_matches=_matches(reference, names, job) if reference.ok else None,
-                reference_figure=_worst(reference, names, job) if reference.ok else None,
-            )
         located = first_named_divergence(model, ort, before, f"the graph before the {job.tool}, on ONNX Runtime")
         if located is not None:
             right = {k: v for k, v in ort.values.items() if k != located.output}
