@@ -74,6 +74,10 @@ class Numerics(FieldFigures):
     mismatch_frac: float | None = None
     top1_agreement: float | None = None
     sizes_checked: str = ""
+    # Elements compared over every output and draw, and per output ("logits=2000"): a pass on 0
+    # elements compared nothing (suite.judge.vacuity).
+    compared_elements: int | None = None
+    compared_per_output: str = ""
 
 
 @dataclass(frozen=True)

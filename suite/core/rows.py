@@ -19,6 +19,17 @@ OLD_LATENCY_PREFIX = "lat."
 UNJUDGED_STATUSES = frozenset({Status.SKIP.value, Status.UNSUPPORTED.value, Status.XFAIL.value})
 # How a row written for a case that never ran begins (a hop whose input failed, a session that ended first).
 NOT_RUN_PREFIX = "not run"
+# How a skip row begins when the case ran but its comparison could say nothing (suite.judge.vacuity)
+# or its figures judge nothing (a quantization policy with no rule that applies).
+NOT_JUDGED_PREFIX = "not judged: "
+
+
+def not_judged_mask(frame: pd.DataFrame) -> pd.Series:
+    """Which rows are skips that ran but judged nothing."""
+    if frame.empty or not {"status", "message"} <= set(frame.columns):
+        return pd.Series(False, index=frame.index)
+    skipped = frame["status"].astype(str) == Status.SKIP.value
+    return skipped & frame["message"].fillna("").astype(str).str.startswith(NOT_JUDGED_PREFIX)
 
 
 def is_latency_path(path: str) -> bool:

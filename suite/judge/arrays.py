@@ -31,6 +31,9 @@ class OutputComparison:
     problem: str | None = None
     floor_ratio: float | None = None  # max abs err / the output's float32 floor (calibrated bounds only)
     path: str = ""
+    # Elements compared (an array's size; a sequence's or map's leaves'): 0 when shapes differ,
+    # and a pass on 0 elements says nothing (suite.judge.vacuity).
+    elements: int = 0
 
     @property
     def ok(self) -> bool:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -54,6 +54,11 @@ class Comparison:
             if out.problem:
                 return f"output {out.name!r}{out.path}: {out.problem}"
         return ""
+
+    @property
+    def compared(self) -> dict[str, int]:
+        """Elements compared per output, by name."""
+        return {o.name: o.elements for o in self.outputs}
 
     def worst(self, field: str) -> float:
         """The largest value of a figure across outputs (NaN when there are none)."""
@@ -117,7 +122,8 @@ def compare_value(name: str, ref: Value, cand: Value, tolerance: Tolerance | Bou
     bound = tolerance if isinstance(tolerance, Bound) else Bound.static(tolerance)
     ref, cand = unwrapped(ref), unwrapped(cand)
     if isinstance(ref, np.ndarray) and isinstance(cand, np.ndarray):
-        return compare_array(name, ref, cand, bound)
+        result = compare_array(name, ref, cand, bound)
+        return replace(result, elements=int(ref.size) if ref.shape == cand.shape else 0)
     tally = _Tally()
     _compare_node(ref, cand, bound, "", tally)
     return tally.result(name)
@@ -155,6 +161,7 @@ class _Tally:
             problem,
             _largest(r.floor_ratio for r in figures),
             path,
+            total,
         )
 
 

@@ -63,6 +63,8 @@ HOP_FIGURES = (
     "floor_ratio",
     "top1_agreement",
     "sizes_checked",
+    "compared_elements",
+    "compared_per_output",
 )
 
 
@@ -82,6 +84,16 @@ class HopResult:
     at_other_size: bool = False  # failed only away from the export's own size
     extra: Mapping[str, Any] = field(default_factory=dict)
     failed_at: Probe | None = None  # the probe it failed on (what a triage reruns)
+    compared: Mapping[str, int] = field(default_factory=dict)  # elements compared per output, over the probes
+
+    @property
+    def compared_elements(self) -> int | None:
+        """Elements compared over every output and probe (None: nothing was compared)."""
+        return sum(self.compared.values()) if self.compared else None
+
+    @property
+    def compared_per_output(self) -> str:
+        return compared_text(self.compared)
 
     @property
     def ok(self) -> bool:
@@ -98,6 +110,10 @@ class HopResult:
                 value = comparison.worst(name)
                 current = getattr(self, name)
                 worst[name] = value if current is None else max(current, value)
+        compared = dict(self.compared)
+        for name, elements in comparison.compared.items():
+            compared[name] = compared.get(name, 0) + elements
+        worst["compared"] = compared
         if comparison.top1_agreement is not None:
             current = self.top1_agreement
             worst["top1_agreement"] = (
@@ -115,7 +131,20 @@ class HopResult:
 
     def numerics(self) -> Numerics:
         """Its figures as the row's shared numerics columns (the ort path's hop is the row's)."""
-        return Numerics(self.max_abs_err, self.max_rel_err, self.mismatch_frac, self.top1_agreement, self.sizes_checked)
+        return Numerics(
+            self.max_abs_err,
+            self.max_rel_err,
+            self.mismatch_frac,
+            self.top1_agreement,
+            self.sizes_checked,
+            self.compared_elements,
+            self.compared_per_output,
+        )
+
+
+def compared_text(compared: Mapping[str, int]) -> str:
+    """Elements compared per output for a row: "boxes=80;scores=20"."""
+    return ";".join(f"{name}={elements}" for name, elements in compared.items())
 
 
 @dataclass(frozen=True)

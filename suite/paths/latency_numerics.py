@@ -95,7 +95,11 @@ def judge_numerics(
     policy = numerics_policy(case, strict, reference.rule, reference.against or "eager")
     trail.add(ProviderNumerics(json.dumps(dict(effective), sort_keys=True), policy))
     comparison = _against_eager(prepared, dims, outputs)
-    timed = Numerics(max_abs_err=comparison.worst("max_abs_err"), sizes_checked=dims_label(dims))
+    timed = Numerics(
+        max_abs_err=comparison.worst("max_abs_err"),
+        sizes_checked=dims_label(dims),
+        compared_elements=sum(comparison.compared.values()),
+    )
     trail.add(timed, FloorRatio(comparison.worst("floor_ratio")))
     if strict is not None:
         tf32_floor_ratio = comparison.worst("floor_ratio")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 
 from suite.core.figures import Numerics
@@ -9,6 +10,7 @@ from suite.core.outcome import Outcome, Trail
 from suite.core.record import Status
 from suite.judge.compare import compare_outputs
 from suite.judge.floor import Bound
+from suite.judge.hops import compared_text
 from suite.judge.inputs import Probe
 from suite.paths.declaration import TABLE, PathSpec
 from suite.run.cases import Case
@@ -41,7 +43,7 @@ def run_optimization(runner: CaseRunner, case: Case, trail: Trail, prepared: Pre
             failure.status, failure.message("ONNX Runtime failed on the optimized model", whole=True)
         ) from None
     names = [o.name for o in optimized_session.get_outputs()]
-    worst, max_abs_err = None, 0.0
+    worst, max_abs_err, compared = None, 0.0, Counter[str]()
     for draw, (reference, candidate) in enumerate(zip(fp32, optimized, strict=True)):
         comparison = compare_outputs(
             reference,
@@ -52,9 +54,17 @@ def run_optimization(runner: CaseRunner, case: Case, trail: Trail, prepared: Pre
             task=spec.task,
         )
         max_abs_err = max(max_abs_err, comparison.worst("max_abs_err"))
+        compared.update(comparison.compared)
         if not comparison.ok and worst is None:
             worst = comparison.message
-    trail.add(Numerics(max_abs_err=max_abs_err, sizes_checked=f"{len(feeds)} draws"))
+    trail.add(
+        Numerics(
+            max_abs_err=max_abs_err,
+            sizes_checked=f"{len(feeds)} draws",
+            compared_elements=sum(compared.values()),
+            compared_per_output=compared_text(compared),
+        )
+    )
     if worst is not None:
         return trail.failed(Status.MISMATCH, f"optimized model differs from FP32 beyond tolerance: {worst}")
     return trail.passed()

@@ -17,6 +17,7 @@ import numpy as np
 from suite.core.figures import Numerics
 from suite.core.outcome import FieldFigures, Outcome, Trail
 from suite.core.record import Status
+from suite.core.rows import NOT_JUDGED_PREFIX
 from suite.judge.inputs import Probe
 from suite.paths.declaration import TABLE, PathSpec
 from suite.run.cases import Case
@@ -116,11 +117,16 @@ def run_quantization(runner: CaseRunner, case: Case, trail: Trail, prepared: Pre
     problems = policy_problems(spec, figures)
     not_judged = policy_not_judged(spec, figures)
     trail.add(
-        Numerics(max_abs_err=max_abs_err, top1_agreement=top1, sizes_checked=f"{len(feeds)} draws"),
+        Numerics(
+            max_abs_err=max_abs_err,
+            top1_agreement=top1,
+            sizes_checked=f"{len(feeds)} draws",
+            compared_elements=int(ref.size),
+        ),
         PolicyFigures(**figures, policy_not_judged=not_judged),
     )
     if not problems and not judges_anything(spec, figures):
-        return trail.failed(Status.SKIP, f"not judged: {not_judged}; the figures are in the row")
+        return trail.failed(Status.SKIP, f"{NOT_JUDGED_PREFIX}{not_judged}; the figures are in the row")
     if problems:
         if transform_named(case.variant).localizable:
             trail.add(WorstTensors(_worst_tensors(runner, prepared, product, feeds)))

@@ -12,9 +12,11 @@ import html
 import pandas as pd
 
 from suite.core.record import Status
+from suite.core.rows import not_judged_mask
 from suite.report.cells import STATUS_COLOURS
 
 _SKIPPED = Status.SKIP.value
+NOT_JUDGED = "not judged"
 
 
 def families(frame: pd.DataFrame) -> pd.Series:
@@ -29,20 +31,22 @@ def family_anchor(family: str) -> str:
 
 
 def family_counts(frame: pd.DataFrame) -> pd.DataFrame:
-    """family, models, cases, one column per status present, and pass_rate (passed cases over cases
-    that ran, skips left out: an xfail or an exporter's "unsupported" is not a pass), one row per
-    family by name."""
+    """family, models, cases, one column per status present ("not judged" apart from "skip"), and
+    pass_rate (passed cases over cases that ran, skips and not-judged left out: an xfail or an
+    exporter's "unsupported" is not a pass), one row per family by name."""
     if frame.empty:
         return pd.DataFrame(columns=["family", "models", "cases", "pass_rate"])
-    data = frame.assign(_family=families(frame))
-    counts = pd.crosstab(data["_family"], data["status"].astype(str))
+    # A skip that ran but could judge nothing (empty or constant outputs) is counted apart.
+    statuses = frame["status"].astype(str).where(~not_judged_mask(frame), NOT_JUDGED)
+    data = frame.assign(_family=families(frame), _status=statuses)
+    counts = pd.crosstab(data["_family"], data["_status"])
     table = pd.DataFrame(
         {
             "models": data.groupby("_family")["model"].nunique(),
             "cases": data.groupby("_family")["case_id"].count(),
         }
     ).join(counts)
-    ran = table["cases"] - (table[_SKIPPED] if _SKIPPED in table else 0)
+    ran = table["cases"] - sum(table[s] if s in table else 0 for s in (_SKIPPED, NOT_JUDGED))
     passed = table[Status.PASS.value] if Status.PASS.value in table else 0
     table["pass_rate"] = (passed / ran.where(ran > 0)).round(3)
     return table.rename_axis("family").reset_index()
@@ -53,8 +57,11 @@ def render_family_counts(frame: pd.DataFrame) -> str:
     table = family_counts(frame)
     if len(table) < 2:
         return ""
-    statuses = [s for s in STATUS_COLOURS if s in table.columns]
-    head = "".join(f'<th style="background:{STATUS_COLOURS[s]}">{html.escape(s)}</th>' for s in statuses)
+    statuses = [s for s in (*STATUS_COLOURS, NOT_JUDGED) if s in table.columns]
+    head = "".join(
+        f'<th style="background:{STATUS_COLOURS.get(s, STATUS_COLOURS[_SKIPPED])}">{html.escape(s)}</th>'
+        for s in statuses
+    )
     rows = []
     for r in table.to_dict("records"):
         cells = "".join(f"<td>{int(r[s]) or ''}</td>" for s in statuses)
@@ -66,7 +73,9 @@ def render_family_counts(frame: pd.DataFrame) -> str:
         )
     return (
         "<h2>Families</h2><p>Cases per family and status; the pass rate is passed cases over the cases that "
-        "ran (skips left out; xfail and unsupported are not passes). A family's name jumps to its matrix rows.</p>"
+        "ran (skips left out; xfail and unsupported are not passes). <i>not judged</i>: cases that ran and passed "
+        "on outputs that cannot tell a right model from a wrong one (empty, constant, or the same for different "
+        "inputs), skip rows of their own. A family's name jumps to its matrix rows.</p>"
         '<table class="families"><thead><tr><th>family</th><th>models</th><th>cases</th><th>pass rate</th>'
         f"{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>{render_excluded(frame)}"
     )
