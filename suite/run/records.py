@@ -16,14 +16,13 @@ from suite.core.inherent import InherentTime
 from suite.core.messages import clip, first_line
 from suite.core.outcome import Outcome, Trail
 from suite.core.record import Record, Status
-from suite.core.rows import NOT_JUDGED_PREFIX, is_latency_path
-from suite.judge.floor import ReferenceKind
+from suite.core.rows import is_latency_path
 from suite.judge.hops import Reference
-from suite.judge.vacuity import Draw, not_judged_reason
 from suite.run.cases import Case
 from suite.run.export_stages import prepare
 from suite.run.pipeline import CaseRunner, Prepared, StageFailure
 from suite.run.triage import triaged
+from suite.run.unjudged import unjudged
 from zoo.expectations import expectation_for
 
 # A path's run: takes a prepared case down the path, marking its stages and adding its figures to
@@ -44,7 +43,7 @@ def run_case(runner: CaseRunner, case: Case, path_runner: PathRunner) -> Record:
         trail.add(_judged_tolerance(prepared.reference_at(prepared.probes[0])))
         outcome = path_runner(runner, case, trail, prepared)
         if not is_latency_path(case.path):  # a timing is a measurement whatever the outputs hold
-            outcome = unjudged_if_vacuous(prepared, outcome)
+            outcome = unjudged(runner, prepared, outcome)
     except StageFailure as failure:
         outcome = trail.failed(failure.status, failure.message, failure.detail)
     except Exception as exc:  # noqa: BLE001 - a harness bug must still leave a row
@@ -53,21 +52,6 @@ def run_case(runner: CaseRunner, case: Case, path_runner: PathRunner) -> Record:
     spent = InherentTime.since(before)  # exports, sessions, timed loops: the rest of the case is overhead
     outcome = replace(outcome, figures=(*outcome.figures, spent))
     return apply_expectation(record_of(case, outcome, time.perf_counter() - start))
-
-
-def unjudged_if_vacuous(prepared: Prepared, outcome: Outcome) -> Outcome:
-    """A pass whose references say nothing (every output empty, constant, or the same for different
-    inputs: suite.judge.vacuity) is a skip "not judged: ...", not a pass."""
-    if outcome.status != Status.PASS:
-        return outcome
-    home = [p for p in prepared.probes if p.dims == prepared.probes[0].dims]
-    references = [prepared.reference_at(p) for p in home]
-    draws = [Draw(p.inputs(prepared.spec), r.outputs) for p, r in zip(home, references, strict=True)]
-    eager = all(r.kind == ReferenceKind.EAGER for r in references)
-    reason = not_judged_reason(prepared.artifact.output_names, draws, eager)
-    if reason is None:
-        return outcome
-    return replace(outcome, status=Status.SKIP, message=f"{NOT_JUDGED_PREFIX}{reason}")
 
 
 def _judged_tolerance(reference: Reference) -> JudgedTolerance:

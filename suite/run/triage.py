@@ -18,7 +18,7 @@ import numpy as np
 
 from suite.core.outcome import Outcome
 from suite.core.record import Status
-from suite.judge.floor import FLOOR_FACTOR
+from suite.judge.determinism import self_disagreement, with_random_ops
 from suite.judge.inputs import Probe
 from suite.judge.triage.findings import UPSTREAM, Blame, Divergence, Findings, Repro
 from suite.run.cache import content_key
@@ -118,7 +118,8 @@ def _graph_findings(
         twice = _call(runner, "torch", torch_models.eager_twice, spec.name, probe.inputs(spec))
         if isinstance(twice, str):
             return _harness(twice)
-        model_side = _nondeterministic(twice, prepared.reference_at(probe).bounds) or _rounding_decides(
+        disagreement = self_disagreement(*twice[:2], prepared.reference_at(probe).bounds)
+        model_side = with_random_ops(disagreement, twice[2]) or _rounding_decides(
             prepared.reference_at(probe).outputs, float64_outputs(runner, spec, probe)
         )
         if model_side:
@@ -244,30 +245,4 @@ def _rounding_decides(float32: Sequence[Any], float64: Sequence[Any] | None) -> 
             f"float rounding decides the eager model's output {index}: its float32 and float64 runs give "
             f"different {ref32.dtype} values ({how}), so no backend can be held to it exactly"
         )
-    return ""
-
-
-def _nondeterministic(twice: tuple[list[np.ndarray], list[np.ndarray]], bounds: Any) -> str:
-    """Why the eager model cannot be a reference (it disagrees with itself on the same inputs), or ""."""
-    first, second = twice
-    for index, (a, b) in enumerate(zip(first, second, strict=False)):
-        if a.shape != b.shape:
-            return f"the eager model is not deterministic: output {index} has shape {a.shape}, then {b.shape}"
-        if a.dtype.kind != "f" or a.size == 0:
-            if not np.array_equal(a, b):
-                return (
-                    f"the eager model is not deterministic: output {index} changes between two runs on the same inputs"
-                )
-            continue
-        err = float(np.nanmax(np.abs(a.astype(np.float64) - b.astype(np.float64))))
-        bound = bounds[index] if index < len(bounds) else None
-        limit = bound.atol if bound is not None else 0.0
-        if err > max(limit, 0.0) and err > 0:
-            floor = (
-                f" ({err / (limit / FLOOR_FACTOR):.3g}x its float32 floor)" if bound is not None and bound.floor else ""
-            )
-            return (
-                f"the eager model is not deterministic: two runs on the same inputs differ by {err:.3g} at output "
-                f"{index}{floor}, beyond the case's bound: no export can be judged against it"
-            )
     return ""

@@ -262,10 +262,35 @@ def init_worker(settings: WorkerSettings) -> None:
     models.load(settings)
 
 
-def eager_twice(name: str, inputs: dict[str, np.ndarray]) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """The eager model's outputs on the same inputs, twice in a row: a model that disagrees with
-    itself (random ops in forward, nondeterministic kernels) cannot be judged by any export."""
-    return eager_outputs(name, inputs), eager_outputs(name, inputs)
+def eager_twice(name: str, inputs: dict[str, np.ndarray]) -> tuple[list[np.ndarray], list[np.ndarray], list[str]]:
+    """The eager model's outputs on the same inputs, twice in a row, and the random ops (torch's
+    nondeterministic_seeded tag: rand, multinomial, dropout in training ...) the second run called:
+    a model that disagrees with itself cannot be judged by any export."""
+    first = eager_outputs(name, inputs)
+    with _seeded_ops_recorder() as seen:
+        second = eager_outputs(name, inputs)
+    return first, second, seen.ops
+
+
+def _seeded_ops_recorder() -> Any:
+    """A dispatch mode that records the aten ops tagged nondeterministic_seeded run under it (dropout
+    with train=False left out); built here so that importing this module does not import torch."""
+    import torch
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class SeededOps(TorchDispatchMode):
+        def __init__(self) -> None:
+            super().__init__()
+            self.ops: list[str] = []
+
+        def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+            if torch.Tag.nondeterministic_seeded in func.tags:
+                idle_dropout = "dropout" in func.__name__ and len(args) > 2 and args[2] is False
+                if not idle_dropout:
+                    self.ops.append(str(func.overloadpacket))
+            return func(*args, **(kwargs or {}))
+
+    return SeededOps()
 
 
 def eager_module_outputs(name: str, inputs: dict[str, np.ndarray]) -> list[EagerModule]:
