@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from suite.judge.compare import compare_outputs
+from suite.judge.floor import QUANTIZED_FACTOR, Bound, quantized_bounds
 from suite.judge.vacuity import Draw, not_judged_reason
 from suite.report.families import family_counts, render_family_counts
 from zoo.spec import Tolerance
@@ -34,6 +35,23 @@ def test_constant_and_input_independent_outputs_are_not_judged() -> None:
     fixed = [np.arange(10, dtype=np.float32)]  # varies within, but the same for different inputs
     reason = not_judged_reason(["y"], [Draw(X1, fixed), Draw(X2, fixed)])
     assert reason is not None and "the same on two input draws that differ" in reason
+
+
+def test_a_bound_that_covers_the_whole_range_judges_nothing() -> None:
+    y1, y2 = RNG.standard_normal((2, 50)), RNG.standard_normal((2, 50))
+    spread = float(max(np.ptp(y1), np.ptp(y2)))
+    wide, tight = Bound.quantized_floor(spread / 4), Bound.quantized_floor(spread / 400)  # atol: spread, spread/100
+    reason = not_judged_reason(["logits"], [Draw(X1, [y1], [wide]), Draw(X2, [y2], [wide])])
+    assert reason is not None and "covers its whole range: a constant would pass" in reason
+    assert not_judged_reason(["logits"], [Draw(X1, [y1], [tight]), Draw(X2, [y2], [tight])]) is None
+
+
+def test_quantized_bounds_are_a_multiple_of_each_outputs_floor() -> None:
+    bounds, rule = quantized_bounds([0.5, 0.0], Tolerance(atol=1e-4, rtol=1e-3), "no float64 run")
+    assert bounds[0].atol == QUANTIZED_FACTOR * 0.5 and bounds[0].quantized and bounds[0].floor == 0.5
+    assert bounds[1].atol == 1e-4 and not bounds[1].quantized  # an integer output: the static rule (exact anyway)
+    assert rule.startswith("calibrated from quantization") and "no float64 run" in rule
+    assert quantized_bounds(None, Tolerance(), "x") is None
 
 
 def test_informative_outputs_are_judged() -> None:
@@ -83,7 +101,7 @@ def test_a_run_of_vacuous_models_skips_them_and_says_why(tmp_path: Path) -> None
     result = subprocess.run(
         [
             sys.executable, "-m", "pytest", str(ROOT / "suite" / "matrix" / "test_ort.py"), "--rootdir", str(ROOT),
-            "-p", "no:cacheprovider", "-q", f"--zoo-module={VACUOUS}", "--zoo-models=vacuous_*",
+            "-p", "no:cacheprovider", "-q", f"--zoo-module={VACUOUS}", "--zoo-models=vacuous_*,quantized_tiny",
             "--zoo-exporters=torchscript", "--zoo-opsets=17", f"--zoo-report-dir={tmp_path}",
             f"--zoo-cache-dir={tmp_path / 'cache'}", "--zoo-history=none",
         ],
@@ -97,6 +115,11 @@ def test_a_run_of_vacuous_models_skips_them_and_says_why(tmp_path: Path) -> None
     assert constant["status"] == "skip" and "constant (every element 0.25)" in constant["message"]
     assert constant["compared_elements"] > 0
     assert mixed["status"] == "pass" and mixed["compared_elements"] > 0
+    quantized = rows.loc["quantized_tiny"]
+    assert quantized["status"] == "pass", quantized["message"]
+    assert quantized["tolerance_rule"].startswith("calibrated from quantization (4x the output's change")
+    floor = quantized["fp32_floor"]
+    assert floor > 0 and quantized["tolerance_atol"] == pytest.approx(4 * floor, 1e-3)
 
 
 def test_a_files_constant_expected_output_is_its_answer() -> None:

@@ -5,6 +5,7 @@
 - vacuous_constant: multiplies its input by zero and adds a constant: every element equal, like a
   quantized model whose default quantization parameters collapse its output.
 - vacuous_mixed: one constant output beside an informative one: a real check, judged.
+- quantized_tiny: a small quantized model (no float64 forward), judged by its quantized floor.
 """
 
 from zoo import InputSpec, Task, register_model
@@ -44,3 +45,29 @@ def vacuous_mixed():
             return x * 0.0 + 0.25, torch.tanh(x)
 
     return HalfCollapsed()
+
+
+@register_model(inputs=[InputSpec("image", (2, 3, 8, 8))], task=Task.REGRESSION, tags={"quantized"})
+def quantized_tiny():
+    """Two quantized convolutions (fbgemm), calibrated on seeded data: judged by its quantized floor."""
+    import torch
+
+    class Tiny(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.quant = torch.ao.quantization.QuantStub()
+            self.conv1 = torch.nn.Conv2d(3, 8, 3)
+            self.relu = torch.nn.ReLU()
+            self.conv2 = torch.nn.Conv2d(8, 4, 3)
+            self.dequant = torch.ao.quantization.DeQuantStub()
+
+        def forward(self, image):
+            return self.dequant(self.conv2(self.relu(self.conv1(self.quant(image)))))
+
+    torch.backends.quantized.engine = "fbgemm"
+    model = Tiny().eval()
+    model.qconfig = torch.ao.quantization.get_default_qconfig("fbgemm")
+    torch.ao.quantization.prepare(model, inplace=True)
+    with torch.no_grad():
+        model(torch.randn(16, 3, 8, 8, generator=torch.Generator().manual_seed(0)))
+    return torch.ao.quantization.convert(model, inplace=True)

@@ -43,6 +43,12 @@ _EPS32 = float(np.finfo(np.float32).eps)
 PRECISION_ULPS = 4.0
 # The rule of a file's outputs before what their dtypes add to it.
 FILE_RULE = "static (an ONNX file has no float64 run)"
+# How far beyond its quantized floor (its output's change under half a step of input rounding:
+# suite.workers.torch_models.quantized_floor) a quantized model's backend may land. Two INT8
+# backends round a tie differently at some layer and the model carries that step to its output:
+# on the corpus's quantized entries ONNX Runtime landed at 0.5-1.2x the floor, 5 to 60 steps of
+# the output's own scale (one step at the first QuantizeLinear, grown by depth).
+QUANTIZED_FACTOR = 4.0
 EXACT = "exact"  # Bound.precision of integer, boolean and string outputs
 
 
@@ -73,6 +79,7 @@ class Bound:
     floor: float | None = None
     reference: ReferenceKind = ReferenceKind.EAGER
     precision: str = ""
+    quantized: bool = False  # floor is a quantized model's (atol = QUANTIZED_FACTOR x floor)
 
     @classmethod
     def static(cls, tolerance: Tolerance, reference: ReferenceKind = ReferenceKind.EAGER) -> Bound:
@@ -82,9 +89,15 @@ class Bound:
     def calibrated(cls, floor: float) -> Bound:
         return cls(FLOOR_FACTOR * floor, 0.0, floor)
 
+    @classmethod
+    def quantized_floor(cls, floor: float) -> Bound:
+        return cls(QUANTIZED_FACTOR * floor, 0.0, floor, quantized=True)
+
     def describe(self) -> str:
         if self.precision == EXACT:
             return "exact equality"
+        if self.quantized:
+            return f"{QUANTIZED_FACTOR:g}x the quantized floor {self.floor:.3g}"
         if self.floor is not None:
             return f"{FLOOR_FACTOR:g}x the float32 floor {self.floor:.3g}"
         own = f" ({PRECISION_ULPS:g} ulps of {self.precision})" if self.precision else ""
@@ -213,3 +226,18 @@ def bounds_for(
     if any(f is None for f in floors):
         return static, "static (the float64 run's outputs do not line up with float32's)"
     return tuple(Bound.calibrated(f) for f in floors if f is not None), f"calibrated ({FLOOR_FACTOR:g}x fp32 floor)"
+
+
+def quantized_bounds(
+    floors: Sequence[float] | None, tolerance: Tolerance, why_static: str
+) -> tuple[tuple[Bound, ...], str] | None:
+    """Bounds of a quantized model's outputs: QUANTIZED_FACTOR x each output's quantized floor (its
+    change under half a step of input rounding), the static tolerance for an output with none (0:
+    an integer output); None for a model that is not quantized."""
+    if floors is None:
+        return None
+    bounds = tuple(Bound.quantized_floor(f) if f > 0 else Bound.static(tolerance) for f in floors)
+    return bounds, (
+        f"calibrated from quantization ({QUANTIZED_FACTOR:g}x the output's change under half a step of "
+        f"input rounding; {why_static})"
+    )

@@ -15,7 +15,7 @@ import numpy as np
 
 from suite.core.messages import clip
 from suite.core.record import Status
-from suite.judge.floor import FLOAT64_RUN_VERSION, ReferenceKind, bounds_for, file_bounds
+from suite.judge.floor import FLOAT64_RUN_VERSION, ReferenceKind, bounds_for, file_bounds, quantized_bounds
 from suite.judge.hops import Reference
 from suite.judge.inputs import Probe
 from suite.onnx_files.checks import Artifact
@@ -23,7 +23,7 @@ from suite.onnx_files.sources import stored_data
 from suite.run.cache import CachedOutcome, content_key
 from suite.run.key_parts import code_digest
 from suite.run.pipeline import CaseRunner, ModelFunctionPick, StageFailure, reclassified
-from suite.workers import onnx_files  # noqa: TID251 - ONNX Runtime CPU on the file, for CaseRunner.call
+from suite.workers import onnx_files, torch_models  # noqa: TID251 - named for CaseRunner.call
 from zoo.spec import FileSource, ModelSpec
 
 
@@ -40,8 +40,12 @@ def judged_reference(runner: CaseRunner, spec: ModelSpec, probe: Probe) -> Refer
     ref32 = reference(runner, spec, probe)
     ref64, failure = _eager_outputs(runner, spec, probe, lambda f: f.eager_outputs_float64, "reference64")
     if failure is not None:  # (float64_outputs without the reason)
+        why = f"no float64 run: {clip(failure.message, 160)}"
+        quantized = quantized_bounds(_quantized_floors(runner, spec, probe), spec.tolerance, why)
+        if quantized is not None:  # a quantized model: its own rounding's floor, not float32's tolerance
+            return Reference(ref32, *quantized)
         bounds, _ = bounds_for(ref32, None, spec.tolerance)
-        return Reference(ref32, bounds, f"static (no float64 run: {clip(failure.message, 160)})")
+        return Reference(ref32, bounds, f"static ({why})")
     bounds, rule = bounds_for(ref32, ref64, spec.tolerance)
     return Reference(ref32, bounds, rule)
 
@@ -50,6 +54,29 @@ def float64_outputs(runner: CaseRunner, spec: ModelSpec, probe: Probe) -> list[n
     """The model's float64 outputs on the probe (the cached side of its floor), or None without a float64 run."""
     outputs, failure = _eager_outputs(runner, spec, probe, lambda f: f.eager_outputs_float64, "reference64")
     return None if failure is not None else outputs
+
+
+def _quantized_floors(runner: CaseRunner, spec: ModelSpec, probe: Probe) -> list[float] | None:
+    """A quantized torch model's floor per output (suite.workers.torch_models.quantized_floor), None
+    for any other model; through the cache."""
+    if spec.framework != "torch":
+        return None
+    key = content_key(
+        kind="quantized_floor",
+        model=spec.name,
+        digest=runner.digest(spec),
+        code=code_digest(spec),
+        dims=probe.label,
+        **runner.versions(spec.framework),
+    )
+    cached = runner.cache.load_arrays("quantized_floors", key) if runner.use_cache else None
+    if cached is None:
+        floors = runner.call("torch", "reference", torch_models.quantized_floor, spec.name, probe.inputs(spec))
+        arrays = [] if floors is None else [np.array(floors, np.float64)]
+        runner.cache.store_arrays("quantized_floors", key, CachedOutcome("ok"), arrays)
+    else:
+        arrays = cached[1]
+    return [float(f) for f in arrays[0]] if arrays else None
 
 
 def _eager_outputs(

@@ -42,7 +42,7 @@ def vacuity(prepared: Prepared) -> str:
     (suite.judge.vacuity: every output empty, constant, or the same for different input draws)."""
     home = [p for p in prepared.probes if p.dims == prepared.probes[0].dims]
     references = [prepared.reference_at(p) for p in home]
-    draws = [Draw(p.inputs(prepared.spec), r.outputs) for p, r in zip(home, references, strict=True)]
+    draws = [Draw(p.inputs(prepared.spec), r.outputs, r.bounds) for p, r in zip(home, references, strict=True)]
     eager = all(r.kind == ReferenceKind.EAGER for r in references)
     return not_judged_reason(prepared.artifact.output_names, draws, eager) or ""
 

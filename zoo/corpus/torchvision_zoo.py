@@ -19,6 +19,7 @@ from zoo.registry import register_model
 from zoo.spec import InputSpec, Task
 
 _BATCH = {"dims": {"batch": 1}, "other_dims": [{"batch": 2}, {"batch": 3}]}
+# Quantized builders are built as their quantizable float model and quantized here (_quantize).
 # Builders whose architecture needs more than 64x64 (maxvit partitions a 224 grid; inception_v3's
 # stem needs at least 75) or whose image size is a constructor argument.
 _IMAGE_SIZE = {"maxvit_t": 224, "inception_v3": 96, "quantized_inception_v3": 96}
@@ -43,11 +44,13 @@ class Family:
     kwargs: Callable[[str], dict[str, Any]]  # builder name -> keyword arguments besides weights=None
     inputs: Callable[[str], dict[str, Any]]  # builder name -> register_model's inputs/dims/other_dims
     call: Call  # how the wrapper calls the model on its named inputs
-    # BatchNorm statistics come from one seeded batch of this many (0: none; quantized models fuse
-    # theirs away). Too few samples leave deep nets ill-conditioned: EfficientNet-B4 calibrated on 2
-    # images of 64x64 gave logits of 2e4 whose float32 and float64 runs differed by 3e3 (every
-    # export a "mismatch"); on 32, logits of 0.5 and a float32 error of 3e-6.
+    # BatchNorm statistics come from one seeded batch of this many (0: none). Too few samples
+    # leave deep nets ill-conditioned: EfficientNet-B4 calibrated on 2 images of 64x64 gave logits
+    # of 2e4 whose float32 and float64 runs differed by 3e3 (every export a "mismatch"); on 32,
+    # logits of 0.5 and a float32 error of 3e-6.
     calibration_batch: int = 32
+    # What is done to the calibrated model last (the quantization family quantizes it here).
+    finish: Callable[[Any, Any, list[Any]], None] | None = None
 
 
 def _image(side: int) -> dict[str, Any]:
@@ -88,16 +91,45 @@ def _single_input(model: Any, inputs: Mapping[str, Any]) -> Any:
     return model(*inputs.values())
 
 
+def _quantize(model: Any, wrapper: Any, example: list[Any]) -> None:
+    """Post-training static quantization as torchvision's `quantize=True` does it (its backend and
+    qconfig, fuse, prepare, convert), but calibrated on the entry's own seeded batch after its
+    BatchNorm statistics are set.
+
+    torchvision calibrates on one torch.rand image of 299x299 with BatchNorm at its initial
+    statistics: some observers never saw data ("must run observer before calling
+    calculate_qparams") and five entries' outputs collapsed to one constant, so every comparison
+    of them passed on nothing.
+    """
+    import torch
+
+    # torchvision's default backend per builder: per-channel weights on fbgemm, per-tensor on qnnpack.
+    backend = "qnnpack" if type(model).__name__.startswith("QuantizableMobileNet") else "fbgemm"
+    torch.backends.quantized.engine = backend
+    weight = (
+        torch.ao.quantization.default_per_channel_weight_observer
+        if backend == "fbgemm"
+        else torch.ao.quantization.default_weight_observer
+    )
+    model.eval()
+    model.qconfig = torch.ao.quantization.QConfig(activation=torch.ao.quantization.default_observer, weight=weight)
+    model.fuse_model()
+    torch.ao.quantization.prepare(model, inplace=True)
+    with torch.no_grad():
+        wrapper(*example)
+    torch.ao.quantization.convert(model, inplace=True)
+
+
 FAMILIES = (
     Family("classification", "", Task.CLASSIFICATION, _classification_kwargs, _classification_inputs, _single_input),
     Family(
         "quantization",
         "quantization",
         Task.CLASSIFICATION,
-        lambda b: {"quantize": True},
+        lambda b: {"quantize": False},  # the quantizable float model; _quantize quantizes it on seeded data
         lambda b: _image(_IMAGE_SIZE.get(b, 64)),
         _single_input,
-        calibration_batch=0,
+        finish=_quantize,
     ),
     Family(
         "detection",
@@ -173,9 +205,7 @@ def _entry_builder(family: Family, builder: str, inputs: list[InputSpec]) -> Cal
 
         # Over the cap, the model is never allocated: counted on the meta device (the float twin of
         # a quantized model has its parameters).
-        counted = meta_parameter_count(
-            lambda: torchvision.models.get_model(builder, **{k: v for k, v in kwargs.items() if k != "quantize"})
-        )
+        counted = meta_parameter_count(lambda: torchvision.models.get_model(builder, **kwargs))
         if counted is not None:
             check_size(f"tv_{builder}", counted)
         model = make()
@@ -185,7 +215,10 @@ def _entry_builder(family: Family, builder: str, inputs: list[InputSpec]) -> Cal
         if family.calibration_batch:
             from zoo.models.vision import calibrate_batchnorm
 
-            calibrate_batchnorm(wrapper, *_example(inputs, family.calibration_batch))
+            example = _example(inputs, family.calibration_batch)
+            calibrate_batchnorm(wrapper, *example)
+            if family.finish is not None:
+                family.finish(model, wrapper, example)
         return wrapper.eval()
 
     build.__name__ = f"tv_{builder}"
