@@ -84,3 +84,14 @@ def test_a_calibrated_failure_says_how_many_floors_away_it_is() -> None:
     )
     assert not comparison.ok
     assert "float32 floor 1e-07" in comparison.message and "x the floor" in comparison.message
+
+
+def test_an_output_float64_cannot_line_up_keeps_the_static_rule_and_the_others_their_floors() -> None:
+    # A detector: float64 kept one box more than float32; its dense head map still has a floor.
+    boxes32, boxes64 = np.zeros((0, 4), np.float32), np.zeros((1, 4))
+    head64 = np.linspace(-1, 1, 12).reshape(3, 4)
+    head32 = (head64 + 1e-7).astype(np.float32)
+    tolerance = Tolerance(atol=1e-4, rtol=1e-3)
+    (boxes, head), rule = bounds_for([boxes32, head32], [boxes64, head64], tolerance)
+    assert boxes == Bound.static(tolerance) and head.floor is not None and head.atol < 1e-4
+    assert rule.startswith("calibrated") and "static for output 0 (the float64 run's shape differs)" in rule

@@ -223,9 +223,14 @@ def bounds_for(
     if narrow:  # a framework that quietly kept float32 would make every floor a few ulps
         return static, f"static (the float64 run computed in {narrow[0]})"
     floors = [output_floor(a, b) for a, b in zip(ref32, ref64, strict=True)]
-    if any(f is None for f in floors):
+    if all(f is None for f in floors):
         return static, "static (the float64 run's outputs do not line up with float32's)"
-    return tuple(Bound.calibrated(f) for f in floors if f is not None), f"calibrated ({FLOOR_FACTOR:g}x fp32 floor)"
+    rule = f"calibrated ({FLOOR_FACTOR:g}x fp32 floor)"
+    unaligned = [str(index) for index, f in enumerate(floors) if f is None]
+    if unaligned:  # a detector's boxes: float64 kept another number of them; its dense outputs still have floors
+        rule += f"; static for output {', '.join(unaligned)} (the float64 run's shape differs)"
+    bounds = tuple(Bound.static(tolerance) if f is None else Bound.calibrated(f) for f in floors)
+    return bounds, rule
 
 
 def quantized_bounds(

@@ -78,9 +78,26 @@ def _detection_kwargs(builder: str) -> dict[str, Any]:
 
 
 def _first_image_detections(model: Any, inputs: Mapping[str, Any]) -> Any:
-    # Detection models take a list of CHW images and return one dict per image; the number of
-    # detections is data-dependent, so the entry is static: one image, its dict.
-    return model(list(inputs["image"].unbind(0)))[0]
+    """The first image's detections, then the raw outputs of the model's dense head.
+
+    Detection models take a list of CHW images and return one dict per image; the number of
+    detections is data-dependent, so the entry is static: one image, its dict. With random
+    weights most keep no box above their score threshold (boxes (0, 4)): a comparison of those
+    alone compares nothing (suite.judge.vacuity). The dense head's outputs before any
+    post-processing (RetinaNet's, FCOS's and the SSDs' classification and box regression maps;
+    the R-CNNs' region proposal head's objectness and box deltas per feature level) are
+    convolutions of the image with no selection, threshold or sort in them, so float32 rounding
+    cannot reorder them: their comparison is stable, calibrated by the floor like any output.
+    The post-processed detections stay outputs: an export must still keep the same boxes.
+    """
+    head = model.rpn.head if hasattr(model, "rpn") else model.head
+    raw: list[Any] = []
+    handle = head.register_forward_hook(lambda _module, _args, output: raw.append(output))
+    try:
+        detections = model(list(inputs["image"].unbind(0)))[0]
+    finally:
+        handle.remove()
+    return detections, raw[0]
 
 
 def _final_flow(model: Any, inputs: Mapping[str, Any]) -> Any:
