@@ -6,6 +6,7 @@
   quantized model whose default quantization parameters collapse its output.
 - vacuous_mixed: one constant output beside an informative one: a real check, judged.
 - quantized_tiny: a small quantized model (no float64 forward), judged by its quantized floor.
+- hungry_scratch: a forward that needs 4 GB, for the worker memory budget (tests/test_memory_budget.py).
 """
 
 from zoo import InputSpec, Task, register_model
@@ -71,3 +72,16 @@ def quantized_tiny():
     with torch.no_grad():
         model(torch.randn(16, 3, 8, 8, generator=torch.Generator().manual_seed(0)))
     return torch.ao.quantization.convert(model, inplace=True)
+
+
+@register_model(inputs=_X, task=Task.REGRESSION, tags={"hungry"})
+def hungry_scratch():
+    """A forward that allocates a 4 GB scratch tensor: over a 2 GB worker budget."""
+    import torch
+
+    class Hungry(torch.nn.Module):
+        def forward(self, x):
+            scratch = torch.ones(1_000_000_000, dtype=torch.float32)  # 4 GB
+            return x + scratch[:1].sum() * 0
+
+    return Hungry()

@@ -15,6 +15,7 @@ from suite.plugin.session import RunSession
 from suite.run.cache import Cache
 from suite.run.pipeline import CaseRunner
 from suite.workers import onnx_files, tf_process, torch_models  # noqa: TID251 - the workers' initializers
+from suite.workers.budget import cap_memory
 from suite.workers.isolate import Worker
 from suite.workers.settings import WorkerSettings
 
@@ -31,7 +32,10 @@ def zoo_runner(pytestconfig: pytest.Config) -> Iterator[CaseRunner]:
     # Eager baselines run with the latency path's thread pools; trained zoo models keep their
     # weights in the cache folder.
     threads = settings.latency.threads
-    worker_settings = WorkerSettings(settings.user_modules, threads.intra_op, threads.inter_op, str(settings.cache_dir))
+    budget = settings.cases.memory_budget  # an allocation past it is a row (suite.workers.budget), not an OOM kill
+    worker_settings = WorkerSettings(
+        settings.user_modules, threads.intra_op, threads.inter_op, str(settings.cache_dir), budget
+    )
     limits = settings.cases.limits
     workers = {
         "torch": Worker("torch", torch_models.init_worker, (worker_settings,), preload=torch_models.PRELOAD),
@@ -39,7 +43,7 @@ def zoo_runner(pytestconfig: pytest.Config) -> Iterator[CaseRunner]:
         # Files from outside first meet onnx and ONNX Runtime here: its memory is capped for them.
         "onnx": Worker("onnx", onnx_files.init_worker, (limits.max_worker_bytes,))
         if settings.selection.onnx_dirs
-        else Worker("onnx"),
+        else Worker("onnx", cap_memory, (budget,)),
     }
     runner = CaseRunner(
         workers,
@@ -50,6 +54,7 @@ def zoo_runner(pytestconfig: pytest.Config) -> Iterator[CaseRunner]:
         input_draw=settings.cases.input_draw,
         limits=limits,
         triage_limit=settings.cases.triage_limit,
+        memory_budget=budget,
     )
     try:
         yield runner

@@ -8,6 +8,7 @@ import pytest
 
 from suite.core.run_folder import EXIT_REGRESSION
 from suite.selection.profiles import profiles
+from suite.workers.budget import MEMORY_ENV
 
 TRIAGE_ENV = "ZOO_TRIAGE"  # the --zoo-triage default where the option is not given
 
@@ -90,6 +91,14 @@ def add_options(parser: pytest.Parser) -> None:
         help="red cases each worker process triages: the first divergent node, whose bug it is (blame), a repro "
         f"folder and an issue draft in the run's triage/ (default ${TRIAGE_ENV} or 40; 0 turns triage off, -1 "
         "triages every one)",
+    )
+    group.addoption(
+        "--zoo-worker-memory-gb",
+        type=float,
+        default=os.environ.get(MEMORY_ENV),
+        help="each worker process's memory budget in GB: a step that needs more is a skip row saying so, never an "
+        f"OOM kill (default ${MEMORY_ENV}, else the machine's memory less headroom, split between the parallel "
+        "pytest processes; 0: no budget)",
     )
     group.addoption(
         "--zoo-history",

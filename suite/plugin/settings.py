@@ -32,6 +32,7 @@ from suite.runtime.sessions import Threads
 from suite.runtime.timing import TimingPlan
 from suite.selection.profiles import Selection, SelectionError, make_selection
 from suite.selection.shard import Shard, models_of_shard, parse_shard
+from suite.workers.budget import GIB, default_budget
 from zoo.registry import ModelRegistry
 from zoo.spec import ModelSpec, Tolerance
 
@@ -67,6 +68,7 @@ class CaseOptions:
     input_draw: int
     limits: Limits
     triage_limit: int | None = 0  # red cases each process triages (suite.run.triage); None: every one
+    memory_budget: int | None = None  # each worker process's memory in bytes (suite.workers.budget); None: no cap
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,6 +105,7 @@ _NUMBER_RULES: tuple[tuple[str, str, Callable[[float], bool], str, str], ...] = 
     ("zoo_timeout", "--zoo-timeout", lambda v: v > 0, "more than 0 seconds per worker call", "600 (the default)"),
     ("zoo_input_draw", "--zoo-input-draw", lambda v: v >= 0, "0 or more", "0 (the default)"),
     ("zoo_triage", "--zoo-triage", lambda v: v >= -1, "-1 (every red case), 0 (off) or a count", "40 (the default)"),
+    ("zoo_worker_memory_gb", "--zoo-worker-memory-gb", lambda v: v is None or v >= 0, "0 (no budget) or more", "8"),
     ("zoo_onnx_max_mb", "--zoo-onnx-max-mb", lambda v: v > 0, "more than 0 MiB", "2048 (the default)"),
     ("zoo_ab_min_effect", "--zoo-ab-min-effect", lambda v: 0 < v < 1, "a fraction between 0 and 1", "0.05 (5%)"),
     ("zoo_ab_seconds", "--zoo-ab-seconds", lambda v: v > 0, "more than 0 seconds per A/B case", "2 (the default)"),
@@ -173,10 +176,19 @@ def read_settings(config: pytest.Config) -> ZooSettings:
             option("zoo_input_draw"),
             limits,
             None if option("zoo_triage") == -1 else option("zoo_triage"),
+            memory_budget(option("zoo_worker_memory_gb")),
         ),
         reports_dir=reports_dir,
         cache_dir=cache_dir,
     )
+
+
+def memory_budget(gigabytes: float | None) -> int | None:
+    """Each worker's memory budget in bytes: as given (0: none), else the machine's split between this
+    run's parallel pytest processes (xdist tells its workers how many there are)."""
+    if gigabytes is not None:
+        return int(gigabytes * GIB) or None
+    return default_budget(int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
 
 
 def onnx_limits(max_mb: float) -> Limits:

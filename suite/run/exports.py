@@ -103,12 +103,12 @@ def _run_import(runner: CaseRunner, file: FileSource, key: str) -> CachedOutcome
 
 def _stored_export(runner: CaseRunner, key: str, scratch: Path, make: Callable[[], CachedOutcome]) -> CachedOutcome:
     """`make()` writes the export to `scratch` and says how it went; the cache keeps the file, or the
-    failure unless it is a crash or a timeout (the machine's fault, maybe: retried next run)."""
+    failure unless it is a crash, a timeout or over the memory budget (retried next run)."""
     try:
         outcome = make()
     except StageFailure as failure:
         scratch.unlink(missing_ok=True)
-        if failure.status not in (Status.CRASH, Status.TIMEOUT):
+        if failure.kept:
             runner.cache.store("exports", key, failure.outcome())
         return failure.outcome()
     return runner.cache.store("exports", key, outcome, scratch, ".onnx")

@@ -27,6 +27,7 @@ from suite.runtime.ort_errors import ort_failure
 from suite.runtime.sessions import Threads
 from suite.runtime.timing import TimingPlan
 from suite.workers import keras_models, torch_models  # noqa: TID251 - the model functions, for CaseRunner.model_call
+from suite.workers.budget import out_of_memory, over_budget_message, refusal_line
 from suite.workers.isolate import RemoteError, Worker, WorkerCrashed, WorkerError, WorkerFunction, WorkerTimeout
 from zoo.registry import ModelRegistry
 from zoo.spec import ModelSpec
@@ -93,20 +94,35 @@ class StageFailure(Exception):
     `cause` keeps a worker exception's raw facts (see CachedOutcome.cause).
     """
 
-    def __init__(self, status: Status, message: str, detail: str = "", cause: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: Status,
+        message: str,
+        detail: str = "",
+        cause: dict[str, str] | None = None,
+        over_budget: bool = False,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.detail = detail
         self.cause = cause
+        self.over_budget = over_budget  # a worker's memory budget refused it: another budget may not
+
+    @property
+    def kept(self) -> bool:
+        """Whether the cache keeps this failure: not a crash or timeout (the machine's fault, maybe) nor
+        an allocation over this run's memory budget: each is tried again next run."""
+        return self.status not in (Status.CRASH, Status.TIMEOUT) and not self.over_budget
 
     def outcome(self) -> CachedOutcome:
         """This failure as a cache entry."""
         return CachedOutcome(self.status.value, self.message, self.detail, cause=self.cause)
 
 
-def classify_worker_error(exc: WorkerError, stage: str) -> StageFailure:
-    """Map a failed worker call to the status its row should carry."""
+def classify_worker_error(exc: WorkerError, stage: str, memory_budget: int | None = None) -> StageFailure:
+    """Map a failed worker call to the status its row should carry (an allocation the worker's
+    `memory_budget` refused is a skip that says how much it needed, never cached)."""
     if isinstance(exc, WorkerTimeout):
         return StageFailure(Status.TIMEOUT, str(exc))
     if isinstance(exc, WorkerCrashed):
@@ -121,6 +137,11 @@ def classify_worker_error(exc: WorkerError, stage: str) -> StageFailure:
             detail,
         )
     cause = {"stage": stage, "type_name": exc.type_name, "message": exc.message, "traceback": detail}
+    causes = [(exc.type_name, exc.message), *([exc.root_cause] if exc.root_cause else [])]
+    refused = next((message for type_name, message in causes if out_of_memory(type_name, message)), None)
+    if memory_budget and refused is not None:
+        line = over_budget_message(memory_budget, stage, refusal_line(refused))
+        return StageFailure(Status.SKIP, line, detail, over_budget=True)
     if exc.short_type == "ModelError":
         return StageFailure(Status.MODEL_ERROR, first_line(exc.message), detail, cause)
     if exc.short_type == "EntryExcluded":  # a zoo entry left out on purpose (zoo.spec.EntryExcluded)
@@ -191,6 +212,7 @@ class CaseRunner:
         input_draw: The first seeded input draw the hops are checked on.
         limits: What one ONNX file from outside may make the suite read or allocate.
         triage_limit: How many red cases this process triages (suite.run.triage); 0: none, None: every one.
+        memory_budget: The workers' memory budget in bytes (None: none), named by the rows it refuses.
     """
 
     def __init__(
@@ -203,6 +225,7 @@ class CaseRunner:
         input_draw: int = 0,
         limits: Limits | None = None,
         triage_limit: int | None = 0,
+        memory_budget: int | None = None,
     ):
         self.workers = dict(workers)
         self.models = models
@@ -212,6 +235,7 @@ class CaseRunner:
         self.input_draw = input_draw  # the first input draw the hops are checked on
         self.limits = limits or Limits()
         self.triage_limit = triage_limit
+        self.memory_budget = memory_budget  # each worker's (suite.workers.budget), for the rows it refuses
         self.triaged = 0  # red cases triaged so far in this process
         self._digests: dict[str, str] = {}  # model name -> weights digest, once per process
         self._eager_latency: dict[tuple[str, str, Threads], dict[str, Any]] = {}
@@ -230,7 +254,7 @@ class CaseRunner:
         try:
             return self.call_keeping_remote_errors(worker, stage, function, *args)
         except RemoteError as exc:
-            raise classify_worker_error(exc, stage) from None
+            raise classify_worker_error(exc, stage, self.memory_budget) from None
 
     def call_keeping_remote_errors(self, worker: str, stage: str, function: WorkerFunction, *args: object) -> Any:
         """Call `function` in a worker; a crash or timeout is a StageFailure for `stage`, while an exception
@@ -240,10 +264,10 @@ class CaseRunner:
             return self.workers[worker].call(function, *args, timeout=self.timeout)
         except RemoteError as exc:
             if exc.harness_bug:
-                raise classify_worker_error(exc, stage) from None
+                raise classify_worker_error(exc, stage, self.memory_budget) from None
             raise
         except WorkerError as exc:
-            raise classify_worker_error(exc, stage) from None
+            raise classify_worker_error(exc, stage, self.memory_budget) from None
 
     def model_call(self, spec: ModelSpec, stage: str, function: ModelFunctionPick, *args: object) -> Any:
         """Call the worker function `function` picks for the model's framework, in that framework's worker."""
@@ -300,7 +324,7 @@ class CaseRunner:
                 self.cache.store(kind, key, outcome, scratch, suffix)
             except StageFailure as failure:
                 outcome = failure.outcome()
-                if failure.status not in (Status.CRASH, Status.TIMEOUT):
+                if failure.kept:
                     self.cache.store(kind, key, outcome)
         product = self.cache.path(kind, key, suffix) if outcome.status == "ok" else None
         return outcome, product

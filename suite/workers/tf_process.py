@@ -24,6 +24,7 @@ import os
 import warnings
 
 from suite.workers import models
+from suite.workers.budget import cap_memory
 from suite.workers.settings import WorkerSettings
 
 # Set before TensorFlow is imported. 2 hides C++ INFO and WARNING lines; a few
@@ -33,7 +34,9 @@ _QUIET_ENV = {"TF_CPP_MIN_LOG_LEVEL": "2", "AUTOGRAPH_VERBOSITY": "0"}
 
 
 def init_worker(settings: WorkerSettings) -> None:
-    """Worker initializer: quiet TensorFlow, import it with the run's thread pools, and load the zoo registry."""
+    """Worker initializer: the memory budget, quiet TensorFlow, import it with the run's thread pools,
+    and load the zoo registry."""
+    cap_memory(settings.memory_bytes)
     for key, value in _QUIET_ENV.items():
         os.environ.setdefault(key, value)
     os.environ["TF_USE_LEGACY_KERAS"] = "1"  # before TF is imported; see the module docstring

@@ -20,6 +20,7 @@ from suite.judge.inputs import make_inputs
 from suite.judge.triage.divergence import EagerModule
 from suite.runtime.timing import TimingPlan, sample, summarize
 from suite.workers import models
+from suite.workers.budget import cap_memory
 from suite.workers.settings import WorkerSettings
 from zoo.spec import EntryExcluded
 
@@ -288,7 +289,9 @@ def _forward_on_gpu(name: str, inputs: dict[str, np.ndarray]) -> Callable[[], An
 
 
 def init_worker(settings: WorkerSettings) -> None:
-    """Worker initializer: thread pools, the weights folder, and the zoo, so models can be looked up by name."""
+    """Worker initializer: the memory budget, thread pools, the weights folder, and the zoo, so models
+    can be looked up by name."""
+    cap_memory(settings.memory_bytes)
     if settings.inter_op_threads:  # only possible before torch runs anything in parallel
         import torch
 

@@ -1,0 +1,65 @@
+"""A step over a worker's memory budget is a skip row that says how much it needed: the same row on
+every run, never cached, never a kernel OOM kill."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from suite.core.record import Status
+from suite.run.pipeline import classify_worker_error
+from suite.workers.budget import GIB, HEADROOM_BYTES, default_budget, out_of_memory
+from suite.workers.errors import RemoteError
+
+ROOT = Path(__file__).resolve().parent.parent
+MODELS = ROOT / "tests" / "vacuous_models.py"
+
+
+def test_the_default_budget_splits_the_machine_between_the_parallel_processes() -> None:
+    total = 23 * GIB
+    assert default_budget(1, total) == total - 2 * HEADROOM_BYTES
+    assert default_budget(2, total) == (total - 3 * HEADROOM_BYTES) // 2
+    assert default_budget(64, total) == GIB  # never below 1 GB
+
+
+def test_allocation_errors_of_each_library_are_recognised() -> None:
+    assert out_of_memory("RuntimeError", "[enforce fail at alloc_cpu.cpp] DefaultCPUAllocator: can't allocate memory")
+    assert out_of_memory("builtins.MemoryError", "Unable to allocate 3.73 GiB for an array")
+    assert out_of_memory("onnxruntime.capi.onnxruntime_pybind11_state.RuntimeException", "std::bad_alloc")
+    assert not out_of_memory("RuntimeError", "shape mismatch")
+
+
+def test_an_allocation_over_budget_is_a_skip_that_is_not_cached() -> None:
+    error = RemoteError("RuntimeError", "DefaultCPUAllocator: can't allocate memory: you tried to allocate 8 GB", "")
+    failure = classify_worker_error(error, "export", memory_budget=2 * GIB)
+    assert failure.status == Status.SKIP and not failure.kept
+    assert failure.message.startswith("needs more than 2.0 GB for export (this worker's memory budget")
+    # Without a budget the same error is the step's own failure.
+    assert classify_worker_error(error, "export").status != Status.SKIP
+
+
+@pytest.mark.slow
+def test_a_forward_over_budget_is_the_same_skip_row_on_every_run(tmp_path: Path) -> None:
+    def run(report: str) -> pd.Series:
+        result = subprocess.run(
+            [
+                sys.executable, "-m", "pytest", str(ROOT / "suite" / "matrix" / "test_ort.py"), "--rootdir", str(ROOT),
+                "-p", "no:cacheprovider", "-q", f"--zoo-module={MODELS}", "--zoo-models=hungry_scratch,vacuous_mixed",
+                "--zoo-exporters=torchscript", "--zoo-opsets=17", "--zoo-worker-memory-gb=2",
+                f"--zoo-report-dir={tmp_path / report}", f"--zoo-cache-dir={tmp_path / 'cache'}", "--zoo-history=none",
+            ],
+            cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stdout[-3000:]  # vacuous_mixed judged, hungry_scratch skipped
+        return pd.read_csv(tmp_path / report / "latest" / "results.csv").set_index("model").loc["hungry_scratch"]
+
+    first, second = run("first"), run("second")
+    assert first["status"] == second["status"] == "skip"
+    assert first["stage"] == "reference"
+    assert first["message"].startswith("needs more than 2.0 GB for reference")
+    assert "DefaultCPUAllocator: can't allocate memory: you tried to allocate 4000000000 bytes" in first["message"]
+    assert second["message"] == first["message"]
