@@ -17,6 +17,7 @@ class ModelFacts(FieldFigures):
 @dataclass(frozen=True)
 class Weights(FieldFigures):
     weights_digest: str
+    weights_source: str = ""  # seeded random weights, or the checkpoint they came from (zoo.checkpoints)
 
 
 @dataclass(frozen=True)

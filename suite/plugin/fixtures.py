@@ -34,7 +34,12 @@ def zoo_runner(pytestconfig: pytest.Config) -> Iterator[CaseRunner]:
     threads = settings.latency.threads
     budget = settings.cases.memory_budget  # an allocation past it is a row (suite.workers.budget), not an OOM kill
     worker_settings = WorkerSettings(
-        settings.user_modules, threads.intra_op, threads.inter_op, str(settings.cache_dir), budget
+        settings.user_modules,
+        threads.intra_op,
+        threads.inter_op,
+        str(settings.cache_dir),
+        None if settings.checkpoints_dir is None else str(settings.checkpoints_dir),
+        budget,
     )
     limits = settings.cases.limits
     workers = {

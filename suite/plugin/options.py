@@ -9,6 +9,7 @@ import pytest
 from suite.core.run_folder import EXIT_REGRESSION
 from suite.selection.profiles import profiles
 from suite.workers.budget import MEMORY_ENV
+from zoo.checkpoints import CHECKPOINTS_ENV
 
 TRIAGE_ENV = "ZOO_TRIAGE"  # the --zoo-triage default where the option is not given
 
@@ -91,6 +92,12 @@ def add_options(parser: pytest.Parser) -> None:
         help="red cases each worker process triages: the first divergent node, whose bug it is (blame), a repro "
         f"folder and an issue draft in the run's triage/ (default ${TRIAGE_ENV} or 40; 0 turns triage off, -1 "
         "triages every one)",
+    )
+    group.addoption(
+        "--zoo-checkpoints",
+        default=os.environ.get(CHECKPOINTS_ENV),
+        help="a folder of save_pretrained folders named after corpus entries (DIR/hf_bert ...): those entries "
+        f"take its real weights instead of seeded random ones (default ${CHECKPOINTS_ENV}); nothing is downloaded",
     )
     group.addoption(
         "--zoo-worker-memory-gb",

@@ -33,6 +33,7 @@ from suite.runtime.timing import TimingPlan
 from suite.selection.profiles import Selection, SelectionError, make_selection
 from suite.selection.shard import Shard, models_of_shard, parse_shard
 from suite.workers.budget import GIB, default_budget
+from zoo.checkpoints import set_checkpoints_dir
 from zoo.registry import ModelRegistry
 from zoo.spec import ModelSpec, Tolerance
 
@@ -86,6 +87,7 @@ class ZooSettings:
     cases: CaseOptions
     reports_dir: Path
     cache_dir: Path
+    checkpoints_dir: Path | None = None  # save_pretrained folders of corpus entries (zoo.checkpoints)
 
     def specs(self) -> list[ModelSpec]:
         """The selected models (every shard's)."""
@@ -137,6 +139,7 @@ def read_settings(config: pytest.Config) -> ZooSettings:
     limits = onnx_limits(option("zoo_onnx_max_mb"))
     # The profile's own modules (the corpus's generated families) and --zoo-module's: the workers load the same.
     user_modules = tuple(dict.fromkeys((*selection.modules, *given_modules)))
+    checkpoints_dir = _checkpoints(option("zoo_checkpoints"))
     models = ModelRegistry().load_builtin().load_modules(user_modules)
     _check_writable(cache_dir, "--zoo-cache-dir")
     tolerance = option("zoo_onnx_tolerance")
@@ -180,7 +183,20 @@ def read_settings(config: pytest.Config) -> ZooSettings:
         ),
         reports_dir=reports_dir,
         cache_dir=cache_dir,
+        checkpoints_dir=checkpoints_dir,
     )
+
+
+def _checkpoints(folder: str | None) -> Path | None:
+    """The --zoo-checkpoints folder, checked and set for this process's zoo (the workers set theirs)."""
+    path = None if not folder else Path(folder).expanduser().resolve()
+    if path is not None and not path.is_dir():
+        raise SelectionError(
+            f"--zoo-checkpoints {folder}: no such folder; give one that holds save_pretrained folders named "
+            "after corpus entries (e.g. DIR/hf_bert/config.json)"
+        )
+    set_checkpoints_dir(path)
+    return path
 
 
 def memory_budget(gigabytes: float | None) -> int | None:

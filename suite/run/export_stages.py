@@ -34,7 +34,7 @@ def prepare(runner: CaseRunner, spec: ModelSpec, case: Case, trail: Trail) -> Pr
     if spec.file_source is not None:
         return _prepare_file(runner, spec, spec.file_source, case, trail)
     trail.enter("build")
-    trail.add(Weights(runner.digest(spec)))
+    trail.add(Weights(runner.digest(spec), runner.weights_source(spec)))
     # The export's own example size is "home": a failure there is the exporter's or the
     # runtime's; a failure only at the other sizes means the axes are not really dynamic.
     home = export_dims(spec, case.dynamic)

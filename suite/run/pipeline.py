@@ -238,6 +238,7 @@ class CaseRunner:
         self.memory_budget = memory_budget  # each worker's (suite.workers.budget), for the rows it refuses
         self.triaged = 0  # red cases triaged so far in this process
         self._digests: dict[str, str] = {}  # model name -> weights digest, once per process
+        self._sources: dict[str, str] = {}  # model name -> where its weights come from
         self._eager_latency: dict[tuple[str, str, Threads], dict[str, Any]] = {}
         self._versions = {
             group: {lib: library_version(lib) for lib in libs} for group, libs in FRAMEWORK_LIBRARIES.items()
@@ -280,6 +281,15 @@ class CaseRunner:
         if spec.name not in self._digests:
             self._digests[spec.name] = str(self.model_call(spec, "build", lambda f: f.weights_digest, spec.name))
         return self._digests[spec.name]
+
+    def weights_source(self, spec: ModelSpec) -> str:
+        """Where a torch model's weights come from (zoo.checkpoints: seeded random, or a local checkpoint),
+        asked of the torch worker once per model: finding torchvision's weights file imports torch."""
+        if spec.framework != "torch" or spec.file_source is not None:
+            return ""
+        if spec.name not in self._sources:
+            self._sources[spec.name] = str(self.call("torch", "build", torch_models.weights_source, spec.name))
+        return self._sources[spec.name]
 
     def eager_latency(
         self, spec: ModelSpec, dims: Mapping[str, int], threads: Threads, plan: TimingPlan, device: str = "cpu"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from suite.workers.settings import WorkerSettings
-from zoo import registry
+from zoo import checkpoints, registry
 from zoo.registry import ModelRegistry
 from zoo.spec import ModelSpec
 
@@ -13,6 +13,7 @@ _LOADED: list[ModelRegistry] = []  # this process's registry, once loaded
 def load(settings: WorkerSettings) -> None:
     """The built-in families and the run's user modules, and the folder trained weights go to."""
     registry.set_weights_dir(settings.weights_dir)
+    checkpoints.set_checkpoints_dir(settings.checkpoints_dir)
     _LOADED[:] = [ModelRegistry().load_builtin().load_modules(settings.user_modules)]
 
 

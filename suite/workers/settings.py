@@ -15,4 +15,5 @@ class WorkerSettings:
     intra_op_threads: int | None = None
     inter_op_threads: int | None = None
     weights_dir: str | None = None  # where models trained at first use keep their weights (the cache)
+    checkpoints_dir: str | None = None  # save_pretrained folders of corpus entries (zoo.checkpoints)
     memory_bytes: int | None = None  # the worker's memory budget (suite.workers.budget); None: no cap

@@ -22,6 +22,7 @@ from suite.runtime.timing import TimingPlan, sample, summarize
 from suite.workers import models
 from suite.workers.budget import cap_memory
 from suite.workers.settings import WorkerSettings
+from zoo import checkpoints
 from zoo.spec import EntryExcluded
 
 # What the torch worker's fork server imports once (suite.workers.isolate.Worker's preload): a torch.export
@@ -86,6 +87,11 @@ def _materialise_lazy(name: str, model: Any) -> None:
         raise ModelError(
             f"{name}'s lazy modules could not be initialised by a forward on its inputs: {type(exc).__name__}: {exc}"
         ) from exc
+
+
+def weights_source(name: str) -> str:
+    """Where the model's weights come from: seeded random, or a local checkpoint (zoo.checkpoints)."""
+    return checkpoints.weights_source(name)
 
 
 def weights_digest(name: str) -> str:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from zoo.checkpoints import torchvision_weights
 from zoo.corpus.size_cap import check_size, meta_parameter_count, parameter_count
 from zoo.corpus.wrappers import Call, named_forward
 from zoo.registry import register_model
@@ -216,20 +217,25 @@ def _entry_builder(family: Family, builder: str, inputs: list[InputSpec]) -> Cal
         import torchvision
 
         kwargs = {"weights": None, **family.kwargs(builder)}
+        # Real weights where their file is already in torch hub's cache (never downloaded); they
+        # bring their own BatchNorm statistics. The quantization family quantizes its own model.
+        local = None if family.finish is not None else torchvision_weights(builder)
+        if local is not None:
+            kwargs["weights"] = local
 
         def make() -> Any:
             return torchvision.models.get_model(builder, **kwargs)
 
         # Over the cap, the model is never allocated: counted on the meta device (the float twin of
         # a quantized model has its parameters).
-        counted = meta_parameter_count(lambda: torchvision.models.get_model(builder, **kwargs))
+        counted = meta_parameter_count(lambda: torchvision.models.get_model(builder, **{**kwargs, "weights": None}))
         if counted is not None:
             check_size(f"tv_{builder}", counted)
         model = make()
         if counted is None:
             check_size(f"tv_{builder}", parameter_count(model))
         wrapper = named_forward(model, [spec.name for spec in inputs], family.call)
-        if family.calibration_batch:
+        if family.calibration_batch and local is None:
             from zoo.models.vision import calibrate_batchnorm
 
             example = _example(inputs, family.calibration_batch)

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from zoo.checkpoints import transformers_checkpoint
 from zoo.corpus.wrappers import named_forward
 from zoo.registry import register_model
 from zoo.spec import InputSpec, Task
@@ -270,13 +272,26 @@ def _entry_builder(arch: Architecture) -> Any:
     kind = KINDS[arch.kind]
 
     def build() -> Any:
-        config = shrunk_config(arch.model_type, arch.overrides)
-        model = _model_class(arch.model_type)(config)
+        checkpoint = transformers_checkpoint(arch.name)
+        if checkpoint is None:
+            model = _model_class(arch.model_type)(shrunk_config(arch.model_type, arch.overrides))
+        else:
+            model = _pretrained(arch, checkpoint)
         return named_forward(model, [spec.name for spec in kind.inputs], _call, kind.outputs).eval()
 
     build.__name__ = arch.name
     build.__doc__ = f"transformers {arch.model_type} ({arch.kind}) from a shrunk default config"
     return build
+
+
+def _pretrained(arch: Architecture, folder: Path) -> Any:
+    """The entry's model class from a save_pretrained folder (zoo.checkpoints), with eager attention."""
+    from transformers import AutoConfig
+
+    found = AutoConfig.from_pretrained(folder).model_type
+    if found != arch.model_type:
+        raise ValueError(f"{folder} holds a {found} checkpoint; {arch.name} takes a {arch.model_type} one")
+    return _model_class(arch.model_type).from_pretrained(folder, attn_implementation="eager")
 
 
 def _register_all() -> None:
