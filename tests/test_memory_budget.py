@@ -3,6 +3,7 @@ every run, never cached, never a kernel OOM kill."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -55,6 +56,9 @@ def test_a_forward_over_budget_is_the_same_skip_row_on_every_run(tmp_path: Path)
             cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
         )  # fmt: skip
         assert result.returncode == 0, result.stdout[-3000:]  # vacuous_mixed judged, hungry_scratch skipped
+        meta = json.loads((tmp_path / report / "latest" / "metadata.json").read_text())
+        torch_worker = meta["worker_processes"]["torch"]
+        assert torch_worker["budget_mb"] == 2048 and 0 < torch_worker["peak_rss_mb"] < 2048  # sampled, within it
         return pd.read_csv(tmp_path / report / "latest" / "results.csv").set_index("model").loc["hungry_scratch"]
 
     first, second = run("first"), run("second")

@@ -66,7 +66,14 @@ def zoo_runner(pytestconfig: pytest.Config) -> Iterator[CaseRunner]:
     finally:
         for worker in workers.values():
             worker.close()
-        run.record_worker_stats({name: {"starts": w.starts, "calls": w.calls} for name, w in workers.items()})
+        # Each worker's largest process (its peak resident memory, asked before it closed) against its budget.
+        budget_mb = (budget or 0) >> 20
+        run.record_worker_stats(
+            {
+                name: {"starts": w.starts, "calls": w.calls, "peak_rss_mb": w.peak_rss >> 20, "budget_mb": budget_mb}
+                for name, w in workers.items()
+            }
+        )
 
 
 @pytest.fixture(scope="session")

@@ -103,6 +103,9 @@ class RunSession:
                 entry = totals.setdefault(name, {"starts": 0, "calls": 0})
                 entry["starts"] += counts["starts"]
                 entry["calls"] += counts["calls"]
+                for largest in ("peak_rss_mb", "budget_mb"):  # the largest process's, and its budget
+                    if largest in counts:
+                        entry[largest] = max(entry.get(largest, 0), counts[largest])
         return totals
 
     # -- start: the history, the baseline, the earlier part -----------------------------------

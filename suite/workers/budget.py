@@ -76,3 +76,10 @@ def over_budget_message(budget: int, stage: str, error: str) -> str:
         f"needs more than {budget / GIB:.1f} GB for {stage} (this worker's memory budget: {error}); "
         f"raise it with --zoo-worker-memory-gb or ${MEMORY_ENV}, or run fewer workers (-n)"
     )
+
+
+def peak_rss() -> int:
+    """This process's peak resident memory in bytes (called in a worker before it closes)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB

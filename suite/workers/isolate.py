@@ -23,6 +23,7 @@ from suite.workers.errors import UNRESOLVABLE, RemoteError, WorkerCrashed, Worke
 __all__ = ["UNRESOLVABLE", "RemoteError", "Worker", "WorkerCrashed", "WorkerError", "WorkerTimeout"]
 
 _POLL_SECONDS = 0.2
+_PEAK_RSS = "suite.workers.budget:peak_rss"
 
 
 WorkerFunction = Callable[..., Any] | str
@@ -111,6 +112,7 @@ class Worker:
         self._conn: Connection | None = None
         self.starts = 0
         self.calls = 0
+        self.peak_rss = 0  # the largest peak resident memory of its processes that closed in order, bytes
 
     def _start(self) -> None:
         parent, child = self._ctx.Pipe()
@@ -180,7 +182,12 @@ class Worker:
         self.close()
 
     def close(self) -> None:
-        """Ask the worker to exit, then make sure it has."""
+        """Ask the worker for its peak memory and to exit, then make sure it has."""
+        if self._conn is not None and self._process is not None and self._process.is_alive():
+            try:
+                self.peak_rss = max(self.peak_rss, int(self.call(_PEAK_RSS, timeout=30)))
+            except WorkerError:
+                pass  # a worker that cannot answer is discarded below all the same
         if self._conn is not None and self._process is not None and self._process.is_alive():
             try:
                 self._conn.send(None)
