@@ -11,9 +11,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from suite.core.budget import GIB, HEADROOM_BYTES, default_budget, out_of_memory
 from suite.core.record import Status
 from suite.run.pipeline import classify_worker_error
-from suite.workers.budget import GIB, HEADROOM_BYTES, default_budget, out_of_memory
 from suite.workers.errors import RemoteError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,7 +38,7 @@ def test_an_allocation_over_budget_is_a_skip_that_is_not_cached() -> None:
     error = RemoteError("RuntimeError", "DefaultCPUAllocator: can't allocate memory: you tried to allocate 8 GB", "")
     failure = classify_worker_error(error, "export", memory_budget=2 * GIB)
     assert failure.status == Status.SKIP and not failure.kept
-    assert failure.message.startswith("needs more than 2.0 GB for export (this worker's memory budget")
+    assert failure.message.startswith("needs more than 2.0 GB for export (this process's memory budget")
     # Without a budget the same error is the step's own failure.
     assert classify_worker_error(error, "export").status != Status.SKIP
 
@@ -67,3 +67,22 @@ def test_a_forward_over_budget_is_the_same_skip_row_on_every_run(tmp_path: Path)
     assert first["message"].startswith("needs more than 2.0 GB for reference")
     assert "DefaultCPUAllocator: can't allocate memory: you tried to allocate 4000000000 bytes" in first["message"]
     assert second["message"] == first["message"]
+
+
+def test_an_ort_allocation_over_this_process_budget_is_a_skip_not_a_runtime_error() -> None:
+    # The pytest process runs ONNX Runtime under the same budget: checked in a process of its own.
+    script = (
+        "from suite.core.budget import cap_memory, GIB\n"
+        "from suite.runtime.ort_errors import ort_failure\n"
+        "error = RuntimeError('BFCArena: Failed to allocate memory for requested buffer of size 9')\n"
+        "print(ort_failure(error).status.value)\n"
+        "cap_memory(4 * GIB)\n"
+        "failure = ort_failure(error)\n"
+        "print(failure.status.value)\n"
+        "print(failure.message('ONNX Runtime failed at batch=2'))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
+    without, within, message = result.stdout.strip().splitlines()
+    assert (without, within) == ("runtime_error", "skip")
+    assert message.startswith("needs more than 4.0 GB for ONNX Runtime (this process's memory budget: ")
+    assert "Failed to allocate memory for requested buffer" in message

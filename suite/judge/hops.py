@@ -181,8 +181,10 @@ def judge_sizes(
             names, outputs = run_at(probe)
         except Exception as exc:  # noqa: BLE001 - every runner failure is this hop's verdict
             result = replace(result, sizes_checked=";".join(checked))
-            if at_home:  # what ONNX Runtime does not implement is `unsupported` (any other runner's error is not)
-                failure = ort_failure(exc)
+            failure = ort_failure(exc)
+            # What ONNX Runtime does not implement is `unsupported` (any other runner's error is not);
+            # an allocation over this process's memory budget is a skip at any size, not a baked size.
+            if at_home or failure.status is Status.SKIP:
                 return result.failed(failure.status, failure.message(f"{label} failed at {probe.label}"))
             message = f"{label} failed at {probe.label}: {first_line(exc)}"
             return result.failed(Status.MISMATCH, _size_baked(message), at_other_size=True)

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from suite.core.budget import cap_memory
 from suite.core.record import Record, Status
 from suite.paths.latency import LatencySettings
 from suite.plugin.rows import RECORD_KEY, SAMPLES_KEY
@@ -15,7 +16,6 @@ from suite.plugin.session import RunSession
 from suite.run.cache import Cache
 from suite.run.pipeline import CaseRunner
 from suite.workers import onnx_files, tf_process, torch_models  # noqa: TID251 - the workers' initializers
-from suite.workers.budget import cap_memory
 from suite.workers.isolate import Worker
 from suite.workers.settings import WorkerSettings
 
@@ -32,7 +32,8 @@ def zoo_runner(pytestconfig: pytest.Config) -> Iterator[CaseRunner]:
     # Eager baselines run with the latency path's thread pools; trained zoo models keep their
     # weights in the cache folder.
     threads = settings.latency.threads
-    budget = settings.cases.memory_budget  # an allocation past it is a row (suite.workers.budget), not an OOM kill
+    budget = settings.cases.memory_budget  # an allocation past it is a row (suite.core.budget), not an OOM kill
+    cap_memory(budget)  # this process runs ONNX Runtime on the exports: under the same budget (set before any worker)
     worker_settings = WorkerSettings(
         settings.user_modules,
         threads.intra_op,

@@ -6,9 +6,9 @@ import os
 
 import pytest
 
+from suite.core.budget import MEMORY_ENV
 from suite.core.run_folder import EXIT_REGRESSION
 from suite.selection.profiles import profiles
-from suite.workers.budget import MEMORY_ENV
 from zoo.checkpoints import CHECKPOINTS_ENV
 
 TRIAGE_ENV = "ZOO_TRIAGE"  # the --zoo-triage default where the option is not given

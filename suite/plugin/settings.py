@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from suite.core.budget import GIB, default_budget
 from suite.core.run_folder import HISTORY_ENV, history_url
 from suite.exporters import EXPORTER_FRAMEWORKS
 from suite.history.diff import parse_fail_on
@@ -32,7 +33,6 @@ from suite.runtime.sessions import Threads
 from suite.runtime.timing import TimingPlan
 from suite.selection.profiles import Selection, SelectionError, make_selection
 from suite.selection.shard import Shard, models_of_shard, parse_shard
-from suite.workers.budget import GIB, default_budget
 from zoo.checkpoints import set_checkpoints_dir
 from zoo.registry import ModelRegistry
 from zoo.spec import ModelSpec, Tolerance
@@ -69,7 +69,7 @@ class CaseOptions:
     input_draw: int
     limits: Limits
     triage_limit: int | None = 0  # red cases each process triages (suite.run.triage); None: every one
-    memory_budget: int | None = None  # each worker process's memory in bytes (suite.workers.budget); None: no cap
+    memory_budget: int | None = None  # each worker process's memory in bytes (suite.core.budget); None: no cap
 
 
 @dataclasses.dataclass(frozen=True)

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from suite.core.budget import out_of_memory, over_budget_message, refusal_line
 from suite.core.messages import clip, exporter_summary, first_line, raised_at
 from suite.core.record import Status
 from suite.judge.hops import Reference
@@ -27,7 +28,6 @@ from suite.runtime.ort_errors import ort_failure
 from suite.runtime.sessions import Threads
 from suite.runtime.timing import TimingPlan
 from suite.workers import keras_models, torch_models  # noqa: TID251 - the model functions, for CaseRunner.model_call
-from suite.workers.budget import out_of_memory, over_budget_message, refusal_line
 from suite.workers.isolate import RemoteError, Worker, WorkerCrashed, WorkerError, WorkerFunction, WorkerTimeout
 from zoo.registry import ModelRegistry
 from zoo.spec import ModelSpec
@@ -235,7 +235,7 @@ class CaseRunner:
         self.input_draw = input_draw  # the first input draw the hops are checked on
         self.limits = limits or Limits()
         self.triage_limit = triage_limit
-        self.memory_budget = memory_budget  # each worker's (suite.workers.budget), for the rows it refuses
+        self.memory_budget = memory_budget  # each worker's (suite.core.budget), for the rows it refuses
         self.triaged = 0  # red cases triaged so far in this process
         self._digests: dict[str, str] = {}  # model name -> weights digest, once per process
         self._sources: dict[str, str] = {}  # model name -> where its weights come from

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from suite.core.budget import current_budget, out_of_memory, over_budget_message, refusal_line
 from suite.core.messages import first_line
 from suite.core.record import Status
 
@@ -62,18 +63,23 @@ class OrtFailure:
     def message(self, context: str, whole: bool = False) -> str:
         """The row's message: an unsupported one says it all; an error's line follows `context`
         (with `whole`, ORT's whole text: the row's message is clipped later, from its middle)."""
-        if self.status is Status.UNSUPPORTED:
+        if self.status in (Status.UNSUPPORTED, Status.SKIP):
             return self.line
         return f"{context}: {self.text if whole and self.text else self.line}"
 
 
 def ort_failure(exc: BaseException | str, model_path: Path | None = None) -> OrtFailure:
-    """The status and line of an ONNX Runtime session creation or run failure.
+    """The status and line of an ONNX Runtime session creation or run failure (an allocation this
+    process's memory budget refused is a skip saying so).
 
     `model_path`: the file the session was made from; where ORT does not say which input type it
     has no kernel for, the node's input types are read from it.
     """
     text = str(exc)
+    budget = current_budget()
+    if budget and out_of_memory("" if isinstance(exc, str) else type(exc).__name__, text):
+        # This process's memory budget refused an allocation: not a verdict on the model (suite.core.budget).
+        return OrtFailure(Status.SKIP, over_budget_message(budget, "ONNX Runtime", refusal_line(text)))
     refusal = (
         _no_kernel(text, model_path)
         or _numpy_output(text)

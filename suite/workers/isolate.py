@@ -23,7 +23,7 @@ from suite.workers.errors import UNRESOLVABLE, RemoteError, WorkerCrashed, Worke
 __all__ = ["UNRESOLVABLE", "RemoteError", "Worker", "WorkerCrashed", "WorkerError", "WorkerTimeout"]
 
 _POLL_SECONDS = 0.2
-_PEAK_RSS = "suite.workers.budget:peak_rss"
+_PEAK_RSS = "suite.core.budget:peak_rss"
 
 
 WorkerFunction = Callable[..., Any] | str

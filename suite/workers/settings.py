@@ -16,4 +16,4 @@ class WorkerSettings:
     inter_op_threads: int | None = None
     weights_dir: str | None = None  # where models trained at first use keep their weights (the cache)
     checkpoints_dir: str | None = None  # save_pretrained folders of corpus entries (zoo.checkpoints)
-    memory_bytes: int | None = None  # the worker's memory budget (suite.workers.budget); None: no cap
+    memory_bytes: int | None = None  # the worker's memory budget (suite.core.budget); None: no cap

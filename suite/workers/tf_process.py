@@ -23,8 +23,8 @@ import logging
 import os
 import warnings
 
+from suite.core.budget import cap_memory
 from suite.workers import models
-from suite.workers.budget import cap_memory
 from suite.workers.settings import WorkerSettings
 
 # Set before TensorFlow is imported. 2 hides C++ INFO and WARNING lines; a few

@@ -14,13 +14,13 @@ from typing import Any
 
 import numpy as np
 
+from suite.core.budget import cap_memory
 from suite.exporters import ExportRequest, get_exporter
 from suite.exporters.base import ExportResult, call_arguments
 from suite.judge.inputs import make_inputs
 from suite.judge.triage.divergence import EagerModule
 from suite.runtime.timing import TimingPlan, sample, summarize
 from suite.workers import models
-from suite.workers.budget import cap_memory
 from suite.workers.settings import WorkerSettings
 from zoo import checkpoints
 from zoo.spec import EntryExcluded

@@ -10,6 +10,9 @@ suite.run.pipeline turns into a `skip` "needs more than N GB ..." row. Unlike RL
 not count the libraries mapped and the address space reserved but never touched (a torch worker
 maps some 4.5 GB to hold 1.2 GB).
 
+The pytest processes themselves run ONNX Runtime (the ort hops, the variants' sessions) under the
+same budget: an allocation ORT cannot make there is the same kind of row (suite.runtime.ort_errors).
+
 The default budget splits the machine's memory between the parallel pytest processes (each one
 runs its own workers, one call at a time), after headroom for the pytest processes themselves.
 """
@@ -52,6 +55,14 @@ def cap_memory(max_bytes: int | None) -> None:
     resource.setrlimit(resource.RLIMIT_DATA, (max_bytes, max_bytes))
 
 
+def current_budget() -> int | None:
+    """This process's memory budget (its RLIMIT_DATA), None where it has none."""
+    import resource
+
+    soft, _ = resource.getrlimit(resource.RLIMIT_DATA)
+    return None if soft == resource.RLIM_INFINITY else soft
+
+
 def out_of_memory(type_name: str, message: str) -> bool:
     """Whether a worker's exception is an allocation that its budget refused."""
     return type_name.rsplit(".", 1)[-1] == "MemoryError" or bool(_OUT_OF_MEMORY.search(message))
@@ -73,7 +84,7 @@ def refusal_line(message: str) -> str:
 def over_budget_message(budget: int, stage: str, error: str) -> str:
     """The row's one line for a step that needed more than the worker's budget."""
     return (
-        f"needs more than {budget / GIB:.1f} GB for {stage} (this worker's memory budget: {error}); "
+        f"needs more than {budget / GIB:.1f} GB for {stage} (this process's memory budget: {error}); "
         f"raise it with --zoo-worker-memory-gb or ${MEMORY_ENV}, or run fewer workers (-n)"
     )
 
