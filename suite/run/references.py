@@ -56,19 +56,26 @@ def float64_outputs(runner: CaseRunner, spec: ModelSpec, probe: Probe) -> list[n
     return None if failure is not None else outputs
 
 
+def eager_key(runner: CaseRunner, spec: ModelSpec, probe: Probe, kind: str, **extra: object) -> str:
+    """The cache key of something the eager model computes on a probe: its weights, its code, the
+    sizes and draw, the framework's versions, and `extra` (a version of the step's own rules)."""
+    return content_key(
+        kind=kind,
+        model=spec.name,
+        digest=runner.digest(spec),
+        code=code_digest(spec),
+        dims=probe.label,
+        **extra,
+        **runner.versions(spec.framework),
+    )
+
+
 def _quantized_floors(runner: CaseRunner, spec: ModelSpec, probe: Probe) -> list[float] | None:
     """A quantized torch model's floor per output (suite.workers.torch_models.quantized_floor), None
     for any other model; through the cache."""
     if spec.framework != "torch":
         return None
-    key = content_key(
-        kind="quantized_floor",
-        model=spec.name,
-        digest=runner.digest(spec),
-        code=code_digest(spec),
-        dims=probe.label,
-        **runner.versions(spec.framework),
-    )
+    key = eager_key(runner, spec, probe, "quantized_floor")
     cached = runner.cache.load_arrays("quantized_floors", key) if runner.use_cache else None
     if cached is None:
         floors = runner.call("torch", "reference", torch_models.quantized_floor, spec.name, probe.inputs(spec))
@@ -87,15 +94,8 @@ def _eager_outputs(
     A model error is kept in the cache; a crash or timeout is retried next run; any other
     worker failure propagates.
     """
-    key = content_key(
-        kind=kind,
-        model=spec.name,
-        digest=runner.digest(spec),
-        code=code_digest(spec),
-        dims=probe.label,
-        **({"float64_run": FLOAT64_RUN_VERSION} if kind == "reference64" else {}),
-        **runner.versions(spec.framework),
-    )
+    rules = {"float64_run": FLOAT64_RUN_VERSION} if kind == "reference64" else {}
+    key = eager_key(runner, spec, probe, kind, **rules)
     cached = runner.cache.load_arrays(f"{kind}s", key) if runner.use_cache else None
     if cached is None:
         try:

@@ -16,9 +16,9 @@ from suite.judge.determinism import self_disagreement, with_random_ops
 from suite.judge.floor import ReferenceKind
 from suite.judge.inputs import Probe
 from suite.judge.vacuity import Draw, not_judged_reason
-from suite.run.cache import CachedOutcome, content_key
-from suite.run.key_parts import code_digest
+from suite.run.cache import CachedOutcome
 from suite.run.pipeline import CaseRunner, Prepared
+from suite.run.references import eager_key
 from suite.workers import torch_models  # noqa: TID251 - named for runner.call
 
 # Bump when the determinism check changes what it concludes (its cache entries are then made again).
@@ -54,15 +54,7 @@ def nondeterminism(runner: CaseRunner, prepared: Prepared) -> str:
     if spec.framework != "torch" or spec.file_source is not None:
         return ""
     probe: Probe = prepared.probes[0]
-    key = content_key(
-        kind="determinism",
-        version=DETERMINISM_VERSION,
-        model=spec.name,
-        digest=runner.digest(spec),
-        code=code_digest(spec),
-        dims=probe.label,
-        **runner.versions(spec.framework),
-    )
+    key = eager_key(runner, spec, probe, "determinism", version=DETERMINISM_VERSION)
     cached = runner.cache.load("determinism", key) if runner.use_cache else None
     if cached is None:
         first, second, ops = runner.call("torch", "reference", torch_models.eager_twice, spec.name, probe.inputs(spec))
