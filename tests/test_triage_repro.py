@@ -310,3 +310,25 @@ def test_a_converter_call_that_fails_reproduces_on_a_copy_of_its_file(tmp_path):
     )  # fmt: skip
     assert dropped.status.startswith("dropped") and "the call succeeded" in dropped.status
     assert not (tmp_path / "repro2").exists()
+
+
+def test_a_baked_axes_repro_checks_the_written_file(tmp_path):
+    # The export succeeded but wrote a fixed size where a dynamic one was asked: the script's check raises.
+    from suite.run.triage_scripts import BAKED_AXES, _dims_check
+    from zoo.spec import InputSpec, ModelSpec
+
+    spec = ModelSpec(
+        name="m", builder=lambda: None, inputs=(InputSpec("x", ("batch", 3)),), dims={"batch": 2},
+        other_dims=({"batch": 1}, {"batch": 3}),
+    )  # fmt: skip
+    graph = helper.make_graph(
+        [helper.make_node("Relu", ["x"], ["y"])], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3])],
+    )  # fmt: skip
+    path = str(tmp_path / "fixed.onnx")
+    onnx.save(helper.make_model(graph), path)
+    with pytest.raises(AssertionError, match=f"{BAKED_AXES}: x\\[0\\] = 2"):
+        exec(_dims_check(spec), {"path": path})
+    graph.input[0].type.tensor_type.shape.dim[0].dim_param = "batch"
+    onnx.save(helper.make_model(graph), path)
+    exec(_dims_check(spec), {"path": path})  # dynamic as asked: no error

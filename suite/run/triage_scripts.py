@@ -27,9 +27,12 @@ from suite.run.cases import Case
 from suite.run.exports import export_key
 from suite.run.pipeline import CaseRunner, Prepared
 from suite.run.references import reference
+from zoo.spec import ModelSpec
 
 # Bump when the triage's rules change what it finds: cached findings of older rules are not reused.
-TRIAGE_VERSION = 11
+TRIAGE_VERSION = 12
+# What a dynamic-axes repro's check raises (the export itself succeeded).
+BAKED_AXES = "the exporter wrote dynamic axes as fixed sizes"
 
 
 def export_findings(runner: CaseRunner, case: Case, outcome: Outcome) -> Findings:
@@ -39,6 +42,9 @@ def export_findings(runner: CaseRunner, case: Case, outcome: Outcome) -> Finding
     findings = Findings(blame, reason, project, signature)
     spec = runner.models.get(case.model)
     failure_text = _failure_text(outcome.message, outcome.detail)
+    check = ""
+    if outcome.stage == "dynamic_axes":  # the export ran, but wrote fixed sizes: the script checks its inputs
+        failure_text, check = f"AssertionError: {BAKED_AXES}", _dims_check(spec)
     if spec.framework != "torch" or blame is Blame.HARNESS or not failure_text:
         return replace(findings, repro=Repro(f"not made: no export script for {case.exporter} failures of this kind"))
     key = content_key(
@@ -53,7 +59,7 @@ def export_findings(runner: CaseRunner, case: Case, outcome: Outcome) -> Finding
             model_import="from zoo import registry",
             builder_call=f"registry.ModelRegistry().load_modules([{_module_of(spec)!r}]).get({spec.name!r}).builder()",
             inputs=make_inputs(spec, export_dims(spec, case.dynamic)),
-            export_call=get_exporter(case.exporter).repro_call(spec, request, names),
+            export_call=get_exporter(case.exporter).repro_call(spec, request, names) + check,
             failure_text=failure_text,
             title=f"{project}: {outcome.message[:120]}",
             seed=spec.seed,
@@ -172,6 +178,21 @@ def _module_of(spec: Any) -> str:
     if spec.source.startswith("zoo_user_"):
         return inspect.getsourcefile(spec.builder) or spec.source
     return spec.source
+
+
+def _dims_check(spec: ModelSpec) -> str:
+    """Statements after an export call that raise AssertionError(BAKED_AXES ...) where the file's
+    inputs hold a fixed size on an axis the export was asked to keep dynamic."""
+    asked = {inp.name: sorted(inp.dynamic_dims) for inp in spec.inputs if inp.dynamic_dims}
+    return (
+        "\nimport onnx\n"
+        "written = {i.name: [d.dim_param or d.dim_value for d in i.type.tensor_type.shape.dim] "
+        "for i in onnx.load(path).graph.input}\n"
+        f"asked = {asked!r}\n"
+        "fixed = [f'{n}[{a}] = {written[n][a]}' for n, axes in asked.items() for a in axes "
+        "if n in written and isinstance(written[n][a], int)]\n"
+        f"assert not fixed, {BAKED_AXES + ': '!r} + ', '.join(fixed)"
+    )
 
 
 def _failure_text(message: str, detail: str) -> str:

@@ -154,7 +154,10 @@ $export_call
         error = f"{type(exc).__name__}: {exc}"
         first = next((line for line in error.splitlines() if line.strip()), error)
         print(f"the export raised {first}")
-        if FAILURE_TEXT in error:
+        # The piece as it is, or its type with its words anywhere in the message (an exporter's
+        # summary line, e.g. a ConversionError's DispatchError, sits below the message's first lines).
+        kind, _, words = FAILURE_TEXT.partition(": ")
+        if FAILURE_TEXT in error or (type(exc).__name__ == kind.rstrip(":") and words.strip() in error):
             print(f"REPRODUCED: {first}")
             return 1
         print(f"NOT REPRODUCED: the export raised an error without {FAILURE_TEXT!r}")
