@@ -332,3 +332,16 @@ def test_a_baked_axes_repro_checks_the_written_file(tmp_path):
     graph.input[0].type.tensor_type.shape.dim[0].dim_param = "batch"
     onnx.save(helper.make_model(graph), path)
     exec(_dims_check(spec), {"path": path})  # dynamic as asked: no error
+
+
+def test_the_node_onnx_runtime_names_is_read_at_run_and_at_session_creation():
+    from suite.judge.triage.intermediates import failing_node
+
+    running = "Non-zero status code returned while running Reshape node. Name:'/attn/Reshape_4' Status Message: x"
+    loading = (
+        "[ONNXRuntimeError] : 1 : FAIL : Node (/model/layer.0/attention/self/MatMul) Op (MatMul) "
+        "[ShapeInferenceError] Incompatible dimensions"
+    )
+    assert failing_node(running) == ("Reshape", "/attn/Reshape_4")
+    assert failing_node(loading) == ("MatMul", "/model/layer.0/attention/self/MatMul")
+    assert failing_node("[ONNXRuntimeError] : 10 : INVALID_GRAPH : no node named") is None

@@ -30,6 +30,8 @@ CPU = ProviderRequest("CPUExecutionProvider")
 REFERENCE_SECONDS = 60.0
 # ORT names the node it failed in: "... while running Reshape node. Name:'/attn/Reshape_4' Status Message: ..."
 _ORT_NODE = re.compile(r"running (?P<op>[\w.]+) node\. Name:'(?P<name>[^']*)'")
+# ... and its shape inference, when a session is made: "Node (/model/x/MatMul) Op (MatMul) [ShapeInferenceError]".
+_ORT_LOAD_NODE = re.compile(r"Node \((?P<name>[^)]*)\) Op \((?P<op>[\w.]+)\)")
 
 
 @dataclass(frozen=True)
@@ -138,7 +140,7 @@ def _time_limit(seconds: float) -> Iterator[None]:
 
 def failing_node(error: str) -> tuple[str, str] | None:
     """(op type, node name) of the node ONNX Runtime names in its error, if it names one."""
-    found = _ORT_NODE.search(error)
+    found = _ORT_NODE.search(error) or _ORT_LOAD_NODE.search(error)
     return (found["op"], found["name"]) if found else None
 
 
