@@ -13,8 +13,8 @@ maps some 4.5 GB to hold 1.2 GB).
 The pytest processes themselves run ONNX Runtime (the ort hops, the variants' sessions) under the
 same budget: an allocation ORT cannot make there is the same kind of row (suite.runtime.ort_errors).
 
-The default budget splits the machine's memory between the parallel pytest processes (each one
-runs its own workers, one call at a time), after headroom for the pytest processes themselves.
+The default budget splits the machine's memory, less headroom for the pytest controller and the
+system, between the parallel pytest processes (each one runs its own workers, one call at a time).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import re
 
 GIB = 1 << 30
 MEMORY_ENV = "ZOO_WORKER_MEMORY_GB"  # the --zoo-worker-memory-gb default where the option is not given
-# What each pytest process (the controller and every xdist worker) keeps outside its workers' budget.
+# What the machine keeps outside the budgets: the pytest controller, the system.
 HEADROOM_BYTES = 2 * GIB
 _OUT_OF_MEMORY = re.compile(
     r"can't allocate memory|cannot allocate memory|bad_alloc|failed to allocate memory|unable to allocate|"
@@ -39,11 +39,11 @@ def machine_bytes() -> int:
 
 
 def default_budget(parallel: int, total: int | None = None) -> int:
-    """One worker's budget when `parallel` pytest processes share the machine: its memory less each
-    one's headroom, split evenly."""
+    """One process's budget when `parallel` pytest processes share the machine: its memory less the
+    controller's headroom, split evenly (a pytest process and its workers call each other in turn,
+    so their peaks seldom meet)."""
     total = machine_bytes() if total is None else total
-    parallel = max(parallel, 1)
-    return max((total - (parallel + 1) * HEADROOM_BYTES) // parallel, GIB)
+    return max((total - HEADROOM_BYTES) // max(parallel, 1), GIB)
 
 
 def cap_memory(max_bytes: int | None) -> None:
