@@ -27,7 +27,7 @@ from suite.run.pipeline import CaseRunner, Prepared, StageFailure
 from suite.run.references import float64_outputs
 from suite.run.triage_scripts import TRIAGE_VERSION, converter_repro, error_class, export_findings, write_draft_beside
 from suite.runtime.providers import ProviderRequest
-from suite.workers import torch_models, triage_graph  # noqa: TID251 - named for runner.call
+from suite.workers import torch_models, torch_modules, triage_graph  # noqa: TID251 - named for runner.call
 from suite.workers.errors import RemoteError
 
 GRAPH_STATUSES = (Status.MISMATCH, Status.RUNTIME_ERROR)
@@ -147,7 +147,7 @@ def _graph_findings(
     modules: Any = ()
     modules_error = ""
     if spec.framework == "torch" and subject.kind == "export":
-        modules = _call(runner, "torch", torch_models.eager_module_outputs, spec.name, probe.inputs(spec))
+        modules = _call(runner, "torch", torch_modules.eager_module_outputs, spec.name, probe.inputs(spec))
         if isinstance(modules, str):  # the eager modules could not be recorded: said in triage_match
             modules, modules_error = (), f"recording them failed: {modules[:200]}"
 

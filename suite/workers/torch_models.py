@@ -18,7 +18,6 @@ from suite.core.budget import cap_memory
 from suite.exporters import ExportRequest, get_exporter
 from suite.exporters.base import ExportResult, call_arguments
 from suite.judge.inputs import make_inputs
-from suite.judge.triage.divergence import EagerModule
 from suite.runtime.timing import TimingPlan, sample, summarize
 from suite.workers import models
 from suite.workers.settings import WorkerSettings
@@ -28,7 +27,16 @@ from zoo.spec import EntryExcluded
 # What the torch worker's fork server imports once (suite.workers.isolate.Worker's preload): a torch.export
 # export gets a new process every time (suite.run.exports.FRESH_PROCESS_EXPORTERS), and importing these
 # again for each one cost about a second. Nothing here may import TensorFlow.
-PRELOAD = ("torch", "torchvision", "transformers", "onnx", "onnxscript", "suite.workers.torch_models", "zoo.models")
+PRELOAD = (
+    "torch",
+    "torchvision",
+    "transformers",
+    "onnx",
+    "onnxscript",
+    "suite.workers.torch_models",
+    "suite.workers.torch_modules",
+    "zoo.models",
+)
 _MODEL_CACHE: OrderedDict[str, Any] = OrderedDict()
 _MODEL_CACHE_SIZE = 3  # cases arrive grouped by model; a few keep memory flat
 QUANTIZED_TRIES = 3  # input roundings a quantized model's floor is the worst of
@@ -44,14 +52,14 @@ def _build(name: str) -> Any:
     if name in _MODEL_CACHE:
         _MODEL_CACHE.move_to_end(name)
         return _MODEL_CACHE[name]
-    model = _construct(name)
+    model = construct(name)
     _MODEL_CACHE[name] = model
     while len(_MODEL_CACHE) > _MODEL_CACHE_SIZE:
         _MODEL_CACHE.popitem(last=False)
     return model
 
 
-def _construct(name: str) -> Any:
+def construct(name: str) -> Any:
     """A new instance from the seeded builder, in eval mode."""
     import torch
 
@@ -79,7 +87,7 @@ def _materialise_lazy(name: str, model: Any) -> None:
     if not any(is_lazy(t) for t in (*model.parameters(), *model.buffers())):
         return
     spec = models.get(name)
-    args, kwargs = call_arguments(spec, _tensors(make_inputs(spec)))
+    args, kwargs = call_arguments(spec, tensors_of(make_inputs(spec)))
     try:
         with torch.no_grad():  # not inference_mode: the parameters it creates must stay ordinary tensors
             model(*args, **(kwargs or {}))
@@ -131,11 +139,11 @@ def _forward(name: str, inputs: dict[str, np.ndarray]) -> Callable[[], Any]:
     """The eager model's forward on `inputs`, ready to call (under torch.inference_mode)."""
     spec = models.get(name)
     model = _build(name)
-    args, kwargs = call_arguments(spec, _tensors(inputs))
+    args, kwargs = call_arguments(spec, tensors_of(inputs))
     return lambda: model(*args, **(kwargs or {}))
 
 
-def _tensors(inputs: dict[str, np.ndarray]) -> dict[str, Any]:
+def tensors_of(inputs: dict[str, np.ndarray]) -> dict[str, Any]:
     import torch
 
     return {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in inputs.items()}
@@ -155,7 +163,7 @@ def eager_outputs(name: str, inputs: dict[str, np.ndarray]) -> list[np.ndarray]:
             result = forward()
     except Exception as exc:
         raise ModelError(f"{name} forward raised {type(exc).__name__}: {exc}") from exc
-    return [t.detach().cpu().numpy() for t in _flatten(result)]
+    return [t.detach().cpu().numpy() for t in flatten(result)]
 
 
 def quantized_floor(name: str, inputs: dict[str, np.ndarray]) -> list[float] | None:
@@ -208,16 +216,16 @@ def eager_outputs_float64(name: str, inputs: dict[str, np.ndarray]) -> list[np.n
 
     spec = models.get(name)
     model = copy.deepcopy(_build(name)).double()
-    args, kwargs = call_arguments(spec, _tensors({k: widened(v) for k, v in inputs.items()}))
+    args, kwargs = call_arguments(spec, tensors_of({k: widened(v) for k, v in inputs.items()}))
     try:
         with torch.inference_mode():
             result = model(*args, **(kwargs or {}))
     except Exception as exc:
         raise ModelError(f"{name} has no float64 forward: {type(exc).__name__}: {exc}") from exc
-    return [t.detach().cpu().numpy() for t in _flatten(result)]
+    return [t.detach().cpu().numpy() for t in flatten(result)]
 
 
-def _flatten(result: Any) -> list[Any]:
+def flatten(result: Any) -> list[Any]:
     import torch
     import torch.utils._pytree as pytree
 
@@ -236,8 +244,8 @@ def export(request: ExportRequest, inputs: dict[str, np.ndarray], output_count: 
     # same instance kept the time axis dynamic where the first fixed it), so a reused instance
     # would make a case's verdict depend on which cases ran before it in this worker.
     torch.compiler.reset()
-    model = _construct(request.model)
-    return get_exporter(request.exporter).export(spec, model, _tensors(inputs), output_count, request)
+    model = construct(request.model)
+    return get_exporter(request.exporter).export(spec, model, tensors_of(inputs), output_count, request)
 
 
 def eager_latency(
@@ -282,8 +290,8 @@ def _forward_on_gpu(name: str, inputs: dict[str, np.ndarray]) -> Callable[[], An
     import torch
 
     spec = models.get(name)
-    model = _construct(name).to("cuda")
-    tensors = {k: v.to("cuda") for k, v in _tensors(inputs).items()}
+    model = construct(name).to("cuda")
+    tensors = {k: v.to("cuda") for k, v in tensors_of(inputs).items()}
     args, kwargs = call_arguments(spec, tensors)
 
     def forward() -> Any:
@@ -334,77 +342,3 @@ def _seeded_ops_recorder() -> Any:
             return func(*args, **(kwargs or {}))
 
     return SeededOps()
-
-
-def eager_module_outputs(name: str, inputs: dict[str, np.ndarray]) -> list[EagerModule]:
-    """Every submodule's tensor inputs and outputs on `inputs`, by module path, in the order they returned,
-    with each one's float32 floor (its float32 output against a float64 copy's, fed the widened inputs).
-
-    Forward hooks record each module's first call (a module called twice, e.g. a shared activation,
-    keeps its first). A quantized tensor is kept as its integers, with its scale: an error of a
-    step is rounding. Triage matches them to the exported graph's name scopes
-    (suite.judge.triage.divergence.first_module_divergence).
-    """
-    import copy
-
-    from suite.judge.floor import widened
-
-    spec = models.get(name)
-    model = _construct(name)
-    single = _module_calls(spec, model, inputs)
-    try:
-        double = _module_calls(spec, copy.deepcopy(model).double(), {k: widened(v) for k, v in inputs.items()})
-    except Exception:  # noqa: BLE001 - no float64 forward (quantized layers ...): modules judged without floors
-        double = {}
-    modules = []
-    for path, (ins, outs, scale) in single.items():
-        ins64, outs64, _ = double.get(path, ((), (), None))
-        modules.append(EagerModule(path, ins, outs, scale, _floor(outs, outs64), _floor(ins, ins64)))
-    return modules
-
-
-def _module_calls(spec: Any, model: Any, inputs: dict[str, np.ndarray]) -> dict[str, tuple[Any, Any, Any]]:
-    """(inputs, outputs, quantized output scale) of each submodule's first call, by path, in return order."""
-    import torch
-
-    recorded: dict[str, tuple[Any, Any, Any]] = {}
-
-    def arrays(value: Any) -> tuple[np.ndarray, ...]:
-        return tuple(_plain(t) for t in _flatten(value))
-
-    def hook(path: str) -> Callable[..., None]:
-        def record(_module: Any, args: Any, kwargs: Any, output: Any) -> None:
-            if path not in recorded:
-                quantized = [t for t in _flatten(output) if t.is_quantized and t.qscheme() == torch.per_tensor_affine]
-                scale = float(quantized[0].q_scale()) if quantized else None
-                recorded[path] = (arrays((args, kwargs)), arrays(output), scale)
-
-        return record
-
-    handles = [m.register_forward_hook(hook(p), with_kwargs=True) for p, m in model.named_modules() if p]
-    args, kwargs = call_arguments(spec, _tensors(inputs))
-    try:
-        with torch.inference_mode():
-            model(*args, **(kwargs or {}))
-    except Exception as exc:
-        raise ModelError(f"{spec.name} forward raised {type(exc).__name__}: {exc}") from exc
-    finally:
-        for handle in handles:
-            handle.remove()
-    return recorded
-
-
-def _floor(single: tuple[np.ndarray, ...], double: tuple[np.ndarray, ...]) -> float | None:
-    """max |float32 - float64| over a module's float outputs (or inputs); None without a float64 run."""
-    pairs = [(a, b) for a, b in zip(single, double, strict=False) if a.dtype.kind == "f" and a.shape == b.shape]
-    if not pairs:
-        return None
-    return max(float(np.max(np.abs(a.astype(np.float64) - b), initial=0.0)) for a, b in pairs)
-
-
-def _plain(tensor: Any) -> np.ndarray:
-    """A tensor as a numpy array; a quantized one as its integers (the graph's QuantizeLinear writes those)."""
-    tensor = tensor.detach().cpu()
-    if tensor.is_quantized:
-        tensor = tensor.int_repr()
-    return tensor.numpy().copy()
