@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from suite.core.budget import GIB, HEADROOM_BYTES, default_budget, out_of_memory
+from suite.core.budget import GIB, HEADROOM_BYTES, Budget, default_budget, out_of_memory
 from suite.core.record import Status
 from suite.run.pipeline import classify_worker_error
 from suite.workers.errors import RemoteError
@@ -36,7 +36,7 @@ def test_allocation_errors_of_each_library_are_recognised() -> None:
 
 def test_an_allocation_over_budget_is_a_skip_that_is_not_cached() -> None:
     error = RemoteError("RuntimeError", "DefaultCPUAllocator: can't allocate memory: you tried to allocate 8 GB", "")
-    failure = classify_worker_error(error, "export", memory_budget=2 * GIB)
+    failure = classify_worker_error(error, "export", Budget(2 * GIB))
     assert failure.status == Status.SKIP and not failure.kept
     assert failure.message.startswith("needs more than 2.0 GB for export (this process's memory budget")
     # Without a budget the same error is the step's own failure.

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import dataclass
 
 GIB = 1 << 30
 MEMORY_ENV = "ZOO_WORKER_MEMORY_GB"  # the --zoo-worker-memory-gb default where the option is not given
@@ -81,12 +82,19 @@ def refusal_line(message: str) -> str:
     return ("..." if start else "") + line[start : match.end() - line_start + 60].strip()
 
 
-def over_budget_message(budget: int, stage: str, error: str) -> str:
-    """The row's one line for a step that needed more than the worker's budget."""
-    return (
-        f"needs more than {budget / GIB:.1f} GB for {stage} (this process's memory budget: {error}); "
-        f"raise it with --zoo-worker-memory-gb or ${MEMORY_ENV}, or run fewer workers (-n)"
-    )
+@dataclass(frozen=True)
+class Budget:
+    """One process's memory cap, and what a user does to give it more: the row a refusal becomes
+    names the cap that refused it (a file worker's cap is not the run's worker budget)."""
+
+    limit: int  # bytes
+    remedy: str = f"raise it with --zoo-worker-memory-gb or ${MEMORY_ENV}, or run fewer workers (-n)"
+
+
+def over_budget_message(budget: Budget, stage: str, error: str) -> str:
+    """The row's one line for a step that needed more than the process's budget."""
+    needed = f"needs more than {budget.limit / GIB:.1f} GB for {stage}"
+    return f"{needed} (this process's memory budget: {error}); {budget.remedy}"
 
 
 def peak_rss() -> int:

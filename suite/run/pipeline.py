@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from suite.core.budget import out_of_memory, over_budget_message, refusal_line
+from suite.core.budget import Budget, out_of_memory, over_budget_message, refusal_line
 from suite.core.messages import clip, exporter_summary, first_line, raised_at
 from suite.core.record import Status
 from suite.judge.hops import Reference
@@ -120,9 +120,9 @@ class StageFailure(Exception):
         return CachedOutcome(self.status.value, self.message, self.detail, cause=self.cause)
 
 
-def classify_worker_error(exc: WorkerError, stage: str, memory_budget: int | None = None) -> StageFailure:
+def classify_worker_error(exc: WorkerError, stage: str, budget: Budget | None = None) -> StageFailure:
     """Map a failed worker call to the status its row should carry (an allocation the worker's
-    `memory_budget` refused is a skip that says how much it needed, never cached)."""
+    `budget` refused is a skip that says how much it needed, never cached)."""
     if isinstance(exc, WorkerTimeout):
         return StageFailure(Status.TIMEOUT, str(exc))
     if isinstance(exc, WorkerCrashed):
@@ -139,8 +139,8 @@ def classify_worker_error(exc: WorkerError, stage: str, memory_budget: int | Non
     cause = {"stage": stage, "type_name": exc.type_name, "message": exc.message, "traceback": detail}
     causes = [(exc.type_name, exc.message), *([exc.root_cause] if exc.root_cause else [])]
     refused = next((message for type_name, message in causes if out_of_memory(type_name, message)), None)
-    if memory_budget and refused is not None:
-        line = over_budget_message(memory_budget, stage, refusal_line(refused))
+    if budget is not None and refused is not None:
+        line = over_budget_message(budget, stage, refusal_line(refused))
         return StageFailure(Status.SKIP, line, detail, over_budget=True)
     if exc.short_type == "ModelError":
         return StageFailure(Status.MODEL_ERROR, first_line(exc.message), detail, cause)
@@ -212,7 +212,7 @@ class CaseRunner:
         input_draw: The first seeded input draw the hops are checked on.
         limits: What one ONNX file from outside may make the suite read or allocate.
         triage_limit: How many red cases this process triages (suite.run.triage); 0: none, None: every one.
-        memory_budget: The workers' memory budget in bytes (None: none), named by the rows it refuses.
+        budgets: Each worker's memory budget by worker name (none: no cap), named by the rows it refuses.
     """
 
     def __init__(
@@ -225,7 +225,7 @@ class CaseRunner:
         input_draw: int = 0,
         limits: Limits | None = None,
         triage_limit: int | None = 0,
-        memory_budget: int | None = None,
+        budgets: Mapping[str, Budget] | None = None,
     ):
         self.workers = dict(workers)
         self.models = models
@@ -235,7 +235,7 @@ class CaseRunner:
         self.input_draw = input_draw  # the first input draw the hops are checked on
         self.limits = limits or Limits()
         self.triage_limit = triage_limit
-        self.memory_budget = memory_budget  # each worker's (suite.core.budget), for the rows it refuses
+        self.budgets = dict(budgets or {})  # each worker's (suite.core.budget), for the rows it refuses
         self.triaged = 0  # red cases triaged so far in this process
         self._digests: dict[str, str] = {}  # model name -> weights digest, once per process
         self._sources: dict[str, str] = {}  # model name -> where its weights come from
@@ -255,7 +255,7 @@ class CaseRunner:
         try:
             return self.call_keeping_remote_errors(worker, stage, function, *args)
         except RemoteError as exc:
-            raise classify_worker_error(exc, stage, self.memory_budget) from None
+            raise classify_worker_error(exc, stage, self.budgets.get(worker)) from None
 
     def call_keeping_remote_errors(self, worker: str, stage: str, function: WorkerFunction, *args: object) -> Any:
         """Call `function` in a worker; a crash or timeout is a StageFailure for `stage`, while an exception
@@ -265,10 +265,10 @@ class CaseRunner:
             return self.workers[worker].call(function, *args, timeout=self.timeout)
         except RemoteError as exc:
             if exc.harness_bug:
-                raise classify_worker_error(exc, stage, self.memory_budget) from None
+                raise classify_worker_error(exc, stage, self.budgets.get(worker)) from None
             raise
         except WorkerError as exc:
-            raise classify_worker_error(exc, stage, self.memory_budget) from None
+            raise classify_worker_error(exc, stage, self.budgets.get(worker)) from None
 
     def model_call(self, spec: ModelSpec, stage: str, function: ModelFunctionPick, *args: object) -> Any:
         """Call the worker function `function` picks for the model's framework, in that framework's worker."""

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from suite.core.budget import current_budget, out_of_memory, over_budget_message, refusal_line
+from suite.core.budget import Budget, current_budget, out_of_memory, over_budget_message, refusal_line
 from suite.core.messages import first_line
 from suite.core.record import Status
 
@@ -79,7 +79,7 @@ def ort_failure(exc: BaseException | str, model_path: Path | None = None) -> Ort
     budget = current_budget()
     if budget and out_of_memory("" if isinstance(exc, str) else type(exc).__name__, text):
         # This process's memory budget refused an allocation: not a verdict on the model (suite.core.budget).
-        return OrtFailure(Status.SKIP, over_budget_message(budget, "ONNX Runtime", refusal_line(text)))
+        return OrtFailure(Status.SKIP, over_budget_message(Budget(budget), "ONNX Runtime", refusal_line(text)))
     refusal = (
         _no_kernel(text, model_path)
         or _numpy_output(text)
