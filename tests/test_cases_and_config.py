@@ -128,3 +128,12 @@ def test_an_onnx_file_is_drawn_once_at_its_own_opset() -> None:
     assert [c.case_id for c in ort.draw_cases(draw)] == ["old-onnx-op7-static-ort_cpu"]
     assert [c.case_id for c in version.draw_cases(draw)] == ["old-onnx-op7-static-version"]
     assert ort.draw_cases(Draw([spec], {"torchscript": (17,)}, ("static",))) == []
+
+
+def test_triage_is_capped_per_profile_unless_the_option_says() -> None:
+    """The corpus's usual night has some 70 red cases (one of its 2 processes went past the default
+    profile's 40, leaving 5 rows "not triaged"): its profile triages up to 200 a process."""
+    from suite.plugin.settings import _triage_limit
+
+    assert (_triage_limit(None, "default"), _triage_limit(None, "corpus")) == (40, 200)
+    assert (_triage_limit(-1, "corpus"), _triage_limit(0, "corpus"), _triage_limit(7, "default")) == (None, 0, 7)

@@ -88,10 +88,10 @@ def add_options(parser: pytest.Parser) -> None:
         "--zoo-triage",
         type=int,
         # A string default goes through type=int too: a bad $ZOO_TRIAGE is a one-line usage error.
-        default=os.environ.get(TRIAGE_ENV, "40"),
+        default=os.environ.get(TRIAGE_ENV),  # unset: the profile's (suite.selection.profiles.Profile.triage)
         help="red cases each worker process triages: the first divergent node, whose bug it is (blame), a repro "
-        f"folder and an issue draft in the run's triage/ (default ${TRIAGE_ENV} or 40; 0 turns triage off, -1 "
-        "triages every one)",
+        f"folder and an issue draft in the run's triage/ (default ${TRIAGE_ENV}, else the profile's: 40, corpus "
+        "200; 0 turns triage off, -1 triages every one)",
     )
     group.addoption(
         "--zoo-checkpoints",

@@ -31,7 +31,7 @@ from suite.runtime.environment import benchmark_version_problem
 from suite.runtime.providers import ProviderRequest, parse_providers, runtime_inventory
 from suite.runtime.sessions import Threads
 from suite.runtime.timing import TimingPlan
-from suite.selection.profiles import Selection, SelectionError, make_selection
+from suite.selection.profiles import Selection, SelectionError, make_selection, profiles
 from suite.selection.shard import Shard, models_of_shard, parse_shard
 from zoo.checkpoints import set_checkpoints_dir
 from zoo.registry import ModelRegistry
@@ -106,7 +106,7 @@ _NUMBER_RULES: tuple[tuple[str, str, Callable[[float], bool], str, str], ...] = 
     ),
     ("zoo_timeout", "--zoo-timeout", lambda v: v > 0, "more than 0 seconds per worker call", "600 (the default)"),
     ("zoo_input_draw", "--zoo-input-draw", lambda v: v >= 0, "0 or more", "0 (the default)"),
-    ("zoo_triage", "--zoo-triage", lambda v: v >= -1, "-1 (every red case), 0 (off) or a count", "40 (the default)"),
+    ("zoo_triage", "--zoo-triage", lambda v: v is None or v >= -1, "-1 (every red case), 0 (off) or a count", "40"),
     ("zoo_worker_memory_gb", "--zoo-worker-memory-gb", lambda v: v is None or v >= 0, "0 (no budget) or more", "8"),
     ("zoo_onnx_max_mb", "--zoo-onnx-max-mb", lambda v: v > 0, "more than 0 MiB", "2048 (the default)"),
     ("zoo_ab_min_effect", "--zoo-ab-min-effect", lambda v: 0 < v < 1, "a fraction between 0 and 1", "0.05 (5%)"),
@@ -178,13 +178,19 @@ def read_settings(config: pytest.Config) -> ZooSettings:
             not option("zoo_no_cache"),
             option("zoo_input_draw"),
             limits,
-            None if option("zoo_triage") == -1 else option("zoo_triage"),
+            _triage_limit(option("zoo_triage"), selection.profile),
             memory_budget(option("zoo_worker_memory_gb")),
         ),
         reports_dir=reports_dir,
         cache_dir=cache_dir,
         checkpoints_dir=checkpoints_dir,
     )
+
+
+def _triage_limit(given: int | None, profile: str) -> int | None:
+    """Red cases each process triages: --zoo-triage (or $ZOO_TRIAGE), else the profile's; None: every one."""
+    limit = profiles()[profile].triage if given is None else given
+    return None if limit == -1 else limit
 
 
 def _checkpoints(folder: str | None) -> Path | None:
