@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from zoo.checkpoints import torchvision_weights
-from zoo.corpus.size_cap import check_size, meta_parameter_count, parameter_count
+from zoo.corpus.size_cap import MemoryEstimate, activation_bytes, check_fits, on_meta, parameter_count
 from zoo.corpus.wrappers import Call, named_forward
 from zoo.registry import register_model
 from zoo.spec import InputSpec, Task
@@ -212,6 +212,15 @@ def _example(inputs: list[InputSpec], batch: int) -> list[Any]:
     return [torch.randn(batch, *spec.shape[1:], generator=generator) for spec in inputs]
 
 
+def _estimate(wrapper: Any, inputs: list[InputSpec], device: str) -> MemoryEstimate:
+    """The export's memory estimate for an entry's model (on `device`) at its export batch of 1."""
+    import torch
+
+    example = [torch.zeros(1, *spec.shape[1:], device=device) for spec in inputs]
+    at = ", ".join("x".join(str(d) for d in t.shape) for t in example)
+    return MemoryEstimate(parameter_count(wrapper), activation_bytes(wrapper, example), at)
+
+
 def _entry_builder(family: Family, builder: str, inputs: list[InputSpec]) -> Callable[[], Any]:
     def build() -> Any:
         import torchvision
@@ -226,15 +235,16 @@ def _entry_builder(family: Family, builder: str, inputs: list[InputSpec]) -> Cal
         def make() -> Any:
             return torchvision.models.get_model(builder, **kwargs)
 
-        # Over the cap, the model is never allocated: counted on the meta device (the float twin of
-        # a quantized model has its parameters).
-        counted = meta_parameter_count(lambda: torchvision.models.get_model(builder, **{**kwargs, "weights": None}))
-        if counted is not None:
-            check_size(f"tv_{builder}", counted)
+        names = [spec.name for spec in inputs]
+        # What the export will need, estimated on the meta device where the builder allows it, so a
+        # model over the budget is never allocated (the float twin of a quantized model has its parameters).
+        meta = on_meta(lambda: torchvision.models.get_model(builder, **{**kwargs, "weights": None}))
+        if meta is not None:
+            check_fits(f"tv_{builder}", _estimate(named_forward(meta, names, family.call), inputs, "meta"))
         model = make()
-        if counted is None:
-            check_size(f"tv_{builder}", parameter_count(model))
-        wrapper = named_forward(model, [spec.name for spec in inputs], family.call)
+        wrapper = named_forward(model, names, family.call)
+        if meta is None:
+            check_fits(f"tv_{builder}", _estimate(wrapper, inputs, "cpu"))
         if family.calibration_batch and local is None:
             from zoo.models.vision import calibrate_batchnorm
 
