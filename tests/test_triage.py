@@ -201,6 +201,21 @@ def test_a_blame_needs_two_sides_that_agree() -> None:
     assert blame is Blame.UNRESOLVED and "cannot run the graph" in reason
 
 
+def test_an_evaluator_that_ran_out_of_time_is_no_second_runtime_refusing_the_graph() -> None:
+    """tv_mvit_v2_s (12122 nodes): ORT failed at an If node and the reference evaluator was stopped at its
+    60 s budget; that was read as two runtimes refusing the graph (the exporter's), while the same If
+    node of tv_mvit_v1_b, which the evaluator ran, is ONNX Runtime's."""
+    if_node = Divergence("/model/blocks.1/pool_skip/If", "If", "t", "", None, None, "", "ONNX Runtime's error")
+    slow = GraphValues({}, "ReferenceTooSlow: stopped after 60 s (the reference evaluator's budget)")
+    refused = GraphValues({}, "RuntimeError: Squeeze: the axis is not of size 1")
+    assert slow.gave_up and not refused.gave_up
+    kwargs = {"ort_error": "InvalidArgument: If node failed", "runtime": if_node}
+    blame, reason, _ = blame_export(GraphEvidence(reference_error=slow.error, reference_gave_up=True, **kwargs), "ts")
+    assert blame is Blame.UNRESOLVED and "cannot run the graph (ReferenceTooSlow" in reason
+    blame, _, _ = blame_export(GraphEvidence(reference_error=refused.error, **kwargs), "torchscript")
+    assert blame is Blame.EXPORTER
+
+
 def test_export_failures_are_blamed_from_their_signature() -> None:
     guard = "GuardOnDataDependentSymNode: Could not guard on data-dependent expression u0 > 0"
     assert blame_export_failure("dynamo", guard, "")[0] is Blame.MODEL

@@ -94,6 +94,7 @@ def triage_graph(job: GraphJob, runtime: Runtime = ort_values) -> dict[str, Any]
         ort_error=ort.error,
         runtime=runtime_divergence,
         reference_error=reference.error,
+        reference_gave_up=reference.gave_up,
         reference_matches=_matches(reference, names, job) if reference.ok else None,
         reference_figure=_worst(reference, names, job) if reference.ok else None,
         ort_figure=_worst(ort, names, job) if ort.ok else None,

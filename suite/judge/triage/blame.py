@@ -28,6 +28,8 @@ class GraphEvidence:
         ort_error: ONNX Runtime's error on the graph ("" when it ran).
         runtime: the first node ORT computes wrongly against the reference evaluator, if any.
         reference_error: why the reference evaluator could not run the graph ("" when it ran).
+        reference_gave_up: whether it stopped for its own limits (time, memory) rather than refusing the
+            graph: then it says nothing about the graph.
         reference_matches: whether the evaluator's whole-graph outputs match the expected ones
             (eager's, or the graph before a step) within the case's bounds; None when it did not run.
         reference_figure: the evaluator's worst error against the expected outputs, for the reason line.
@@ -45,6 +47,7 @@ class GraphEvidence:
     ort_error: str = ""
     runtime: Divergence | None = None
     reference_error: str = ""
+    reference_gave_up: bool = False
     reference_matches: bool | None = None
     reference_figure: float | None = None
     ort_figure: float | None = None
@@ -104,7 +107,7 @@ def blame_export(
             "no two sides agree",
             e.located or e.runtime,
         )
-    if e.ort_error and e.reference_error:
+    if e.ort_error and e.reference_error and not e.reference_gave_up:
         where = f" at {e.runtime.location()}" if e.runtime is not None and e.runtime.node else ""
         return (
             Blame.EXPORTER,

@@ -45,6 +45,11 @@ class GraphValues:
     def ok(self) -> bool:
         return not self.error
 
+    @property
+    def gave_up(self) -> bool:
+        """Whether the run stopped at its own limits (the evaluator's time budget, memory), not at the graph."""
+        return self.error.startswith((f"{ReferenceTooSlow.__name__}:", "MemoryError:"))
+
 
 def load(path: Path | str) -> onnx.ModelProto:
     return onnx.load(str(path))
