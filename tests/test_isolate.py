@@ -97,3 +97,14 @@ def test_a_preloading_worker_forks_fresh_processes_that_already_hold_the_imports
         with pytest.raises(WorkerCrashed):
             worker.call(f"{F}:segfault")
         assert worker.call(f"{F}:add", 2, 3) == 5  # and a crash still costs only the call
+
+
+def test_a_worker_that_holds_more_than_it_may_keep_after_a_call_is_ended() -> None:
+    """What a worker keeps after a call counts against the machine while it idles: past keep_bytes
+    the process ends, and the next call starts a new one (its state gone)."""
+    with Worker("test", keep_bytes=200 << 20) as worker:
+        first = worker.call(f"{F}:hold", 50)
+        assert worker.recycled == 0 and worker.call(f"{F}:pid") == first  # 50 MB more: kept
+        worker.call(f"{F}:hold", 300)
+        assert worker.recycled == 1
+        assert worker.call(f"{F}:remembered") == [] and worker.starts == 2

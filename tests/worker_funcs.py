@@ -41,3 +41,11 @@ def imported(module: str) -> bool:
     import sys
 
     return module in sys.modules
+
+
+def hold(megabytes: int) -> int:
+    """Keep `megabytes` of touched memory in this process (as a model cache would) and return its pid."""
+    import os
+
+    _REMEMBERED.append(bytearray(b"\1" * (megabytes << 20)))
+    return os.getpid()

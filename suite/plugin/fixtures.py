@@ -48,9 +48,14 @@ def zoo_runner(pytestconfig: pytest.Config) -> Iterator[CaseRunner]:
         budget,
     )
     limits = settings.cases.limits
+    # A framework worker that still holds over half its budget after a call is ended: the budgets let
+    # each process of a pytest process's family reach its budget only while it works.
+    keep = budget // 2 if budget else None
     workers = {
-        "torch": Worker("torch", torch_models.init_worker, (worker_settings,), preload=torch_models.PRELOAD),
-        "tf": Worker("tf", tf_process.init_worker, (worker_settings,)),
+        "torch": Worker(
+            "torch", torch_models.init_worker, (worker_settings,), preload=torch_models.PRELOAD, keep_bytes=keep
+        ),
+        "tf": Worker("tf", tf_process.init_worker, (worker_settings,), keep_bytes=keep),
         # Files from outside first meet onnx and ONNX Runtime here: its memory is capped for them.
         "onnx": Worker("onnx", onnx_files.init_worker, (limits.max_worker_bytes,))
         if settings.selection.onnx_dirs
@@ -81,6 +86,7 @@ def zoo_runner(pytestconfig: pytest.Config) -> Iterator[CaseRunner]:
                 name: {
                     "starts": w.starts,
                     "calls": w.calls,
+                    "ended_holding_over_half_the_budget": w.recycled,
                     "peak_rss_mb": w.peak_rss >> 20,
                     "budget_mb": budgets[name].limit >> 20 if name in budgets else 0,
                 }

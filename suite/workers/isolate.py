@@ -8,13 +8,16 @@ discarded and a fresh one starts on the next call.
 
 from __future__ import annotations
 
+import ctypes
 import importlib
 import multiprocessing
+import os
 import signal
 import time
 import traceback
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 from suite.core import inherent
@@ -66,6 +69,27 @@ def _serve(conn: Connection, initializer: str | None, init_args: Sequence[Any]) 
         except BaseException as exc:  # noqa: BLE001 - everything goes back as data
             kind = f"{type(exc).__module__}.{type(exc).__qualname__}"
             conn.send(("error", (kind, str(exc), traceback.format_exc()), time.perf_counter() - start))
+        _return_free_memory()
+
+
+def _return_free_memory() -> None:
+    """Give the heap glibc keeps after a call back to the system: an idle worker should hold only what it
+    still uses (the kernel's OOM killer counts what it holds)."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to trim
+        pass
+
+
+def resident_bytes(pid: int) -> int:
+    """A process's own resident memory now, less the pages it shares with files (its libraries): what
+    the OOM killer weighs; 0 where /proc cannot say."""
+    try:
+        fields = Path(f"/proc/{pid}/statm").read_text().split()
+        pages = int(fields[1]) - int(fields[2])
+    except (OSError, IndexError, ValueError):
+        return 0
+    return pages * os.sysconf("SC_PAGE_SIZE")
 
 
 def _describe_exit(exitcode: int | None) -> str:
@@ -89,6 +113,10 @@ class Worker:
         preload: Modules to import once, in a fork server every worker process of this kind is
             forked from (multiprocessing's "forkserver"); empty: each process is spawned afresh.
             The server is shared by every preloading Worker of the process (one list: the first wins).
+        keep_bytes: A process that still holds more than this after a call is ended (the next call starts
+            a new one): the memory budgets assume a worker holds its peak only while it works, and an idle
+            torch worker that kept 10 GB after a large model was the process the kernel's OOM killer
+            chose. None: never.
     """
 
     def __init__(
@@ -97,8 +125,11 @@ class Worker:
         initializer: WorkerFunction | None = None,
         init_args: Sequence[Any] = (),
         preload: Sequence[str] = (),
+        keep_bytes: int | None = None,
     ) -> None:
         self.name = name
+        self.keep_bytes = keep_bytes
+        self.recycled = 0  # processes ended for holding more than keep_bytes after a call
         self._initializer = function_ref(initializer) if initializer else None
         self._init_args = tuple(init_args)
         if preload:
@@ -160,6 +191,9 @@ class Worker:
             exitcode = self._discard()
             raise WorkerCrashed(f"{self.name} worker crashed during {ref}: {_describe_exit(exitcode)}") from exc
         inherent.add("worker", seconds)
+        if ref != _PEAK_RSS and self.keep_bytes and resident_bytes(self._process.pid) > self.keep_bytes:
+            self.recycled += 1
+            self.recycle()
         if status == "error":
             raise RemoteError(*payload)
         return payload
