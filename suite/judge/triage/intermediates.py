@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import onnx
 
+from suite.core.budget import out_of_memory
 from suite.runtime.providers import ProviderRequest
 from suite.runtime.sessions import create_session, output_values
 
@@ -48,7 +49,8 @@ class GraphValues:
     @property
     def gave_up(self) -> bool:
         """Whether the run stopped at its own limits (the evaluator's time budget, memory), not at the graph."""
-        return self.error.startswith((f"{ReferenceTooSlow.__name__}:", "MemoryError:"))
+        type_name = self.error.split(":", 1)[0]
+        return type_name == ReferenceTooSlow.__name__ or out_of_memory(type_name, self.error)
 
 
 def load(path: Path | str) -> onnx.ModelProto:
