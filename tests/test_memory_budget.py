@@ -27,6 +27,16 @@ def test_the_default_budget_splits_the_machine_between_the_parallel_processes() 
     assert default_budget(64, total) == GIB  # never below 1 GB
 
 
+def test_the_option_beats_the_profile_which_beats_the_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    from suite.plugin.settings import memory_budget
+
+    monkeypatch.setenv("PYTEST_XDIST_WORKER_COUNT", "2")
+    assert memory_budget(3.0, 6.0) == 3 * GIB  # --zoo-worker-memory-gb (or $ZOO_WORKER_MEMORY_GB)
+    assert memory_budget(None, 6.0) == 6 * GIB  # the profile's worker_memory_gb
+    assert memory_budget(None, None) == default_budget(2)  # the machine's share
+    assert memory_budget(0.0, 6.0) is None  # 0: no budget, even where the profile sets one
+
+
 def test_allocation_errors_of_each_library_are_recognised() -> None:
     assert out_of_memory("RuntimeError", "[enforce fail at alloc_cpu.cpp] DefaultCPUAllocator: can't allocate memory")
     assert out_of_memory("builtins.MemoryError", "Unable to allocate 3.73 GiB for an array")

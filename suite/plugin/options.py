@@ -104,8 +104,8 @@ def add_options(parser: pytest.Parser) -> None:
         type=float,
         default=os.environ.get(MEMORY_ENV),
         help="each worker process's memory budget in GB: a step that needs more is a skip row saying so, never an "
-        f"OOM kill (default ${MEMORY_ENV}, else the machine's memory less 2 GB, split between the parallel "
-        "pytest processes; 0: no budget)",
+        f"OOM kill (default ${MEMORY_ENV}, else the profile's worker_memory_gb, else the machine's memory "
+        "less 2 GB, split between the parallel pytest processes; 0: no budget)",
     )
     group.addoption(
         "--zoo-history",

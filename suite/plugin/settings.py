@@ -179,7 +179,7 @@ def read_settings(config: pytest.Config) -> ZooSettings:
             option("zoo_input_draw"),
             limits,
             _triage_limit(option("zoo_triage"), selection.profile),
-            memory_budget(option("zoo_worker_memory_gb")),
+            memory_budget(option("zoo_worker_memory_gb"), profiles()[selection.profile].worker_memory_gb),
         ),
         reports_dir=reports_dir,
         cache_dir=cache_dir,
@@ -205,11 +205,13 @@ def _checkpoints(folder: str | None) -> Path | None:
     return path
 
 
-def memory_budget(gigabytes: float | None) -> int | None:
-    """Each worker's memory budget in bytes: as given (0: none), else the machine's split between this
-    run's parallel pytest processes (xdist tells its workers how many there are)."""
-    if gigabytes is not None:
-        return int(gigabytes * GIB) or None
+def memory_budget(gigabytes: float | None, profile_gigabytes: float | None = None) -> int | None:
+    """Each worker's memory budget in bytes: as given (the option or its environment variable; 0: none),
+    else the profile's, else the machine's split between this run's parallel pytest processes (xdist
+    tells its workers how many there are)."""
+    chosen = gigabytes if gigabytes is not None else profile_gigabytes
+    if chosen is not None:
+        return int(chosen * GIB) or None
     return default_budget(int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
 
 

@@ -52,6 +52,11 @@ class Profile:
     # of which went past 40), while a night on which an upgrade turns everything red stays bounded
     # (about 15 s a case).
     triage: int = 40
+    # Each worker process's memory budget in GB (suite.core.budget) unless --zoo-worker-memory-gb or
+    # $ZOO_WORKER_MEMORY_GB says; None: the machine's memory less headroom, split between the parallel
+    # pytest processes. A profile sets one where its models are known to need less than a shared
+    # machine offers, or where the machine's total misleads (a container's cgroup limit).
+    worker_memory_gb: float | None = None
 
 
 def profiles() -> dict[str, Profile]:
