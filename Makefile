@@ -11,10 +11,12 @@ ZOO_ARGS ?=
 
 .PHONY: zoo test lint clean-cache
 
-$(STAMP): pyproject.toml
+# onnx2tf goes in with --no-deps: it pins old versions of everything (requirements/onnx2tf.txt says why).
+$(STAMP): pyproject.toml requirements/onnx2tf.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[cpu,dev]'
+	$(BIN)/pip install --quiet --no-deps -r requirements/onnx2tf.txt
 	touch $(STAMP)
 
 # suite.cli.run_profile runs the correctness paths on every core, then latency alone, as one run

@@ -85,15 +85,15 @@ def test_every_path_with_rows_is_shown_declared_or_not(tmp_path) -> None:
     ort_openvino = Record(
         "m-torchscript-op17-static-ort_openvino", "m", "torchscript", 17, "static", "ort", provider_label="openvino"
     )
-    onnx2tf = Record("m-torchscript-op17-static-onnx2tf", "m", "torchscript", 17, "static", "onnx2tf")
+    tfjs = Record("m-torchscript-op17-static-tfjs", "m", "torchscript", 17, "static", "tfjs")
     int4 = Record(
         "m-torchscript-op17-static-quant_int4", "m", "torchscript", 17, "static", "quantize", "quant_int4",
         extra={"cosine": 0.987654, "speedup": 1.5},
     )  # fmt: skip
-    rows += [ort_openvino.to_row(), onnx2tf.to_row(), int4.to_row()]
+    rows += [ort_openvino.to_row(), tfjs.to_row(), int4.to_row()]
     page = write_run(new_run_dir(tmp_path), rows, DECLARED)["html"].read_text()
     assert "<h3>ONNX Runtime vs eager (CPU)</h3>" in page and "<h3>ONNX Runtime vs eager (openvino)</h3>" in page
-    assert "<h3>onnx2tf</h3>" in page  # undeclared: its own name
+    assert "<h3>tfjs</h3>" in page  # undeclared: its own name
     quantization = page[page.index("<h2>Quantization") :]
     assert ">quant_int4</a>" in quantization and "<th>cosine</th>" in quantization and "0.988" in quantization
 

@@ -29,7 +29,7 @@ class OutputComparison:
     max_rel_err: float | None
     mismatch_frac: float
     problem: str | None = None
-    floor_ratio: float | None = None  # max abs err / the output's float32 floor (calibrated bounds only)
+    floor_ratio: float | None = None  # max abs err / the output's floor (float32, or float16-weight: Bound)
     path: str = ""
     # Elements compared (an array's size; a sequence's or map's leaves'): 0 when shapes differ,
     # and a pass on 0 elements says nothing (suite.judge.vacuity).
@@ -180,8 +180,11 @@ def _shown(value: Any) -> str:
 
 
 def _floor_ratio(max_abs: float, bound: Bound) -> float | None:
-    if bound.floor is None or not np.isfinite(max_abs):
+    """max abs err over the floor that bounds it: the float16-weight floor where the weights were
+    rounded so (and it is not 0), else the float32 one."""
+    floor = bound.half_floor or bound.floor
+    if floor is None or not np.isfinite(max_abs):
         return None
-    if bound.floor == 0:
+    if floor == 0:
         return 0.0 if max_abs == 0 else float("inf")
-    return max_abs / bound.floor
+    return max_abs / floor

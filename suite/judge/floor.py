@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import ml_dtypes  # installed with onnx; its finfo knows bfloat16 and the float8 types as well as numpy's
@@ -49,6 +49,11 @@ FILE_RULE = "static (an ONNX file has no float64 run)"
 # on the corpus's quantized entries ONNX Runtime landed at 0.5-1.2x the floor, 5 to 60 steps of
 # the output's own scale (one step at the first QuantizeLinear, grown by depth).
 QUANTIZED_FACTOR = 4.0
+# How far beyond its float16-weight floor (the eager output's change when every weight is rounded
+# to float16: suite.run.half_floor) a float16-weight model may land, on top of the float32 bound.
+# Two float16 roundings of the same model differ where a converter folds weights before rounding
+# (BatchNorm into a convolution), so the two land near each other, not on each other.
+HALF_FACTOR = 4.0
 EXACT = "exact"  # Bound.precision of integer, boolean and string outputs
 
 
@@ -80,6 +85,7 @@ class Bound:
     reference: ReferenceKind = ReferenceKind.EAGER
     precision: str = ""
     quantized: bool = False  # floor is a quantized model's (atol = QUANTIZED_FACTOR x floor)
+    half_floor: float | None = None  # set for float16 weights: atol includes HALF_FACTOR x this floor
 
     @classmethod
     def static(cls, tolerance: Tolerance, reference: ReferenceKind = ReferenceKind.EAGER) -> Bound:
@@ -93,7 +99,14 @@ class Bound:
     def quantized_floor(cls, floor: float) -> Bound:
         return cls(QUANTIZED_FACTOR * floor, 0.0, floor, quantized=True)
 
+    def with_half_floor(self, floor: float) -> Bound:
+        """This bound widened by HALF_FACTOR x an output's float16-weight floor."""
+        return replace(self, atol=self.atol + HALF_FACTOR * floor, half_floor=floor)
+
     def describe(self) -> str:
+        if self.half_floor is not None:
+            base = replace(self, atol=self.atol - HALF_FACTOR * self.half_floor, half_floor=None).describe()
+            return f"{base} + {HALF_FACTOR:g}x the float16-weight floor {self.half_floor:.3g}"
         if self.precision == EXACT:
             return "exact equality"
         if self.quantized:

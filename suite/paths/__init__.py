@@ -7,10 +7,18 @@ PATHS, its worker code and its test module in suite/matrix.
 
 from __future__ import annotations
 
-from suite.paths import latency, optimize, ort, quantize, tf, version
+from suite.paths import latency, onnx2tf, optimize, ort, quantize, tf, version
 from suite.paths.declaration import PathSpec
 
-PATHS: tuple[PathSpec, ...] = (ort.PATH, tf.PATH, version.PATH, optimize.PATH, quantize.PATH, latency.PATH)
+PATHS: tuple[PathSpec, ...] = (
+    ort.PATH,
+    tf.PATH,
+    onnx2tf.PATH,
+    version.PATH,
+    optimize.PATH,
+    quantize.PATH,
+    latency.PATH,
+)
 PATH_NAMES: tuple[str, ...] = tuple(p.name for p in PATHS)
 
 

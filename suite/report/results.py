@@ -19,6 +19,7 @@ from suite.report.frontier import frontier_table
 from suite.report.latency import latency_rows
 from suite.report.onnx_tf_coverage import coverage_table
 from suite.report.results_page import render_html, status_counts
+from suite.report.tf_converters import converters_table
 from suite.report.triage_folder import MISSING_REPROS, copy_repros
 from suite.report.triage_section import signature_table
 
@@ -75,6 +76,10 @@ def write_run(
     if not coverage.empty:
         paths["coverage"] = run_dir / "onnx_tf_coverage.csv"
         coverage.to_csv(paths["coverage"], index=False)
+    converters = converters_table(frame)
+    if not converters.empty:
+        paths["tf_converters"] = run_dir / "tf_converters.csv"
+        converters.to_csv(paths["tf_converters"], index=False)
     frontier = frontier_table(frame)
     if not frontier.empty:
         paths["frontier"] = run_dir / "export_frontier.csv"

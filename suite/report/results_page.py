@@ -18,6 +18,7 @@ from suite.report.frontier import render_frontier
 from suite.report.latency import render_latency
 from suite.report.matrices import render_matrices
 from suite.report.onnx_tf_coverage import render_coverage
+from suite.report.tf_converters import render_converters
 from suite.report.triage_folder import MISSING_REPROS
 from suite.report.triage_section import render_triage
 from suite.report.variant_tables import render_tables
@@ -88,6 +89,7 @@ def render_html(frame: pd.DataFrame, meta: Mapping[str, Any], summary_html: str 
         "(click that for its triage).</p>"
         f"{render_matrices(frame, views)}"
         f"{render_coverage(frame)}"
+        f"{render_converters(frame)}"
         f"{render_tables(frame, views)}"
         f"{render_latency(frame)}"
         f"<h2>Problems</h2>{render_problems(frame)}"

@@ -42,6 +42,7 @@ _UNSUPPORTED_PHRASES = (
     # TorchScript's symbolic functions refuse an op's variant with a SymbolicValueError, the same
     # refusal UnsupportedOperatorError makes for a whole op.
     "unsupported: onnx export of operator",
+    "op is not yet implemented",  # onnx2tf has no converter module for an ONNX op
 )
 # Stages whose tool's refusal ("cannot do X") is an `unsupported` row, and the status of
 # their other failures.
@@ -50,6 +51,7 @@ _CONVERTING_STAGES = {
     # The version converter rewrites an exported file: nothing is exported at that hop.
     "convert": Status.TRANSFORM_ERROR,
     "tf2onnx": Status.EXPORT_ERROR,
+    "onnx2tf": Status.EXPORT_ERROR,
     "transform": Status.TRANSFORM_ERROR,
 }
 

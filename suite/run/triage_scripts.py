@@ -136,6 +136,26 @@ _RUN_THEN_EXPORT = (
     'rep.run(list(inputs.values()))  # as the tf path does, before exporting\nrep.export_graph("saved_model_out")'
 )
 _TF_PACKAGES = ("onnx", "onnx-tf", "tensorflow", "tf2onnx", "onnxruntime")
+_ONNX2TF_IMPORTS = (
+    "import os\n\n"
+    'os.environ["TF_USE_LEGACY_KERAS"] = "1"  # as in the suite\'s TF worker\n\n'
+    "from suite.workers.onnx2tf_convert import onnx2tf_convert, tflite_run"
+)
+# onnx2tf.convert as the suite calls it (offline, onnxsim off), through the suite's worker function,
+# which raises Onnx2tfError with onnx2tf's own ERROR lines where onnx2tf prints them and exits.
+_ONNX2TF_CONVERT = 'info = onnx2tf_convert("model.onnx", "onnx2tf_out")\n'
+_ONNX2TF_PACKAGES = ("onnx", "onnx2tf", "tensorflow", "ai-edge-litert", "onnxruntime")
+
+
+def _tflite_call(precision: str) -> ConverterCall:
+    """onnx2tf's conversion, then LiteRT on its `precision` file, fed channels-last as onnx2tf reads."""
+    run = (
+        'feeds = {i["tf_name"]: inputs[i["name"]].transpose(i["perm"]) for i in info["inputs"]}\n'
+        f'tflite_run("onnx2tf_out/" + info["tflite"]["{precision}"], feeds)'
+    )
+    return ConverterCall("onnx2tf", ("model.onnx",), _ONNX2TF_IMPORTS, _ONNX2TF_CONVERT + run, _ONNX2TF_PACKAGES)
+
+
 CONVERTER_CALLS = {
     "onnx_tf": ConverterCall(
         "onnx-tf", ("model.onnx",), _ONNX_TF_IMPORTS, _ONNX_TF_PREPARE + "rep.run(list(inputs.values()))", _TF_PACKAGES
@@ -158,6 +178,9 @@ CONVERTER_CALLS = {
         "    raise RuntimeError(done.stderr[-4000:])",
         _TF_PACKAGES,
     ),
+    "onnx2tf": ConverterCall("onnx2tf", ("model.onnx",), _ONNX2TF_IMPORTS, _ONNX2TF_CONVERT, _ONNX2TF_PACKAGES),
+    "tflite_float32": _tflite_call("float32"),
+    "tflite_float16": _tflite_call("float16"),
     "ort": ConverterCall(
         "ort",
         ("converted.onnx",),

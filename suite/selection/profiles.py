@@ -12,6 +12,10 @@ from suite.run.transforms import CALIBRATION_METHODS
 from zoo.corpus import MODULES as CORPUS_MODULES
 
 CALIBRATIONS = tuple(CALIBRATION_METHODS)
+# Every path but onnx2tf: its conversion takes 10 s (an MLP) to 100 s (resnet18) and more, which
+# across the default profile's 87 tf cases would double a night. The full profile and the onnx2tf
+# profile (the default's models and exports through both TF converters, side by side) run it.
+NIGHTLY_PATHS = tuple(p for p in PATHS if p != "onnx2tf")
 
 
 def newest_dynamo_opset() -> int:
@@ -43,7 +47,7 @@ class Profile:
     exclude: tuple[str, ...] = ()
     opsets: dict[str, tuple[int, ...]] = field(default_factory=dict)
     shapes: tuple[str, ...] = SHAPE_MODES
-    paths: tuple[str, ...] = PATHS
+    paths: tuple[str, ...] = NIGHTLY_PATHS
     calibrations: tuple[str, ...] = ("minmax",)
     onnx_dirs: tuple[str, ...] = ()  # folders of ONNX files from outside (--zoo-onnx-dir adds to them)
     modules: tuple[str, ...] = ()  # modules of models the profile loads besides the built-in ones (--zoo-module adds)
@@ -60,8 +64,9 @@ class Profile:
 
 
 def profiles() -> dict[str, Profile]:
-    """The built-in profiles: quick for PR checks, default nightly, full for everything, corpus for breadth
-    (the generated torchvision and transformers families, on the ort path, each exporter at its newest opset)."""
+    """The built-in profiles: quick for PR checks, default nightly, full for everything, onnx2tf for the
+    default's exports through both TF converters side by side, corpus for breadth (the generated
+    torchvision and transformers families, on the ort path, each exporter at its newest opset)."""
     newest = newest_dynamo_opset()
     dynamo_default = tuple(sorted({18, newest}))
     return {
@@ -77,12 +82,18 @@ def profiles() -> dict[str, Profile]:
         ),
         "full": Profile(
             "full",
+            paths=PATHS,
             opsets={
                 "torchscript": (9, 11, 13, 14, 15, 16, 17, 18, 19, 20),
                 "dynamo": tuple(range(18, newest + 1)),
                 "tf2onnx": (11, 13, 15, 17, 18),
             },
             calibrations=CALIBRATIONS,
+        ),
+        "onnx2tf": Profile(
+            "onnx2tf",
+            opsets={"torchscript": (11, 13, 15, 17), "dynamo": dynamo_default, "tf2onnx": (13, 15, 17)},
+            paths=("tf", "onnx2tf"),
         ),
         "corpus": Profile(
             "corpus",
@@ -104,7 +115,7 @@ class Selection:
     exclude: tuple[str, ...]
     opsets: dict[str, tuple[int, ...]]
     shapes: tuple[str, ...]
-    paths: tuple[str, ...] = PATHS
+    paths: tuple[str, ...] = NIGHTLY_PATHS
     calibrations: tuple[str, ...] = ("minmax",)
     onnx_dirs: tuple[str, ...] = ()
     modules: tuple[str, ...] = ()  # the profile's modules of models (the plugin adds --zoo-module's)

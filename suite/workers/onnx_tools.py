@@ -17,3 +17,40 @@ def convert_version(source: str, target_path: str, target_opset: int) -> dict[st
     onnx.save(converted, target_path)
     written = next(op.version for op in converted.opset_import if op.domain in ("", "ai.onnx"))
     return {"opset": written}
+
+
+def half_weight_floor(source: str, feeds: dict) -> list[float]:
+    """The export's float16-weight floor per output on `feeds`: the largest change of each float
+    output when every float32 constant (initializers, Constant nodes) is rounded to float16 and
+    back, both sides run by ONNX Runtime's CPU provider on one thread. 0.0 for an output that is
+    not float or changes shape.
+
+    A float16 TFLite file (onnx2tf's) keeps its weights so and computes in float32: what it may
+    be off by is what rounding the weights costs this graph, not float32's floor.
+    """
+    import numpy as np
+    import onnx
+    import onnxruntime as ort
+    from onnx import numpy_helper
+
+    model = onnx.load(source)
+    rounded = onnx.ModelProto()
+    rounded.CopyFrom(model)
+    tensors = list(rounded.graph.initializer)
+    tensors += [a.t for n in rounded.graph.node if n.op_type == "Constant" for a in n.attribute if a.name == "value"]
+    for tensor in tensors:
+        if tensor.data_type == onnx.TensorProto.FLOAT:
+            array = numpy_helper.to_array(tensor).astype(np.float16).astype(np.float32)
+            tensor.CopyFrom(numpy_helper.from_array(array, tensor.name))
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    floors = []
+    results = [
+        ort.InferenceSession(m.SerializeToString(), options, providers=["CPUExecutionProvider"]).run(None, feeds)
+        for m in (model, rounded)
+    ]
+    for exact, half in zip(*results, strict=True):
+        a, b = np.asarray(exact), np.asarray(half)
+        same = a.dtype.kind == "f" and a.shape == b.shape and a.size
+        floors.append(float(np.nanmax(np.abs(a.astype(np.float64) - b))) if same else 0.0)
+    return floors

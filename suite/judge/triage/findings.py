@@ -32,6 +32,7 @@ UPSTREAM = {
     "dynamo": "pytorch",
     "tf2onnx": "tf2onnx",
     "onnx-tf": "onnx-tf",
+    "onnx2tf": "onnx2tf",
     "version": "onnx",
     "onnxruntime": "onnxruntime",
     "onnxscript": "onnxscript",
