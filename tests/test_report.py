@@ -168,3 +168,45 @@ def test_every_repro_an_expectation_names_is_a_folder_with_its_report_and_script
     case_id = entry.case_glob.split("|")[0].replace("*", "x")
     record = Record(case_id, "m", "tf2onnx", 13, "static", "ort", "", "openvino", status=Status(entry.status))
     assert apply_expectation(record).expectation.endswith(f"(repro: {entry.repro})")
+
+
+def test_the_two_tf_converters_sit_side_by_side_with_what_onnx2tf_makes_of_onnx_tfs_refusals() -> None:
+    from suite.report.tf_converters import converters_table, render_converters, summary
+
+    def row(model: str, path: str, status: str, **hops: str) -> dict:
+        case_id = f"{model}-dynamo-op18-static-{path}"
+        return {
+            "case_id": case_id, "model": model, "exporter": "dynamo", "opset": 18, "shape": "static",
+            "path": path, "status": status, **{f"{hop}_status": s for hop, s in hops.items()},
+        }  # fmt: skip
+
+    rows = [
+        row("a", "tf", "unsupported", onnx_tf="unsupported", saved_model="skip", tf2onnx="skip"),
+        row("a", "onnx2tf", "pass", onnx2tf="pass", tf2onnx="pass", tflite_float32="pass", tflite_float16="pass"),
+        row("b", "tf", "unsupported", onnx_tf="unsupported"),
+        row("b", "onnx2tf", "unsupported", onnx2tf="unsupported"),
+        row("c", "tf", "pass", onnx_tf="pass", saved_model="pass", tf2onnx="pass"),
+        row(
+            "c", "onnx2tf", "mismatch", onnx2tf="pass", tf2onnx="pass", tflite_float32="pass", tflite_float16="mismatch"
+        ),
+        row("d", "ort", "pass"),  # took neither TF path: not in the table
+    ]
+    frame = pd.DataFrame(rows)
+    frame.loc[frame.case_id == "b-dynamo-op18-static-onnx2tf", "onnx2tf_failed_op"] = "CastLike"
+    table = converters_table(frame)
+    assert list(table.model) == ["a", "b", "c"]
+    assert table.set_index("model").loc["c", "onnx2tf tflite_float16"] == "mismatch"
+    assert summary(table) == {
+        "exports": 3,
+        "onnx-tf pass": 1,
+        "onnx2tf pass": 1,
+        "onnx-tf unsupported": 2,
+        "of which onnx2tf judged": 1,  # a's pass; b's refusal is no verdict
+        "of which onnx2tf passes": 1,
+    }
+    html = render_converters(frame)
+    assert "onnx-tf refused 2; onnx2tf gives 1 of those a verdict" in html
+    assert "<td>CastLike</td><td>1</td>" in html and 'href="#case-c-dynamo-op18-static-onnx2tf"' in html
+    assert (
+        converters_table(frame[frame.path != "onnx2tf"]).empty and render_converters(frame[frame.path == "ort"]) == ""
+    )
