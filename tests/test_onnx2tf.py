@@ -14,7 +14,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from suite.judge.layout import InputLayout, Layout, OutputLayout, channels_first, channels_last
 from suite.paths.onnx2tf import refused_op
-from suite.workers.onnx2tf_convert import _error_lines  # noqa: TID251 - its log reading, without a worker
+from suite.workers.onnx2tf_convert import _as_option, _error_lines, _fix_input_dims  # noqa: TID251 - no worker
 from suite.workers.onnx_tools import half_weight_floor  # noqa: TID251 - the floor, without a worker
 from tests.zoo_runs import run_matrix
 
@@ -95,6 +95,23 @@ def test_onnx2tf_errors_read_as_the_op_it_refuses_and_the_node() -> None:
     assert refused_op("Onnx2tfError: ValueError: shapes (2,3) and (4,) not aligned") is None
     other = _error_lines("ERROR: The trace log is below.\nValueError: bad reshape\nERROR: onnx_op_name: r1\n")
     assert other.splitlines()[0] == "ValueError: bad reshape (at node r1)"
+
+
+def test_fixed_shapes_reach_the_graph_itself_and_onnx2tfs_option(tmp_path: Path) -> None:
+    """The retry of a dynamic export fixes its input dims in the file (onnx2tf's -ois alone acts
+    only through onnxsim), and into onnx2tf's option."""
+    graph = helper.make_graph(
+        [helper.make_node("Relu", ["x"], ["y"])],
+        "dyn",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 3, "h", "w"])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 3, "h", "w"])],
+    )
+    path = tmp_path / "dyn.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    _fix_input_dims(path, {"x": [2, 3, 8, 8]})
+    model = onnx.load(path)
+    assert [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim] == [2, 3, 8, 8]
+    assert _as_option({"x": [2, 3, 8, 8], "m": [2, 5]}) == ["x:2,3,8,8", "m:2,5"] and _as_option(None) is None
 
 
 def test_the_float16_floor_is_what_rounding_the_weights_costs(tmp_path: Path) -> None:

@@ -29,7 +29,7 @@ from suite.judge.layout import InputLayout, Layout, OutputLayout
 from suite.judge.triage.findings import Blame
 from suite.paths.declaration import PathSpec
 from suite.paths.steps import first_failure, hop_from_outcome, not_run
-from suite.run.cache import content_key
+from suite.run.cache import CachedOutcome, content_key
 from suite.run.cases import Case, Draw, build_matrix
 from suite.run.half_floor import half_weight_references
 from suite.run.key_parts import library_version
@@ -45,7 +45,7 @@ from suite.workers.tf2onnx_convert import tf2onnx_from_saved_model  # noqa: TID2
 
 # The packages the path needs beyond the TF worker's (installed with --no-deps: onnx2tf pins old
 # versions of everything; requirements/onnx2tf.txt).
-PACKAGES = ("onnx2tf", "ai-edge-litert", "onnx-graphsurgeon", "sng4onnx")
+PACKAGES = ("onnx2tf", "onnxsim", "ai-edge-litert", "onnx-graphsurgeon", "sng4onnx")
 HOPS = ("onnx2tf", "tf2onnx", "tflite_float32", "tflite_float16")
 # The converter whose work each hop judges, for a triage's blame.
 _HOP_TOOLS = {"onnx2tf": "onnx2tf", "tf2onnx": "tf2onnx", "tflite_float32": "onnx2tf", "tflite_float16": "onnx2tf"}
@@ -75,20 +75,66 @@ def run_onnx2tf(runner: CaseRunner, case: Case, trail: Trail, prepared: Prepared
             Status.SKIP,
             "onnx2tf is not installed here: pip install --no-deps -r requirements/onnx2tf.txt (make does)",
         )
+    outcome, folder, key = _converted(runner, prepared, None)
+    if folder is not None:
+        hops, files = _hops(runner, case, prepared, outcome, folder, key)
+        return _judged(trail, hops, prepared, *files)
+    conversion = hop_from_outcome(outcome)
+    op = refused_op(outcome.message)
+    if op is not None:
+        conversion = replace(conversion, extra={**conversion.extra, "failed_op": op})
+    if case.dynamic and op is None:  # onnx2tf's own advice: fix the dynamic dims (-ois) and try again
+        return _with_fixed_shapes(runner, case, trail, prepared, conversion)
+    later = [(hop, not_run("onnx2tf failed")) for hop in HOPS[1:]]
+    return _judged(trail, [("onnx2tf", conversion), *later], prepared)
+
+
+def _converted(
+    runner: CaseRunner, prepared: Prepared, fixed: Mapping[str, list[int]] | None
+) -> tuple[CachedOutcome, Path | None, str]:
+    """onnx2tf's conversion of the export (with its inputs fixed to `fixed` dims), through the cache."""
     versions = {**runner.versions("tf"), **{p: library_version(p) for p in PACKAGES}}
-    key = content_key(kind="onnx2tf", export=prepared.export_key, **versions)
+    key = content_key(kind="onnx2tf", export=prepared.export_key, fixed=fixed, **versions)
     source = str(prepared.artifact.path)
     outcome, folder = runner.cached_step(
-        "onnx2tf", key, "", lambda scratch: runner.call("tf", "onnx2tf", onnx2tf_convert, source, str(scratch))
+        "onnx2tf", key, "", lambda scratch: runner.call("tf", "onnx2tf", onnx2tf_convert, source, str(scratch), fixed)
     )
-    if folder is None:
-        conversion = hop_from_outcome(outcome)
-        op = refused_op(outcome.message)
-        if op is not None:
-            conversion = replace(conversion, extra={**conversion.extra, "failed_op": op})
-        later = [(hop, not_run("onnx2tf failed")) for hop in HOPS[1:]]
-        return _judged(trail, [("onnx2tf", conversion), *later], prepared)
+    return outcome, folder, key
 
+
+def _with_fixed_shapes(
+    runner: CaseRunner, case: Case, trail: Trail, prepared: Prepared, conversion: HopResult
+) -> Outcome:
+    """A dynamic export onnx2tf could not convert, converted again with every input fixed to the
+    export's own size, as onnx2tf's error advises: the row stays red (the dynamic export does not
+    convert) and says whether the fixed one does and how its hops went, at that size only."""
+    home = prepared.probes[0]
+    fixed = {name: list(np.shape(value)) for name, value in home.inputs(prepared.spec).items()}
+    shown = ", ".join(f"{name}:{','.join(map(str, dims))}" for name, dims in fixed.items())
+    outcome, folder, key = _converted(runner, prepared, fixed)
+    if folder is None:
+        message = f"{conversion.message}; with its inputs fixed to {shown} (overwrite_input_shape) it fails too"
+        later = [(hop, not_run("onnx2tf failed")) for hop in HOPS[1:]]
+        return _judged(trail, [("onnx2tf", conversion.failed(conversion.status, message)), *later], prepared)
+    at_home = replace(prepared, probes=tuple(p for p in prepared.probes if p.dims == home.dims))
+    hops, files = _hops(runner, case, at_home, outcome, folder, key)
+    went = ", ".join(f"{name} {hop.status.value}" for name, hop in hops)
+    message = (
+        f"cannot convert the dynamic export ({conversion.message}); with its inputs fixed to {shown} "
+        f"(overwrite_input_shape) it converts, at {home.label}: {went}"
+    )
+    saved = hops[0][1]
+    failed = saved.failed(conversion.status, message)
+    failed = replace(failed, extra={**saved.extra, "fixed_shapes": shown, "fixed_status": saved.status.value})
+    later = [(name, replace(hop, extra={**hop.extra, "fixed_shapes": shown})) for name, hop in hops[1:]]
+    return _judged(trail, [("onnx2tf", failed), *later], prepared, *files)
+
+
+def _hops(
+    runner: CaseRunner, case: Case, prepared: Prepared, outcome: CachedOutcome, folder: Path, key: str
+) -> tuple[list[tuple[str, HopResult]], tuple[tuple[str, Path | None], ...]]:
+    """Every hop after a conversion (its SavedModel in TensorFlow, tf2onnx's round trip, the TFLite
+    files), and the files they read, for a triage's repro."""
     layout = _layout(outcome.extra)
     facts = {"seconds_convert": round(outcome.seconds, 3), "layout": layout.describe_inputs() or "as is"}
     saved = _tf_hop(
@@ -117,10 +163,9 @@ def run_onnx2tf(runner: CaseRunner, case: Case, trail: Trail, prepared: Prepared
             lambda feeds, path=path, hop=hop: runner.call("tf", hop, tflite_run, path, feeds),
             bounds,
         )
-    trail.enter("tf2onnx")
     tf2onnx, converted = _round_trip(runner, case, prepared, layout, folder, key)
     hops = [("onnx2tf", saved), ("tf2onnx", tf2onnx), *tflite.items()]
-    return _judged(trail, hops, prepared, ("saved_model", folder), ("converted.onnx", converted))
+    return hops, (("saved_model", folder), ("converted.onnx", converted))
 
 
 def _layout(extra: Mapping[str, Any]) -> Layout:

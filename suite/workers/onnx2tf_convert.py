@@ -16,8 +16,10 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import re
 import shutil
+import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -60,6 +62,14 @@ def _import_onnx2tf() -> Any:
     return onnx2tf
 
 
+def _environment_first_on_path() -> None:
+    """This Python's scripts folder first on PATH: onnx2tf runs `onnxsim` as a command, and a worker
+    started as .venv/bin/python (make, CI) does not have the environment's scripts on PATH."""
+    scripts = str(Path(sys.executable).parent)
+    if os.environ.get("PATH", "").split(os.pathsep)[0] != scripts:
+        os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
+
+
 class _NoNetwork:
     """Stands in for `requests` inside onnx2tf: nothing is fetched at run time."""
 
@@ -67,12 +77,19 @@ class _NoNetwork:
         raise RuntimeError(f"onnx2tf tried the network (requests.{name}); zoo-suite runs it offline")
 
 
-def onnx2tf_convert(onnx_path: str, out_dir: str) -> dict[str, Any]:
+def onnx2tf_convert(
+    onnx_path: str, out_dir: str, fixed_shapes: Mapping[str, list[int]] | None = None
+) -> dict[str, Any]:
     """Convert the ONNX file with onnx2tf's defaults into `out_dir`: a SavedModel there, and
     model_float32.tflite / model_float16.tflite beside it.
 
     onnx2tf may rewrite the file it reads (shape inference, saved in place), so it reads a copy.
-    onnxsim is not run (not_use_onnxsim): the conversion is of the export as it is.
+    As onnx2tf's users run it: it simplifies the graph with onnxsim first (its `onnxsim` command,
+    found on PATH: this environment's is put first), which folds the shape arithmetic of a dynamic
+    export that onnx2tf cannot convert otherwise (measured: deeplabv3's Resize sizes).
+    `fixed_shapes` ({input: dims}) is onnx2tf's own advice for a dynamic input it cannot convert:
+    overwrite_input_shape (-ois), every dim fixed; the copy's input dims are fixed here too, so the
+    option holds even where onnxsim does not run.
 
     Returns:
         {"seconds", "inputs": [{"name": ONNX name, "tf_name": signature key, "perm": ONNX -> TF axes}],
@@ -84,11 +101,14 @@ def onnx2tf_convert(onnx_path: str, out_dir: str) -> dict[str, Any]:
     import onnx
 
     onnx2tf = _import_onnx2tf()
+    _environment_first_on_path()
     out = Path(out_dir)
     work = out / "_input"
     work.mkdir(parents=True, exist_ok=True)
     source = work / f"{_STEM}.onnx"
     shutil.copyfile(onnx_path, source)
+    if fixed_shapes:
+        _fix_input_dims(source, fixed_shapes)
     graph = onnx.load(str(source), load_external_data=False).graph
     initialized = {t.name for t in graph.initializer}
     onnx_inputs = [v for v in graph.input if v.name not in initialized]
@@ -100,8 +120,8 @@ def onnx2tf_convert(onnx_path: str, out_dir: str) -> dict[str, Any]:
                 input_onnx_file_path=str(source),
                 output_folder_path=str(out),
                 non_verbose=True,
-                not_use_onnxsim=True,
                 copy_onnx_input_output_names_to_tflite=True,
+                overwrite_input_shape=_as_option(fixed_shapes),
             )
     except SystemExit:  # onnx2tf prints its ERROR lines, then sys.exit(1)
         raise Onnx2tfError(_error_lines(log.getvalue()) or "onnx2tf exited without an error message") from None
@@ -130,6 +150,27 @@ def onnx2tf_convert(onnx_path: str, out_dir: str) -> dict[str, Any]:
     sidecar.write_text(json.dumps({"inputs": [v.name for v in onnx_inputs]}))
     tflite = {precision: name for precision, name in TFLITE_FILES.items() if (out / name).is_file()}
     return {"seconds": seconds, "inputs": inputs, "outputs": outputs, "tflite": tflite}
+
+
+def _fix_input_dims(path: Path, fixed_shapes: Mapping[str, list[int]]) -> None:
+    """The ONNX file at `path` with the named inputs' dims fixed, shapes inferred again, saved in place."""
+    import onnx
+
+    model = onnx.load(str(path))
+    for value in model.graph.input:
+        if value.name in fixed_shapes:
+            for dim, size in zip(value.type.tensor_type.shape.dim, fixed_shapes[value.name], strict=True):
+                dim.Clear()
+                dim.dim_value = int(size)
+    del model.graph.value_info[:]  # inferred again from the fixed inputs
+    onnx.save(onnx.shape_inference.infer_shapes(model), str(path))
+
+
+def _as_option(fixed_shapes: Mapping[str, list[int]] | None) -> list[str] | None:
+    """{"x": [2, 3, 64, 64]} as onnx2tf's overwrite_input_shape: ["x:2,3,64,64"]."""
+    if not fixed_shapes:
+        return None
+    return [f"{name}:{','.join(str(d) for d in dims)}" for name, dims in fixed_shapes.items()]
 
 
 def _channels_last_perm(value: Any, tf_shape: tuple[int | None, ...]) -> list[int]:
