@@ -242,6 +242,8 @@ def _entry_builder(family: Family, builder: str, inputs: list[InputSpec]) -> Cal
         if meta is not None:
             check_fits(f"tv_{builder}", _estimate(named_forward(meta, names, family.call), inputs, "meta"))
         model = make()
+        if local is None:
+            _seed_zero_weights(model)
         wrapper = named_forward(model, names, family.call)
         if meta is None:
             check_fits(f"tv_{builder}", _estimate(wrapper, inputs, "cpu"))
@@ -257,6 +259,26 @@ def _entry_builder(family: Family, builder: str, inputs: list[InputSpec]) -> Cal
     build.__name__ = f"tv_{builder}"
     build.__doc__ = f"torchvision.models.get_model({builder!r}, weights=None), {family.name}"
     return build
+
+
+def _seed_zero_weights(model: Any) -> None:
+    """Seeded values for every Linear layer whose weight starts at all zeros.
+
+    torchvision's ViTs initialize their classification head to zeros (for fine-tuning from real
+    weights); with weights=None every logit is then 0 whatever the image, and the entry's rows
+    could only be "not judged: output constant". The head gets torch's default Linear init from a
+    seeded generator instead, so the output depends on the input again.
+    """
+    import math
+
+    import torch
+
+    generator = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, torch.nn.Linear) and not module.weight.any():
+                bound = 1.0 / math.sqrt(module.in_features)
+                module.weight.copy_(torch.empty_like(module.weight).uniform_(-bound, bound, generator=generator))
 
 
 def _register_all() -> None:
