@@ -96,3 +96,18 @@ def test_an_ort_allocation_over_this_process_budget_is_a_skip_not_a_runtime_erro
     assert (without, within) == ("runtime_error", "skip")
     assert message.startswith("needs more than 4.0 GB for ONNX Runtime (this process's memory budget: ")
     assert "Failed to allocate memory for requested buffer" in message
+
+
+def test_the_run_sums_each_processs_worker_counts_and_keeps_the_largest_peak() -> None:
+    """metadata.json's worker_processes: starts, calls and workers ended for holding over half their
+    budget add up over the pytest processes; the peak is the largest one's."""
+    from types import SimpleNamespace
+
+    from suite.plugin.session import RunSession
+
+    stats = [
+        {"torch": {"starts": 3, "calls": 40, "ended_holding_over_half_the_budget": 1, "peak_rss_mb": 900}},
+        {"torch": {"starts": 2, "calls": 10, "ended_holding_over_half_the_budget": 2, "peak_rss_mb": 1200}},
+    ]
+    totals = RunSession.worker_totals(SimpleNamespace(worker_stats=stats))  # type: ignore[arg-type]
+    assert totals == {"torch": {"starts": 5, "calls": 50, "ended_holding_over_half_the_budget": 3, "peak_rss_mb": 1200}}

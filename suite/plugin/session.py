@@ -100,9 +100,9 @@ class RunSession:
         totals: dict[str, dict[str, int]] = {}
         for stats in self.worker_stats:
             for name, counts in stats.items():
-                entry = totals.setdefault(name, {"starts": 0, "calls": 0})
-                entry["starts"] += counts["starts"]
-                entry["calls"] += counts["calls"]
+                entry = totals.setdefault(name, {"starts": 0, "calls": 0, "ended_holding_over_half_the_budget": 0})
+                for summed in ("starts", "calls", "ended_holding_over_half_the_budget"):
+                    entry[summed] += counts.get(summed, 0)
                 for largest in ("peak_rss_mb", "budget_mb"):  # the largest process's, and its budget
                     if largest in counts:
                         entry[largest] = max(entry.get(largest, 0), counts[largest])
