@@ -22,8 +22,16 @@ from zoo.spec import InputSpec, Task
 _BATCH = {"dims": {"batch": 1}, "other_dims": [{"batch": 2}, {"batch": 3}]}
 # Quantized builders are built as their quantizable float model and quantized here (_quantize).
 # Builders whose architecture needs more than 64x64 (maxvit partitions a 224 grid; inception_v3's
-# stem needs at least 75) or whose image size is a constructor argument.
-_IMAGE_SIZE = {"maxvit_t": 224, "inception_v3": 96, "quantized_inception_v3": 96}
+# stem needs at least 75; AlexNet and the VGGs end in an adaptive pooling to 7x7, which the
+# TorchScript exporter converts only where the feature map is a multiple of 7: 2x2 at 64x64 made it
+# refuse every one of them, 7x7 at 224) or whose image size is a constructor argument.
+_IMAGE_SIZE = {
+    "maxvit_t": 224,
+    "inception_v3": 96,
+    "quantized_inception_v3": 96,
+    "alexnet": 224,
+    **{f"vgg{depth}{bn}": 224 for depth in (11, 13, 16, 19) for bn in ("", "_bn")},
+}
 _VIT_PATCH_GRID = 4  # a ViT built for 4x4 patches: image_size = 4 * patch size
 # (frames, side) of a clip: S3D pools a 7x7 grid over 2 time steps, MViT has fixed 16x224x224 positions.
 _CLIP = {"s3d": (16, 224), "mvit_v1_b": (16, 224), "mvit_v2_s": (16, 224)}
