@@ -26,15 +26,13 @@ from suite.core.record import Status
 from suite.judge.hops import HopResult, ReferenceAt, judge_sizes
 from suite.judge.inputs import Probe
 from suite.judge.layout import InputLayout, Layout, OutputLayout
-from suite.judge.triage.findings import Blame
 from suite.paths.declaration import PathSpec
-from suite.paths.steps import first_failure, hop_from_outcome, not_run
+from suite.paths.steps import converters_judged, hop_from_outcome, not_run
 from suite.run.cache import CachedOutcome, content_key
 from suite.run.cases import Case, Draw, build_matrix
 from suite.run.half_floor import half_weight_references
 from suite.run.key_parts import library_version
 from suite.run.pipeline import CaseRunner, Prepared, StageFailure
-from suite.run.triage import TriageSubject
 from suite.runtime.sessions import run_session, session_from_artifact
 from suite.workers.onnx2tf_convert import (  # noqa: TID251 - named for runner.call
     onnx2tf_convert,
@@ -244,14 +242,7 @@ def _round_trip(
 def _judged(
     trail: Trail, hops: Sequence[tuple[str, HopResult]], prepared: Prepared, *files: tuple[str, Path | None]
 ) -> Outcome:
-    """first_failure, with the failing hop's converter and the files it read named for the triage."""
-    failing = next((name for name, hop in hops if not hop.ok), None)
-    if failing is not None:
-        inputs = (("model.onnx", prepared.artifact.path), *((n, f) for n, f in files if f is not None))
-        trail.add(
-            TriageSubject("opaque", None, _HOP_TOOLS[failing], step_blame=Blame.CONVERTER, hop=failing, files=inputs)
-        )
-    return first_failure(trail, hops)
+    return converters_judged(trail, hops, _HOP_TOOLS, prepared.artifact.path, *files)
 
 
 PATH = PathSpec(

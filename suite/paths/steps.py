@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from suite.core.outcome import FieldFigures, Outcome, Trail
 from suite.core.record import Status
 from suite.judge.hops import HopResult, NamedHop
+from suite.judge.triage.findings import Blame
 from suite.run.cache import CachedOutcome
+from suite.run.triage import TriageSubject
 
 
 def first_failure(trail: Trail, hops: Sequence[tuple[str, HopResult]]) -> Outcome:
@@ -22,6 +25,24 @@ def first_failure(trail: Trail, hops: Sequence[tuple[str, HopResult]]) -> Outcom
         if not hop.ok:
             return trail.failed(hop.status, f"{name}: {hop.message}", stage=name)
     return trail.passed()
+
+
+def converters_judged(
+    trail: Trail,
+    hops: Sequence[tuple[str, HopResult]],
+    tools: Mapping[str, str],
+    export: Path,
+    *files: tuple[str, Path | None],
+) -> Outcome:
+    """first_failure for a path of converters that rename every tensor (onnx-tf, onnx2tf, tf2onnx),
+    with the failing hop's converter (`tools`: hop -> tool) and the files it read named for the
+    triage: it blames the converter without a node, and repeats the failing call on copies of the
+    export ("model.onnx") and of `files` (name -> path; None where the step made none)."""
+    failing = next((name for name, hop in hops if not hop.ok), None)
+    if failing is not None:
+        inputs = (("model.onnx", export), *((n, f) for n, f in files if f is not None))
+        trail.add(TriageSubject("opaque", None, tools[failing], step_blame=Blame.CONVERTER, hop=failing, files=inputs))
+    return first_failure(trail, hops)
 
 
 @dataclass(frozen=True)

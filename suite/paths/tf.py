@@ -19,13 +19,11 @@ from suite.core.outcome import Outcome, Trail
 from suite.core.record import Status
 from suite.judge.hops import HopResult, judge_sizes, ort_hop
 from suite.judge.inputs import Probe
-from suite.judge.triage.findings import Blame
 from suite.paths.declaration import PathSpec
-from suite.paths.steps import first_failure, hop_from_outcome, not_run
+from suite.paths.steps import converters_judged, hop_from_outcome, not_run
 from suite.run.cache import CachedOutcome, content_key
 from suite.run.cases import Case, Draw, build_matrix
 from suite.run.pipeline import CaseRunner, Prepared, StageFailure
-from suite.run.triage import TriageSubject
 from suite.workers.errors import RemoteError
 from suite.workers.onnx_tf import onnx_tf_export_saved_model, onnx_tf_run_sizes  # noqa: TID251 - named for runner.call
 from suite.workers.onnx_tf_errors import onnx_tf_failure_summary, parse_onnx_tf_failure
@@ -96,17 +94,7 @@ _HOP_TOOLS = {"onnx_tf": "onnx-tf", "saved_model": "onnx-tf", "tf2onnx": "tf2onn
 def _judged(
     trail: Trail, hops: Sequence[tuple[str, HopResult]], prepared: Prepared, *files: tuple[str, Path | None]
 ) -> Outcome:
-    """first_failure, with the failing hop's converter and the files it read named for the triage
-    (onnx-tf and tf2onnx rename every tensor: it blames the converter without a node, and repeats
-    the failing call on copies of those files)."""
-    failing = next((name for name, hop in hops if not hop.ok), None)
-    if failing is not None:
-        inputs = (("model.onnx", prepared.artifact.path), *((n, f) for n, f in files if f is not None))
-        subject = TriageSubject(
-            "opaque", None, _HOP_TOOLS[failing], step_blame=Blame.CONVERTER, hop=failing, files=inputs
-        )
-        trail.add(subject)
-    return first_failure(trail, hops)
+    return converters_judged(trail, hops, _HOP_TOOLS, prepared.artifact.path, *files)
 
 
 def _onnx_tf_hop(runner: CaseRunner, prepared: Prepared) -> HopResult:
