@@ -132,9 +132,10 @@ def test_the_float16_floor_is_what_rounding_the_weights_costs(tmp_path: Path) ->
     x = np.array([[2.0, 1.0]], np.float32)
     rounded = weight.astype(np.float16).astype(np.float32)
     expected = float(np.abs(x @ weight - x @ rounded).max())  # both sides float32, as ONNX Runtime computes
-    floors = half_weight_floor(str(path), {"x": x})
+    (floors, doubled) = half_weight_floor(str(path), [{"x": x}, {"x": 2 * x}])
     assert floors[0] == pytest.approx(expected, rel=1e-2) and floors[0] > 1e-5
     assert floors[1] == 0.0  # an integer output has no float16 floor
+    assert doubled[0] == pytest.approx(2 * expected, rel=1e-2)  # one feed at a time: twice the input, twice the change
 
 
 def test_onnx2tf_converts_without_the_network(tmp_path: Path) -> None:

@@ -24,15 +24,20 @@ HALF_FLOOR_VERSION = 1
 
 
 def half_weight_references(runner: CaseRunner, prepared: Prepared) -> ReferenceAt:
-    """prepared.reference_at with each output's bound widened by HALF_FACTOR x its float16-weight floor."""
+    """prepared.reference_at with each output's bound widened by HALF_FACTOR x its float16-weight
+    floor (measured for every probe of the case in one worker call, on the first probe asked)."""
     kept: dict[str, Reference] = {}
+    floors: dict[str, list[float]] = {}
 
     def reference_at(probe: Probe) -> Reference:
         if probe.label not in kept:
+            if not floors:
+                floors.update(_floors(runner, prepared))
             base = prepared.reference_at(probe)
-            floors = _floors(runner, prepared, probe)
+            widened = floors.get(probe.label, [])
             bounds = tuple(
-                b.with_half_floor(f) for b, f in zip(base.bounds, floors + [0.0] * len(base.bounds), strict=False)
+                b.with_half_floor(widened[index] if index < len(widened) else 0.0)
+                for index, b in enumerate(base.bounds)
             )
             rule = f"{base.rule}; float16 weights: + {HALF_FACTOR:g}x the float16-weight floor"
             kept[probe.label] = Reference(base.outputs, bounds, rule, base.against, base.kind)
@@ -41,20 +46,31 @@ def half_weight_references(runner: CaseRunner, prepared: Prepared) -> ReferenceA
     return reference_at
 
 
-def _floors(runner: CaseRunner, prepared: Prepared, probe: Probe) -> list[float]:
-    """The export's float16-weight floor per output on the probe, through the cache."""
-    key = content_key(
-        kind="half_floor",
-        export=prepared.export_key,
-        dims=probe.label,
-        rules=HALF_FLOOR_VERSION,
-        **runner.versions("onnx"),
-    )
-    cached = runner.cache.load_arrays("half_floors", key) if runner.use_cache else None
-    if cached is not None and cached[1]:
-        return [float(f) for f in cached[1][0]]
-    floors = runner.call(
-        "onnx", "half_floor", onnx_tools.half_weight_floor, str(prepared.artifact.path), probe.inputs(prepared.spec)
-    )
-    runner.cache.store_arrays("half_floors", key, CachedOutcome("ok"), [np.array(floors, np.float64)])
-    return list(floors)
+def _floors(runner: CaseRunner, prepared: Prepared) -> dict[str, list[float]]:
+    """The export's float16-weight floor per output on each of the case's probes (by label), through
+    the cache; the probes not cached are measured in one worker call."""
+    keys = {
+        probe.label: content_key(
+            kind="half_floor",
+            export=prepared.export_key,
+            dims=probe.label,
+            rules=HALF_FLOOR_VERSION,
+            **runner.versions("onnx"),
+        )
+        for probe in prepared.probes
+    }
+    found: dict[str, list[float]] = {}
+    for label, key in keys.items():
+        cached = runner.cache.load_arrays("half_floors", key) if runner.use_cache else None
+        if cached is not None and cached[1]:
+            found[label] = [float(f) for f in cached[1][0]]
+    missing = [probe for probe in prepared.probes if probe.label not in found]
+    if missing:
+        feeds = [probe.inputs(prepared.spec) for probe in missing]
+        measured = runner.call("onnx", "half_floor", onnx_tools.half_weight_floor, str(prepared.artifact.path), feeds)
+        for probe, per_output in zip(missing, measured, strict=True):
+            runner.cache.store_arrays(
+                "half_floors", keys[probe.label], CachedOutcome("ok"), [np.array(per_output, np.float64)]
+            )
+            found[probe.label] = list(per_output)
+    return found

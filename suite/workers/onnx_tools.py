@@ -19,11 +19,11 @@ def convert_version(source: str, target_path: str, target_opset: int) -> dict[st
     return {"opset": written}
 
 
-def half_weight_floor(source: str, feeds: dict) -> list[float]:
-    """The export's float16-weight floor per output on `feeds`: the largest change of each float
+def half_weight_floor(source: str, feeds_by_probe: list[dict]) -> list[list[float]]:
+    """The export's float16-weight floor per output on each feed: the largest change of each float
     output when every float32 constant (initializers, Constant nodes) is rounded to float16 and
     back, both sides run by ONNX Runtime's CPU provider on one thread. 0.0 for an output that is
-    not float or changes shape.
+    not float or changes shape. The file is read and both sessions made once for every feed.
 
     A float16 TFLite file (onnx2tf's) keeps its weights so and computes in float32: what it may
     be off by is what rounding the weights costs this graph, not float32's floor.
@@ -44,13 +44,17 @@ def half_weight_floor(source: str, feeds: dict) -> list[float]:
             tensor.CopyFrom(numpy_helper.from_array(array, tensor.name))
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
-    floors = []
-    results = [
-        ort.InferenceSession(m.SerializeToString(), options, providers=["CPUExecutionProvider"]).run(None, feeds)
+    sessions = [
+        ort.InferenceSession(m.SerializeToString(), options, providers=["CPUExecutionProvider"])
         for m in (model, rounded)
     ]
-    for exact, half in zip(*results, strict=True):
-        a, b = np.asarray(exact), np.asarray(half)
-        same = a.dtype.kind == "f" and a.shape == b.shape and a.size
-        floors.append(float(np.nanmax(np.abs(a.astype(np.float64) - b))) if same else 0.0)
+    floors = []
+    for feeds in feeds_by_probe:
+        exact_outputs, half_outputs = (session.run(None, feeds) for session in sessions)
+        per_output = []
+        for exact, half in zip(exact_outputs, half_outputs, strict=True):
+            a, b = np.asarray(exact), np.asarray(half)
+            same = a.dtype.kind == "f" and a.shape == b.shape and a.size
+            per_output.append(float(np.nanmax(np.abs(a.astype(np.float64) - b))) if same else 0.0)
+        floors.append(per_output)
     return floors
