@@ -49,8 +49,9 @@ FILE_RULE = "static (an ONNX file has no float64 run)"
 # on the corpus's quantized entries ONNX Runtime landed at 0.5-1.2x the floor, 5 to 60 steps of
 # the output's own scale (one step at the first QuantizeLinear, grown by depth).
 QUANTIZED_FACTOR = 4.0
-# How far beyond its float16-weight floor (the eager output's change when every weight is rounded
-# to float16: suite.run.half_floor) a float16-weight model may land, on top of the float32 bound.
+# How far beyond its float16-weight floor (the export's output change on ONNX Runtime when every
+# float32 constant is rounded to float16: suite.run.half_floor) a float16-weight model may land, on
+# top of the float32 bound. Measured on 21 TFLite float16 files of the default models: 0.98-1.09x.
 # Two float16 roundings of the same model differ where a converter folds weights before rounding
 # (BatchNorm into a convolution), so the two land near each other, not on each other.
 HALF_FACTOR = 4.0

@@ -141,10 +141,10 @@ _ONNX2TF_IMPORTS = (
     'os.environ["TF_USE_LEGACY_KERAS"] = "1"  # as in the suite\'s TF worker\n\n'
     "from suite.workers.onnx2tf_convert import onnx2tf_convert, tflite_run"
 )
-# onnx2tf.convert as the suite calls it (offline, onnxsim off), through the suite's worker function,
+# onnx2tf.convert as the suite calls it (offline, onnxsim first), through the suite's worker function,
 # which raises Onnx2tfError with onnx2tf's own ERROR lines where onnx2tf prints them and exits.
 _ONNX2TF_CONVERT = 'info = onnx2tf_convert("model.onnx", "onnx2tf_out")\n'
-_ONNX2TF_PACKAGES = ("onnx", "onnx2tf", "tensorflow", "ai-edge-litert", "onnxruntime")
+_ONNX2TF_PACKAGES = ("onnx", "onnx2tf", "onnxsim", "tensorflow", "ai-edge-litert", "onnxruntime")
 
 
 def _tflite_call(precision: str) -> ConverterCall:

@@ -1,11 +1,11 @@
 """onnx2tf in the TF worker (suite.workers.tf_process): an ONNX file to a TensorFlow SavedModel and
-float32 / float16 TFLite files, and runs of both. Its failures are read in the parent by
-suite.workers.onnx2tf_errors.
+float32 / float16 TFLite files, and runs of both. Its failures come back as Onnx2tfError, whose
+first line the parent reads (suite.paths.onnx2tf.refused_op, and the pipeline's refusal phrases).
 
 onnx2tf (the maintained ONNX -> TF converter) writes channels-last models: every graph input of
 rank 3, 4 or 5 becomes NWC / NHWC / NDHWC unless told otherwise, and outputs it computed in
 that layout stay so. The conversion reports both, per input and output, and the runs here take
-and give arrays in the TF model's own layout: the parent transposes (suite.paths.onnx2tf_layout).
+and give arrays in the TF model's own layout: the parent transposes (suite.judge.layout).
 
 Nothing is downloaded: onnx2tf fetches a calibration sample from GitHub at start for image-like
 inputs unless the file is in the working folder; the suite hands it a seeded array instead.
