@@ -199,3 +199,22 @@ def test_both_tf_converters_side_by_side_on_a_folder_of_onnx_files(pytester: pyt
     assert side.loc["castlike", "onnx-tf status"] == "pass"  # onnx-tf has a CastLike handler: the table shows it
     page = (tmp_path / "reports" / "latest" / "results.html").read_text()
     assert "TensorFlow converters side by side" in page and "<td>CastLike</td><td>1</td>" in page
+
+
+def test_a_float16_bound_passes_its_floor_and_fails_beyond_it() -> None:
+    """The float16 hop's bound: the float32 bound plus 4x the float16-weight floor, and no more."""
+    from suite.judge.compare import compare_outputs
+    from suite.judge.floor import HALF_FACTOR, Bound
+
+    reference = [np.linspace(-1, 1, 100, dtype=np.float32)]
+    bound = Bound.calibrated(1e-7).with_half_floor(1e-3)  # atol = 16 x 1e-7 + 4 x 1e-3
+
+    def judged(offset: float) -> object:
+        candidate = [reference[0] + np.float32(offset)]
+        names = ["y"]
+        return compare_outputs(reference, candidate, expected_names=names, candidate_names=names, tolerance=[bound])
+
+    within, beyond = judged(0.9 * HALF_FACTOR * 1e-3), judged(1.5 * HALF_FACTOR * 1e-3)
+    assert within.ok and within.outputs[0].floor_ratio == pytest.approx(3.6, rel=1e-2)  # over the float16 floor
+    assert not beyond.ok
+    assert "float16-weight floor 0.001" in bound.describe()
