@@ -15,14 +15,18 @@ def test_timed_paths_run_alone_after_the_untimed_ones_run_on_every_core() -> Non
     args = ["suite/matrix", "--zoo-profile", "default", "-v", "--zoo-baseline=latest"]
     first, second = plan(args, cores=4, run_id="r1")
     assert first == ["suite/matrix", "--zoo-profile", "default", "-v", "--zoo-paths",
-                     "ort,tf,version,optimize,quantize", "-n", "4", "--zoo-run-id", "r1"]  # fmt: skip
+                     "ort,tf,version,optimize,quantize", "-n", "4", "--dist", "worksteal",
+                     "--zoo-run-id", "r1"]  # fmt: skip
     assert second == ["suite/matrix", "--zoo-profile", "default", "-v", "--zoo-paths", "latency",
                       "--zoo-run-id", "r1", "--zoo-continue", "--zoo-baseline", "latest"]  # fmt: skip
 
 
 def test_a_selection_of_untimed_paths_only_runs_once_on_every_core() -> None:
-    assert plan(["--zoo-profile", "corpus"], cores=2, run_id="r1") == [["--zoo-profile", "corpus", "-n", "2"]]
-    assert plan(["--zoo-paths", "ort,tf"], cores=4, run_id="r1") == [["--zoo-paths", "ort,tf", "-n", "4"]]
+    share_out = ["--dist", "worksteal"]  # a process that runs out of cases takes queued ones from the other
+    assert plan(["--zoo-profile", "corpus"], cores=2, run_id="r1") == [
+        ["--zoo-profile", "corpus", "-n", "2", *share_out]
+    ]
+    assert plan(["--zoo-paths", "ort,tf"], cores=4, run_id="r1") == [["--zoo-paths", "ort,tf", "-n", "4", *share_out]]
 
 
 @pytest.mark.parametrize(

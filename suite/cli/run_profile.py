@@ -76,12 +76,21 @@ def plan(args: Sequence[str], cores: int, run_id: str) -> list[list[str]]:
     if cores < 2 or parallel_given or not untimed:
         return [list(args)]
     if not timed:  # correctness only (the quick and corpus profiles): one invocation on every core
-        return [[*args, "-n", str(cores)]]
+        return [[*args, *_parallel(cores)]]
     base = without(args, ("--zoo-paths", "--zoo-run-id", "--zoo-baseline"))
     baseline = option(args, "--zoo-baseline")
-    first = [*base, "--zoo-paths", ",".join(untimed), "-n", str(cores), "--zoo-run-id", run_id]
+    first = [*base, "--zoo-paths", ",".join(untimed), *_parallel(cores), "--zoo-run-id", run_id]
     second = [*base, "--zoo-paths", ",".join(timed), "--zoo-run-id", run_id, "--zoo-continue"]
     return [first, second + (["--zoo-baseline", baseline] if baseline else [])]
+
+
+# xdist's default ("load") hands each process its share up front, so one
+# process can be left with a queue of slow cases while the other idles. The default profile down
+# onnx2tf ran its last 45 min on one of 2 cores that way (2026-12-06); worksteal moves queued
+# cases to the idle process.
+def _parallel(cores: int) -> list[str]:
+    """pytest-xdist's arguments for `cores` processes sharing the cases out as they free up."""
+    return ["-n", str(cores), "--dist", "worksteal"]
 
 
 def combined_status(codes: Sequence[int], baseline: bool) -> int:
