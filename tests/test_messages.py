@@ -116,3 +116,31 @@ def test_multi_line_messages_keep_the_informative_line() -> None:
     quoted = f"UnsupportedOperatorError: aten::foo at opset 11\n{traceback}"
     assert first_line(quoted) == "UnsupportedOperatorError: aten::foo at opset 11"
     assert clean_message(f"worker died:\n{traceback}") == "ValueError: bad"
+
+
+# Verbatim from TensorFlow 2.21 running a SavedModel's signature on a batch its MatMul cannot take.
+TF_GRAPH_ERROR = (
+    "Graph execution error:\n\nDetected at node StatefulPartitionedCall/MatMul defined at (most recent call last):\n"
+    "<stack traces unavailable>\nMatrix size-incompatible: In[0]: [2,32], In[1]: [64,10]\n"
+    "\t [[{{node StatefulPartitionedCall/MatMul}}]] [Op:__inference_signature_wrapper_94]"
+)
+# The older form, with the Python frames that defined the node and a "Node:" line.
+TF_GRAPH_ERROR_WITH_FRAMES = (
+    "Graph execution error:\n\nDetected at node 'model/MatMul' defined at (most recent call last):\n"
+    "    File \"convert.py\", line 3, in <module>\n      model(x)\nNode: 'model/MatMul'\n"
+    "Matrix size-incompatible: In[0]: [2,32], In[1]: [64,10]\n\t [[{{node model/MatMul}}]]"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "node"), [(TF_GRAPH_ERROR, "StatefulPartitionedCall/MatMul"), (TF_GRAPH_ERROR_WITH_FRAMES, "model/MatMul")]
+)
+def test_a_tf_graph_execution_error_keeps_the_kernels_error_and_its_node(text: str, node: str) -> None:
+    said = "Matrix size-incompatible: In[0]: [2,32], In[1]: [64,10]"
+    assert first_line(text) == f"{said} (at node {node})"
+    # Where the exception's type was put first, it stays first.
+    assert informative_line(f"InvalidArgumentError: {text}") == f"InvalidArgumentError: {said} (at node {node})"
+    assert (
+        informative_line("InvalidArgumentError: Graph execution error:")
+        == "InvalidArgumentError: Graph execution error:"
+    )

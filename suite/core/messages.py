@@ -128,9 +128,33 @@ def informative_line(text: str) -> str:
     framed = framed_error(lines) if _opens_frames(said[0]) else None
     if framed is not None:
         return framed.summary()
+    if said[0].endswith(_TF_GRAPH_HEADING):
+        return tf_graph_error([ln for ln in lines if ln.strip()])
     said = [ln for ln in said if not says_nothing(ln)] or said[:1]
     first = said[0]
     return f"{first} {said[1]}" if first.endswith(":") and len(said) > 1 else first
+
+
+# TF's error from running a graph (a SavedModel's signature, a tf.function): this heading, "Detected at
+# node NODE defined at (most recent call last):", the Python frames that defined it (or "<stack traces
+# unavailable>"), then the kernel's own error, then "[[{{node NODE}}]] [Op:...]".
+_TF_GRAPH_HEADING = "Graph execution error:"
+_TF_DETECTED = re.compile(r"Detected at node '?(?P<node>[^' ]+)'? defined at")
+_TF_NOT_THE_ERROR = re.compile(r"Detected at node .*|<stack traces unavailable>|File \".*|Node: .*|\[\[.*")
+
+
+def tf_graph_error(said: list[str]) -> str:
+    """The kernel's error in a TF graph execution error's non-blank lines (indents kept), with the node it ran
+    ("InvalidArgumentError: Matrix size-incompatible: In[0]: [2,32], In[1]: [64,10] (at node model/MatMul)"); the
+    heading where the text has nothing after it."""
+    node = next((m["node"] for m in map(_TF_DETECTED.match, map(str.strip, said)) if m), "")
+    # Frames come as a "File" line and its source line, both indented: the error is not.
+    raw = [ln for ln in said[1:] if not _TF_NOT_THE_ERROR.match(ln.strip())]
+    error = next((ln.strip() for ln in raw if not ln.startswith((" ", "\t"))), "")
+    if not error:
+        return said[0].strip()
+    kind = said[0].strip().removesuffix(_TF_GRAPH_HEADING)  # "InvalidArgumentError: " where the type was put first
+    return f"{kind}{error} (at node {node})" if node else f"{kind}{error}"
 
 
 def _opens_frames(line: str) -> bool:
