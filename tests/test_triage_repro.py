@@ -17,9 +17,12 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
+from suite.core.messages import first_line
 from suite.judge.triage.draft import write_draft
 from suite.judge.triage.findings import Blame, Divergence, Findings, Repro
 from suite.judge.triage.repro import ReproBound, write_call_repro, write_export_repro, write_graph_repro
+from suite.run.triage_scripts import run_failure_text
+from tests.test_messages import TF_GRAPH_ERROR
 
 BOUND = ReproBound(atol=1e-5, rtol=1e-4)
 X = np.linspace(-3, 3, 12, dtype=np.float32).reshape(3, 4)
@@ -345,3 +348,17 @@ def test_the_node_onnx_runtime_names_is_read_at_run_and_at_session_creation():
     assert failing_node(running) == ("Reshape", "/attn/Reshape_4")
     assert failing_node(loading) == ("MatMul", "/model/layer.0/attention/self/MatMul")
     assert failing_node("[ONNXRuntimeError] : 10 : INVALID_GRAPH : no node named") is None
+
+
+def test_a_runner_failure_is_reproduced_by_words_its_raw_error_holds():
+    # The row's line is TF's kernel error with its node; the error a repro's run raises again is
+    # TF's whole text, heading first: the words the repro looks for must be in that text.
+    raw = f"InvalidArgumentError: {TF_GRAPH_ERROR}"
+    message = f"TensorFlow (onnx2tf's SavedModel) failed at batch=2: {first_line(raw)}"
+    words = run_failure_text(message)
+    assert words.startswith("Matrix size-incompatible") and words in raw
+    assert run_failure_text("LiteRT (float32 TFLite) failed at batch=2: RuntimeError: reshape.cc:92 (4 != 8)") == (
+        "reshape.cc:92 (4 != 8)"
+    )
+    # A converter's own error is not a runner's, whatever its words say.
+    assert run_failure_text("Onnx2tfError: ValueError: the layer failed at call: shapes differ") == ""

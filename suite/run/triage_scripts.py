@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -88,7 +89,7 @@ def converter_repro(
     if call.kind == "ort":
         failure_text = message.split("failed:")[-1].strip()[:60]
     else:
-        failure_text = _failure_text(message, outcome.detail)
+        failure_text = run_failure_text(message) or _failure_text(message, outcome.detail)
     if not failure_text or any(name not in files for name in call.files):
         return Repro("not made: the failing call's error or files are not known")
     key = content_key(
@@ -144,15 +145,14 @@ _ONNX2TF_IMPORTS = (
 # onnx2tf.convert as the suite calls it (offline, onnxsim first), through the suite's worker function,
 # which raises Onnx2tfError with onnx2tf's own ERROR lines where onnx2tf prints them and exits.
 _ONNX2TF_CONVERT = 'info = onnx2tf_convert("model.onnx", "onnx2tf_out")\n'
+# The export's inputs as onnx2tf's files read them: channels-last where it moved the axes.
+_ONNX2TF_FEEDS = 'feeds = {i["tf_name"]: inputs[i["name"]].transpose(i["perm"]) for i in info["inputs"]}\n'
 _ONNX2TF_PACKAGES = ("onnx", "onnx2tf", "onnxsim", "tensorflow", "ai-edge-litert", "onnxruntime")
 
 
 def _tflite_call(precision: str) -> ConverterCall:
     """onnx2tf's conversion, then LiteRT on its `precision` file, fed channels-last as onnx2tf reads."""
-    run = (
-        'feeds = {i["tf_name"]: inputs[i["name"]].transpose(i["perm"]) for i in info["inputs"]}\n'
-        f'tflite_run("onnx2tf_out/" + info["tflite"]["{precision}"], feeds)'
-    )
+    run = _ONNX2TF_FEEDS + f'tflite_run("onnx2tf_out/" + info["tflite"]["{precision}"], feeds)'
     return ConverterCall("onnx2tf", ("model.onnx",), _ONNX2TF_IMPORTS, _ONNX2TF_CONVERT + run, _ONNX2TF_PACKAGES)
 
 
@@ -178,7 +178,14 @@ CONVERTER_CALLS = {
         "    raise RuntimeError(done.stderr[-4000:])",
         _TF_PACKAGES,
     ),
-    "onnx2tf": ConverterCall("onnx2tf", ("model.onnx",), _ONNX2TF_IMPORTS, _ONNX2TF_CONVERT, _ONNX2TF_PACKAGES),
+    # The conversion, then its SavedModel on the inputs: the hop fails at either.
+    "onnx2tf": ConverterCall(
+        "onnx2tf",
+        ("model.onnx",),
+        _ONNX2TF_IMPORTS.replace("tflite_run", "saved_model_run"),
+        _ONNX2TF_CONVERT + _ONNX2TF_FEEDS + 'saved_model_run("onnx2tf_out", feeds)',
+        _ONNX2TF_PACKAGES,
+    ),
     "tflite_float32": _tflite_call("float32"),
     "tflite_float16": _tflite_call("float16"),
     "ort": ConverterCall(
@@ -229,6 +236,20 @@ def _failure_text(message: str, detail: str) -> str:
     if words and words in detail:
         return f"{kind}: {words}"
     return f"{kind}:" if kind and " " not in kind else ""
+
+
+# A hop whose runner raised on the export's own inputs: "<runner> failed at <probe>: <Type>: <words>"
+# (suite.judge.hops), the words perhaps followed by the node TF ran (suite.core.messages.tf_graph_error).
+_RUN_FAILURE = re.compile(r"[^:]+ failed at [^:]+: (?P<kind>[\w.]+): (?P<words>.+?)(?: \(at node [^)]*\))?")
+
+
+def run_failure_text(message: str) -> str:
+    """The words of a runner's error that a repro's run must raise again, or "" for other messages.
+
+    Only the words: the row's line is the informative one of a longer text (TF's graph execution
+    error puts its heading first), which the raised error holds after its type, not beside it."""
+    match = _RUN_FAILURE.fullmatch(message)
+    return match["words"][:60].strip() if match else ""
 
 
 def error_class(message: str) -> str:
