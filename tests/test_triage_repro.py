@@ -21,7 +21,7 @@ from suite.core.messages import first_line
 from suite.judge.triage.draft import write_draft
 from suite.judge.triage.findings import Blame, Divergence, Findings, Repro
 from suite.judge.triage.repro import ReproBound, write_call_repro, write_export_repro, write_graph_repro
-from suite.run.triage_scripts import run_failure_text
+from suite.run.triage_scripts import converter_failure_text, run_failure_text
 from tests.test_messages import TF_GRAPH_ERROR
 
 BOUND = ReproBound(atol=1e-5, rtol=1e-4)
@@ -362,3 +362,17 @@ def test_a_runner_failure_is_reproduced_by_words_its_raw_error_holds():
     )
     # A converter's own error is not a runner's, whatever its words say.
     assert run_failure_text("Onnx2tfError: ValueError: the layer failed at call: shapes differ") == ""
+
+
+def test_onnx2tf_failures_are_reproduced_by_their_exception_types():
+    # Keras names layers by a per-process counter, so a fresh process's words differ: types only.
+    dynamic = (
+        "cannot convert the dynamic export (Onnx2tfError: ValueError: Exception encountered when calling layer "
+        "'tf.reshape_991' (type TFOpLambda).); with its inputs fixed to x:2,5,16 (overwrite_input_shape) it converts"
+    )
+    assert converter_failure_text(dynamic, "") == "Onnx2tfError: ValueError:"
+    assert converter_failure_text("Onnx2tfError: onnx2tf wrote no SavedModel", "") == "Onnx2tfError:"
+    # Other converters' errors keep their words where the raw error has them.
+    assert converter_failure_text("KeyError: 'Shape' not found", "KeyError: 'Shape' not found in handlers") == (
+        "KeyError: 'Shape' not found"
+    )

@@ -84,10 +84,10 @@ def plan(args: Sequence[str], cores: int, run_id: str) -> list[list[str]]:
     return [first, second + (["--zoo-baseline", baseline] if baseline else [])]
 
 
-# xdist's default ("load") hands each process its share up front, so one
-# process can be left with a queue of slow cases while the other idles. The default profile down
-# onnx2tf ran its last 45 min on one of 2 cores that way (2026-12-06); worksteal moves queued
-# cases to the idle process.
+# xdist's default ("load") hands each process its share up front, so one process can be left with a
+# queue of slow cases while the other idles: the default profile with onnx2tf ran the last ~35 min of
+# its 76-min first part on one of 2 cores that way (2026-12-06, 67 cases on one process, 476 on the
+# other); worksteal moves queued cases to the idle process.
 def _parallel(cores: int) -> list[str]:
     """pytest-xdist's arguments for `cores` processes sharing the cases out as they free up."""
     return ["-n", str(cores), "--dist", "worksteal"]

@@ -89,7 +89,7 @@ def converter_repro(
     if call.kind == "ort":
         failure_text = message.split("failed:")[-1].strip()[:60]
     else:
-        failure_text = run_failure_text(message) or _failure_text(message, outcome.detail)
+        failure_text = run_failure_text(message) or converter_failure_text(message, outcome.detail)
     if not failure_text or any(name not in files for name in call.files):
         return Repro("not made: the failing call's error or files are not known")
     key = content_key(
@@ -250,6 +250,24 @@ def run_failure_text(message: str) -> str:
     error puts its heading first), which the raised error holds after its type, not beside it."""
     match = _RUN_FAILURE.fullmatch(message)
     return match["words"][:60].strip() if match else ""
+
+
+# A dynamic export onnx2tf converts only with its inputs fixed (suite.paths.onnx2tf): the row's red is the
+# dynamic conversion's error, which the repro's conversion (of the dynamic export) must raise again.
+_DYNAMIC_FAILURE = re.compile(r"cannot convert the dynamic export \((?P<error>.+?)\); with its inputs fixed")
+# onnx2tf's words name Keras layers by a per-process counter ("tf.reshape_991"): a fresh process's
+# differ, so its errors are matched by the exception types alone.
+_ONNX2TF_ERROR = re.compile(r"Onnx2tfError: (?:(?P<inner>[\w.]*(?:Error|Exception)): )?")
+
+
+def converter_failure_text(message: str, detail: str) -> str:
+    """The piece of a converter's error (the row's message, its hop named no more) a repro must raise."""
+    dynamic = _DYNAMIC_FAILURE.match(message)
+    error = dynamic["error"] if dynamic else message
+    onnx2tf = _ONNX2TF_ERROR.match(error)
+    if onnx2tf is not None:
+        return f"Onnx2tfError: {onnx2tf['inner']}:" if onnx2tf["inner"] else "Onnx2tfError:"
+    return _failure_text(error, detail)
 
 
 def error_class(message: str) -> str:
