@@ -185,6 +185,12 @@ def test_the_two_tf_converters_sit_side_by_side_with_what_onnx2tf_makes_of_onnx_
         row("a", "onnx2tf", "pass", onnx2tf="pass", tf2onnx="pass", tflite_float32="pass", tflite_float16="pass"),
         row("b", "tf", "unsupported", onnx_tf="unsupported"),
         row("b", "onnx2tf", "unsupported", onnx2tf="unsupported"),
+        # onnx2tf's SavedModel passes; tf2onnx refuses the round trip's opset: a verdict, not a pass of every hop.
+        row("e", "tf", "unsupported", onnx_tf="unsupported"),
+        row("e", "onnx2tf", "unsupported", onnx2tf="pass", tf2onnx="unsupported", tflite_float32="pass"),
+        # The exporter refused the opset: neither converter ran, so it is no refusal of onnx-tf's.
+        row("f", "tf", "unsupported"),
+        row("f", "onnx2tf", "unsupported"),
         row("c", "tf", "pass", onnx_tf="pass", saved_model="pass", tf2onnx="pass"),
         row(
             "c", "onnx2tf", "mismatch", onnx2tf="pass", tf2onnx="pass", tflite_float32="pass", tflite_float16="mismatch"
@@ -194,18 +200,19 @@ def test_the_two_tf_converters_sit_side_by_side_with_what_onnx2tf_makes_of_onnx_
     frame = pd.DataFrame(rows)
     frame.loc[frame.case_id == "b-dynamo-op18-static-onnx2tf", "onnx2tf_failed_op"] = "CastLike"
     table = converters_table(frame)
-    assert list(table.model) == ["a", "b", "c"]
+    assert list(table.model) == ["a", "b", "c", "e", "f"]
     assert table.set_index("model").loc["c", "onnx2tf tflite_float16"] == "mismatch"
     assert summary(table) == {
-        "exports": 3,
+        "exports": 5,
         "onnx-tf pass": 1,
         "onnx2tf pass": 1,
-        "onnx-tf unsupported": 2,
-        "of which onnx2tf judged": 1,  # a's pass; b's refusal is no verdict
-        "of which onnx2tf passes": 1,
+        "onnx-tf refused": 3,  # a, b, e
+        "of which onnx2tf judged": 2,  # a's and e's SavedModels; b's refusal is no verdict
+        "of which onnx2tf passes": 2,
+        "of which onnx2tf passes every hop": 1,  # a
     }
     html = render_converters(frame)
-    assert "onnx-tf refused 2; onnx2tf gives 1 of those a verdict" in html
+    assert "onnx-tf refused an op in 3; onnx2tf&#x27;s SavedModel gives 2 of those a verdict" in html
     assert "<td>CastLike</td><td>1</td>" in html and 'href="#case-c-dynamo-op18-static-onnx2tf"' in html
     assert (
         converters_table(frame[frame.path != "onnx2tf"]).empty and render_converters(frame[frame.path == "ort"]) == ""
