@@ -157,3 +157,25 @@ def test_an_exports_check_runs_once_and_its_verdict_is_kept(tmp_path, monkeypatc
     with pytest.raises(StageFailure) as again:
         checked(runner, "k2", Artifact(bad, ("y",)))
     assert again.value.message == first.value.message
+
+
+def test_a_failed_steps_half_written_product_is_not_left_in_the_cache(tmp_path) -> None:
+    from suite.run.cache import Cache
+    from suite.run.pipeline import CaseRunner, StageFailure
+
+    runner = CaseRunner({}, Cache(tmp_path), ModelRegistry())
+
+    def half_written(scratch):
+        (scratch / "variables").mkdir(parents=True)  # as onnx2tf leaves a SavedModel it did not finish
+        raise StageFailure(Status.EXPORT_ERROR, "onnx2tf: Onnx2tfError: ValueError: no")
+
+    def crashed(scratch):
+        scratch.write_bytes(b"half")
+        raise StageFailure(Status.CRASH, "the worker died")
+
+    for key, step in (("kept", half_written), ("not-kept", crashed)):
+        outcome, product = runner.cached_step("onnx2tf", key, "", step)
+        assert product is None and outcome.status != "ok"
+    assert sorted(p.name for p in (tmp_path / "onnx2tf").iterdir()) == ["kept.json"]
+    outcome, product = runner.cached_step("onnx2tf", "fine", "", lambda scratch: scratch.mkdir() or {"n": 1})
+    assert outcome.status == "ok" and product.is_dir() and not list((tmp_path / "onnx2tf").glob("*.tmp-*"))
