@@ -145,6 +145,15 @@ def test_other_ort_failures_stay_runtime_errors_with_ort_s_line(tmp_path: Path) 
             "not supported. If you need support create a github issue with justification.",
             "ONNX Runtime does not support this: Batchwise recurrent operations (layout == 1) are not supported",
         ),
+        # Verbatim from LiteRT 2.3's interpreter on onnx2tf's float32 TFLite file of vit_tiny (GELU's Erf).
+        (
+            "Select TensorFlow op(s), included in the given model, is(are) not supported by this interpreter. Make "
+            "sure you apply/link the Flex delegate before inference. For the Android, it can be resolved by adding "
+            '"org.tensorflow:tensorflow-lite-select-tf-ops" dependency. See instructions: '
+            "https://www.tensorflow.org/lite/guide/ops_selectNode number 54 (FlexErf) failed to prepare.",
+            "LiteRT's interpreter has no Flex delegate for the TensorFlow op Erf this TFLite file selects "
+            "(no TFLite builtin)",
+        ),
     ],
 )
 def test_not_implemented_texts_are_unsupported(text: str, line: str) -> None:

@@ -48,6 +48,12 @@ _UNREGISTERED_OP = re.compile(r"(?P<op>[\w.]+:\w+|\w+)\((?P<version>-?\d+)\) is 
 # A kernel refusing a mode it does not implement, in its own words:
 #   "layout_ == 0 was false. Batchwise recurrent operations (layout == 1) are not supported. If you ..."
 _KERNEL_REFUSAL = re.compile(r"(?P<what>[A-Z][^.:]*?) (?:is|are) not (?:yet )?supported\b")
+# LiteRT's interpreter (the TFLite hops run through this classification too) on a file that uses
+# TensorFlow ops TFLite has no builtin for (onnx2tf writes GELU's Erf so): only a Flex delegate runs them.
+#   "Select TensorFlow op(s), included in the given model, is(are) not supported by this interpreter. ...
+#    See instructions: https://www.tensorflow.org/lite/guide/ops_selectNode number 54 (FlexErf) failed to prepare."
+_SELECT_TF_OPS = re.compile(r"Select TensorFlow op\(s\), included in the given model, is\(are\) not supported")
+_FLEX_NODE = re.compile(r"\(Flex(?P<op>\w+)\) failed to prepare")
 # ... and an output it has no numpy type for: "No corresponding Numpy type for Tensor Type. bfloat16".
 _NUMPY_OUTPUT = re.compile(r"No corresponding Numpy type for Tensor Type\. ?(?P<type>\w+)")
 
@@ -86,6 +92,7 @@ def ort_failure(exc: BaseException | str, model_path: Path | None = None) -> Ort
         or _unregistered_type(text)
         or _unregistered_op(text)
         or _not_implemented(text)
+        or _select_tf_ops(text)
         or _kernel_refusal(text)
     )
     if refusal:
@@ -148,6 +155,15 @@ def _not_implemented(text: str) -> str:
     if _NOT_IMPLEMENTED.search(text) is None:
         return ""
     return f"ONNX Runtime does not implement this: {first_line(text)}"
+
+
+def _select_tf_ops(text: str) -> str:
+    """ "LiteRT's interpreter has no Flex delegate for the TensorFlow op Erf this TFLite file selects", or ""."""
+    if _SELECT_TF_OPS.search(text) is None:
+        return ""
+    ops = sorted(set(_FLEX_NODE.findall(text)))
+    named = f"the TensorFlow op{'s' if len(ops) > 1 else ''} {', '.join(ops)}" if ops else "TensorFlow ops"
+    return f"LiteRT's interpreter has no Flex delegate for {named} this TFLite file selects (no TFLite builtin)"
 
 
 def _unregistered_type(text: str) -> str:
