@@ -61,6 +61,14 @@ def _payload_files(payload: Path) -> list[Path]:
     return sorted(p for p in payload.rglob("*") if p.is_file()) if payload.is_dir() else [payload]
 
 
+def remove_payload(payload: Path) -> None:
+    """A payload file or folder (or a scratch one) removed, where it is there."""
+    if payload.is_dir():
+        shutil.rmtree(payload, ignore_errors=True)
+    else:
+        payload.unlink(missing_ok=True)
+
+
 def payload_digest(payload: Path) -> str:
     """sha256 of a file, or of a folder's files (relative paths and contents, in sorted order)."""
     digest = hashlib.sha256()
@@ -145,10 +153,7 @@ class Cache:
             CacheEntryDamaged(f"cache entry {kind}/{key}{suffix} was damaged ({why}): discarded, it is made again"),
             stacklevel=3,
         )
-        if payload.is_dir():
-            shutil.rmtree(payload, ignore_errors=True)
-        else:
-            payload.unlink(missing_ok=True)
+        remove_payload(payload)
         claimed.unlink(missing_ok=True)
 
     def store(

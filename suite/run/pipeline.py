@@ -10,11 +10,9 @@ path a Prepared export, and suite.run.records runs a case to its row.
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 from suite.core.budget import Budget, out_of_memory, over_budget_message, refusal_line
@@ -24,7 +22,7 @@ from suite.judge.hops import Reference
 from suite.judge.inputs import Probe, dims_label, make_inputs
 from suite.onnx_files.checks import Artifact, ArtifactInfo
 from suite.onnx_files.safe_read import Limits
-from suite.run.cache import Cache, CachedOutcome
+from suite.run.cache import Cache, CachedOutcome, remove_payload
 from suite.run.key_parts import FRAMEWORK_LIBRARIES, library_version
 from suite.runtime.ort_errors import ort_failure
 from suite.runtime.sessions import Threads
@@ -122,14 +120,6 @@ class StageFailure(Exception):
     def outcome(self) -> CachedOutcome:
         """This failure as a cache entry."""
         return CachedOutcome(self.status.value, self.message, self.detail, cause=self.cause)
-
-
-def _discard(scratch: Path) -> None:
-    """A scratch file or folder removed where it is still there (a stored payload was moved away)."""
-    if scratch.is_dir():
-        shutil.rmtree(scratch, ignore_errors=True)
-    else:
-        scratch.unlink(missing_ok=True)
 
 
 def classify_worker_error(exc: WorkerError, stage: str, budget: Budget | None = None) -> StageFailure:
@@ -351,6 +341,6 @@ class CaseRunner:
             finally:
                 # What a failed step wrote (onnx2tf leaves a half-written SavedModel) is no entry; left
                 # behind, every failing conversion kept a folder per process id (60 in one onnx2tf run).
-                _discard(scratch)
+                remove_payload(scratch)  # a no-op where store() moved it into place
         product = self.cache.path(kind, key, suffix) if outcome.status == "ok" else None
         return outcome, product

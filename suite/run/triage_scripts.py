@@ -140,7 +140,7 @@ _TF_PACKAGES = ("onnx", "onnx-tf", "tensorflow", "tf2onnx", "onnxruntime")
 _ONNX2TF_IMPORTS = (
     "import os\n\n"
     'os.environ["TF_USE_LEGACY_KERAS"] = "1"  # as in the suite\'s TF worker\n\n'
-    "from suite.workers.onnx2tf_convert import onnx2tf_convert, tflite_run"
+    "from suite.workers.onnx2tf_convert import onnx2tf_convert, saved_model_run, tflite_run"
 )
 # onnx2tf.convert as the suite calls it (offline, onnxsim first), through the suite's worker function,
 # which raises Onnx2tfError with onnx2tf's own ERROR lines where onnx2tf prints them and exits.
@@ -182,7 +182,7 @@ CONVERTER_CALLS = {
     "onnx2tf": ConverterCall(
         "onnx2tf",
         ("model.onnx",),
-        _ONNX2TF_IMPORTS.replace("tflite_run", "saved_model_run"),
+        _ONNX2TF_IMPORTS,
         _ONNX2TF_CONVERT + _ONNX2TF_FEEDS + 'saved_model_run("onnx2tf_out", feeds)',
         _ONNX2TF_PACKAGES,
     ),
